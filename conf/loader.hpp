@@ -1,0 +1,28 @@
+// Reads configuration files into a validated Snapshot. The only entry point of conf/.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/diagnostics.hpp"
+#include "conf/model.hpp"
+
+namespace svcproxy::conf {
+
+struct LoadResult {
+  std::optional<Snapshot> snapshot;  // set only when there are no errors
+  Diagnostics errors;                // every error found, in file order
+  Diagnostics warnings;              // e.g. one per skipped unknown kind
+
+  bool ok() const { return snapshot.has_value(); }
+};
+
+// Each path is a file or a directory of *.yaml / *.yml files (read in name order, not
+// recursively); each file is a multi-document YAML stream. Never throws for bad input.
+LoadResult load_files(const std::vector<std::string>& paths);
+
+// The same for YAML text in memory; `file_name` is used in diagnostics. For tests and tools.
+LoadResult load_text(const std::string& yaml_text, const std::string& file_name = "<text>");
+
+}  // namespace svcproxy::conf

@@ -1,0 +1,30 @@
+#include "conf/model.hpp"
+
+namespace svcproxy::conf {
+
+const char* to_string(ServiceType type) {
+  switch (type) {
+    case ServiceType::ClusterIP: return "ClusterIP";
+    case ServiceType::NodePort: return "NodePort";
+    case ServiceType::LoadBalancer: return "LoadBalancer";
+  }
+  return "?";
+}
+
+const char* to_string(AppProtocol protocol) {
+  return protocol == AppProtocol::Http ? "http" : "tcp";
+}
+
+const char* to_string(LoadBalancing policy) {
+  return policy == LoadBalancing::LeastConnections ? "least-connections" : "round-robin";
+}
+
+const char* to_string(SessionAffinity affinity) {
+  return affinity == SessionAffinity::ClientIP ? "ClientIP" : "None";
+}
+
+const char* to_string(TrafficPolicy policy) {
+  return policy == TrafficPolicy::Local ? "Local" : "Cluster";
+}
+
+}  // namespace svcproxy::conf

@@ -1,0 +1,223 @@
+// The validated, immutable configuration model: what the YAML said, with defaults applied
+// and ClusterIPs/NodePorts allocated. Plain values only; no I/O, no Asio.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace svcproxy::conf {
+
+using Duration = std::chrono::milliseconds;
+using Labels = std::map<std::string, std::string>;
+
+// Where a document or field came from, for diagnostics that point at the YAML.
+struct SourceLocation {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+};
+
+enum class ServiceType { ClusterIP, NodePort, LoadBalancer };
+enum class AppProtocol { Tcp, Http };
+enum class SessionAffinity { None, ClientIP };
+enum class TrafficPolicy { Cluster, Local };
+enum class LoadBalancing { RoundRobin, LeastConnections };
+
+// A port given by number or by a container port's name (Kubernetes' IntOrString).
+struct PortRef {
+  int number = 0;
+  std::string name;
+
+  bool is_named() const { return !name.empty(); }
+  friend bool operator==(const PortRef&, const PortRef&) = default;
+};
+
+struct ServicePort {
+  std::string name;
+  int port = 0;
+  PortRef target_port;  // defaults to `port`
+  int node_port = 0;    // 0 for ClusterIP services; allocated for NodePort/LoadBalancer
+  AppProtocol app_protocol = AppProtocol::Tcp;
+  SourceLocation location;
+};
+
+struct Service {
+  std::string namespace_name = "default";
+  std::string name;
+  Labels annotations;
+  Labels selector;  // empty: the Service selects no pods
+  ServiceType type = ServiceType::ClusterIP;
+  std::string cluster_ip;  // allocated when absent in YAML
+  bool headless = false;   // clusterIP: None -> no listener
+  std::vector<ServicePort> ports;
+  SessionAffinity session_affinity = SessionAffinity::None;
+  Duration affinity_timeout = std::chrono::seconds(10800);
+  TrafficPolicy external_traffic_policy = TrafficPolicy::Cluster;
+  // Where a LoadBalancer listens: spec.loadBalancerIP and status.loadBalancer.ingress[].ip.
+  // Empty: every ProxySettings::node_port_addresses address.
+  std::vector<std::string> load_balancer_ips;
+  std::optional<LoadBalancing> load_balancing;  // annotation svcproxy.io/load-balancing
+  bool publish_not_ready_addresses = false;
+  SourceLocation location;
+
+  std::string key() const { return namespace_name + "/" + name; }
+};
+
+struct HttpHeader {
+  std::string name;
+  std::string value;
+};
+
+// A readinessProbe, with Kubernetes' defaults.
+struct Probe {
+  enum class Kind { HttpGet, TcpSocket };
+  Kind kind = Kind::TcpSocket;
+  std::string path = "/";  // httpGet
+  PortRef port;
+  std::string host;  // httpGet.host; empty: the pod's IP
+  std::vector<HttpHeader> http_headers;
+  Duration initial_delay = std::chrono::seconds(0);
+  Duration period = std::chrono::seconds(10);
+  Duration timeout = std::chrono::seconds(1);
+  int success_threshold = 1;
+  int failure_threshold = 3;
+};
+
+struct ContainerPort {
+  std::string name;
+  int container_port = 0;
+};
+
+struct Container {
+  std::string name;
+  std::vector<ContainerPort> ports;
+  std::optional<Probe> readiness_probe;
+};
+
+struct Pod {
+  std::string namespace_name = "default";
+  std::string name;
+  Labels labels;
+  std::string pod_ip;     // status.podIP
+  std::string node_name;  // spec.nodeName, for externalTrafficPolicy: Local
+  std::vector<Container> containers;
+  // A Pod that declares no containers inherits the template's of the Deployment whose
+  // selector matches its labels; this names that Deployment (empty otherwise).
+  std::string owner_deployment;
+  SourceLocation location;
+
+  std::string key() const { return namespace_name + "/" + name; }
+};
+
+struct Deployment {
+  std::string namespace_name = "default";
+  std::string name;
+  Labels annotations;
+  int replicas = 1;
+  Labels match_labels;
+  Labels template_labels;
+  std::vector<Container> containers;
+  // Annotation svcproxy.io/dns: the pods are the addresses this name resolves to.
+  std::string dns_name;
+  Duration dns_refresh = std::chrono::seconds(5);  // svcproxy.io/dns-refresh
+  SourceLocation location;
+
+  std::string key() const { return namespace_name + "/" + name; }
+};
+
+// A v1 Secret of type kubernetes.io/tls, decoded.
+struct TlsSecret {
+  std::string namespace_name = "default";
+  std::string name;
+  std::string certificate_pem;
+  std::string private_key_pem;
+  SourceLocation location;
+};
+
+struct Timeouts {
+  Duration connect = std::chrono::seconds(5);
+  Duration idle = std::chrono::seconds(300);
+  Duration request_header = std::chrono::seconds(10);
+  Duration upstream_response = std::chrono::seconds(60);
+  Duration drain = std::chrono::seconds(30);
+};
+
+struct Limits {
+  int max_connections = 100000;  // per process, across all listeners
+  int max_header_bytes = 64 * 1024;
+  std::int64_t max_body_bytes = 0;  // 0: unlimited
+};
+
+struct OutlierDetection {
+  bool enabled = true;
+  int consecutive_failures = 5;  // connect failures or resets
+  int consecutive_5xx = 5;
+  Duration base_ejection_time = std::chrono::seconds(30);
+  Duration max_ejection_time = std::chrono::seconds(300);
+  int max_ejection_percent = 50;
+};
+
+struct AccessLog {
+  enum class Format { Text, Json };
+  Format format = Format::Text;
+  std::string path;  // empty or "stderr": standard error
+};
+
+// A worker node an edge instance forwards LoadBalancer traffic to (at the NodePort).
+struct NodeRef {
+  std::string name;
+  std::string address;
+};
+
+struct PortRange {
+  int first = 30000;
+  int last = 32767;
+
+  int size() const { return last - first + 1; }
+  bool contains(int port) const { return port >= first && port <= last; }
+};
+
+// svcproxy.io/v1 ProxyConfig; every field has a default.
+struct ProxySettings {
+  std::string node_name;
+  std::vector<std::string> node_port_addresses = {"0.0.0.0"};
+  std::string service_cidr = "127.96.0.0/12";
+  PortRange node_port_range;
+  std::string admin_address = "127.0.0.1:10249";
+  int workers = 0;  // 0: one per core
+  LoadBalancing load_balancing = LoadBalancing::RoundRobin;
+  std::vector<std::string> dns_servers;  // "ip[:port]"; empty: /etc/resolv.conf
+  Timeouts timeouts;
+  Limits limits;
+  OutlierDetection outlier_detection;
+  AccessLog access_log;
+  std::vector<NodeRef> nodes;
+  SourceLocation location;
+};
+
+// Everything one load of the configuration produced. Services keep file order; allocation
+// has filled in cluster_ip and node_port.
+struct Snapshot {
+  ProxySettings proxy;
+  std::vector<Service> services;
+  std::vector<Pod> pods;
+  std::vector<Deployment> deployments;
+  std::vector<TlsSecret> secrets;
+};
+
+const char* to_string(ServiceType type);
+const char* to_string(AppProtocol protocol);
+const char* to_string(LoadBalancing policy);
+const char* to_string(SessionAffinity affinity);
+const char* to_string(TrafficPolicy policy);
+
+// The policy a service actually uses: its annotation, else the proxy-wide default.
+inline LoadBalancing effective_load_balancing(const Service& service, const ProxySettings& proxy) {
+  return service.load_balancing.value_or(proxy.load_balancing);
+}
+
+}  // namespace svcproxy::conf

@@ -1,0 +1,22 @@
+// Which pods back a service port: label selection within the namespace and targetPort
+// resolution. Pure functions over configuration values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/model.hpp"
+#include "lb/endpoint.hpp"
+
+namespace svcproxy::discovery {
+
+// Pods of the service's namespace whose labels contain every selector pair (an empty
+// selector selects nothing), with a podIP, in pod-name order. A named targetPort is looked
+// up in each pod's container ports; a pod that does not declare it is skipped, as in
+// Kubernetes.
+std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
+                                                  const conf::ServicePort& port,
+                                                  const std::vector<conf::Pod>& pods);
+
+}  // namespace svcproxy::discovery

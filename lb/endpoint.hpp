@@ -1,0 +1,105 @@
+// A backend endpoint (a pod's IP and target port) and its live state. Identity is
+// immutable; the state is atomics written by the control thread (probes, outlier
+// detection) and every worker (connection counts), read by every picker.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/model.hpp"
+
+namespace svcproxy::lb {
+
+using Clock = std::chrono::steady_clock;
+
+struct EndpointAddress {
+  std::string pod_namespace;
+  std::string pod_name;
+  std::string ip;
+  int port = 0;
+  std::string node_name;
+  // The pod's readinessProbe with a named port already resolved to a number.
+  std::optional<conf::Probe> readiness_probe;
+
+  std::string key() const { return ip + ":" + std::to_string(port); }
+  std::string pod_key() const { return pod_namespace + "/" + pod_name; }
+  friend bool operator==(const EndpointAddress& a, const EndpointAddress& b) {
+    return a.pod_namespace == b.pod_namespace && a.pod_name == b.pod_name && a.ip == b.ip &&
+           a.port == b.port && a.node_name == b.node_name;
+  }
+};
+
+class Endpoint {
+ public:
+  explicit Endpoint(EndpointAddress address)
+      : address_(std::move(address)), ready_(!address_.readiness_probe) {}
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  const EndpointAddress& address() const { return address_; }
+
+  // Readiness from the probe; a pod without a probe is ready from the start.
+  bool ready() const { return ready_.load(std::memory_order_relaxed); }
+  void set_ready(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
+
+  // Removed from the configuration or DNS: no new traffic, in-flight work finishes.
+  bool terminating() const { return terminating_.load(std::memory_order_relaxed); }
+  void set_terminating() { terminating_.store(true, std::memory_order_relaxed); }
+
+  // Passive outlier ejection: excluded until the given time.
+  bool ejected(Clock::time_point now) const {
+    return now.time_since_epoch().count() < ejected_until_.load(std::memory_order_relaxed);
+  }
+  void eject_until(Clock::time_point until) {
+    ejected_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  void clear_ejection() { ejected_until_.store(0, std::memory_order_relaxed); }
+
+  // Open L4 connections plus in-flight L7 requests, across all workers.
+  int active() const { return active_.load(std::memory_order_relaxed); }
+  void add_active() { active_.fetch_add(1, std::memory_order_relaxed); }
+  void remove_active() { active_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  const EndpointAddress address_;
+  std::atomic<bool> ready_;
+  std::atomic<bool> terminating_{false};
+  std::atomic<Clock::rep> ejected_until_{0};
+  std::atomic<int> active_{0};
+};
+
+using EndpointPtr = std::shared_ptr<Endpoint>;
+
+// Holds an endpoint's active count for the lifetime of a connection or request.
+class ActiveGuard {
+ public:
+  ActiveGuard() = default;
+  explicit ActiveGuard(EndpointPtr endpoint) : endpoint_(std::move(endpoint)) {
+    if (endpoint_) endpoint_->add_active();
+  }
+  ActiveGuard(ActiveGuard&& other) noexcept : endpoint_(std::move(other.endpoint_)) {}
+  ActiveGuard& operator=(ActiveGuard&& other) noexcept {
+    if (this != &other) {
+      release();
+      endpoint_ = std::move(other.endpoint_);
+    }
+    return *this;
+  }
+  ~ActiveGuard() { release(); }
+
+  const EndpointPtr& endpoint() const { return endpoint_; }
+  void release() {
+    if (endpoint_) endpoint_->remove_active();
+    endpoint_.reset();
+  }
+
+ private:
+  EndpointPtr endpoint_;
+};
+
+}  // namespace svcproxy::lb

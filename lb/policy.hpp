@@ -1,0 +1,30 @@
+// A balancing algorithm: chooses one endpoint among those the backend allows. One file
+// per algorithm; no sockets, no clocks of their own.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "conf/model.hpp"
+#include "lb/endpoint.hpp"
+
+namespace svcproxy::lb {
+
+// True for endpoints that may take this connection or request.
+using Eligible = std::function<bool(const Endpoint&)>;
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+  // The index of the chosen endpoint, or kNone when no endpoint is eligible.
+  // Called concurrently from every worker.
+  virtual std::size_t pick(std::span<const EndpointPtr> endpoints, const Eligible& eligible) = 0;
+};
+
+std::unique_ptr<Policy> make_policy(conf::LoadBalancing policy);
+
+}  // namespace svcproxy::lb

@@ -1,0 +1,17 @@
+#include "lb/round_robin.hpp"
+
+namespace svcproxy::lb {
+
+std::size_t RoundRobin::pick(std::span<const EndpointPtr> endpoints, const Eligible& eligible) {
+  const std::size_t count = endpoints.size();
+  if (count == 0) return kNone;
+  const std::size_t start = next_.fetch_add(1, std::memory_order_relaxed) % count;
+  // An ineligible endpoint passes its turn to the next one in order.
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t index = (start + i) % count;
+    if (eligible(*endpoints[index])) return index;
+  }
+  return kNone;
+}
+
+}  // namespace svcproxy::lb
