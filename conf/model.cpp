@@ -4,9 +4,12 @@ namespace svcproxy::conf {
 
 const char* to_string(ServiceType type) {
   switch (type) {
-    case ServiceType::ClusterIP: return "ClusterIP";
-    case ServiceType::NodePort: return "NodePort";
-    case ServiceType::LoadBalancer: return "LoadBalancer";
+    case ServiceType::ClusterIP:
+      return "ClusterIP";
+    case ServiceType::NodePort:
+      return "NodePort";
+    case ServiceType::LoadBalancer:
+      return "LoadBalancer";
   }
   return "?";
 }

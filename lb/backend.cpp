@@ -18,8 +18,8 @@ EndpointPtr Backend::pick(const PickRequest& request) const {
     return (settings_.publish_not_ready_addresses || endpoint.ready()) &&
            !endpoint.ejected(request.now) && !excluded(endpoint);
   };
-  std::size_t chosen = policy_->pick(
-      endpoints_, [&](const Endpoint& e) { return serving(e) && !e.terminating(); });
+  std::size_t chosen =
+      policy_->pick(endpoints_, [&](const Endpoint& e) { return serving(e) && !e.terminating(); });
   if (chosen == Policy::kNone) chosen = policy_->pick(endpoints_, serving);
   // Shared ownership: the endpoint outlives a Backend replaced mid-connection.
   return chosen == Policy::kNone ? nullptr : endpoints_[chosen];

@@ -1,0 +1,71 @@
+#include "discovery/backends.hpp"
+
+#include <unordered_map>
+
+#include "discovery/service_endpoints.hpp"
+
+namespace svcproxy::discovery {
+namespace {
+
+lb::BackendSettings settings_for(const conf::Service& service, const conf::ServicePort& port,
+                                 const conf::ProxySettings& proxy) {
+  lb::BackendSettings settings;
+  settings.name = service_port_key(service, port);
+  settings.service_namespace = service.namespace_name;
+  settings.service_name = service.name;
+  settings.port_name = port.name;
+  settings.service_port = port.port;
+  settings.load_balancing = conf::effective_load_balancing(service, proxy);
+  settings.session_affinity = service.session_affinity;
+  settings.affinity_timeout = service.affinity_timeout;
+  settings.publish_not_ready_addresses = service.publish_not_ready_addresses;
+  return settings;
+}
+
+using EndpointIndex = std::unordered_map<std::string, lb::EndpointPtr>;
+
+EndpointIndex index_endpoints(const BackendMap& backends, const std::string& key) {
+  EndpointIndex index;
+  const auto found = backends.find(key);
+  if (found == backends.end()) return index;
+  for (const auto& endpoint : found->second->endpoints())
+    index.emplace(endpoint->address().key(), endpoint);
+  return index;
+}
+
+// The previous Endpoint for the same pod, address and probe presence, if any.
+lb::EndpointPtr reuse(const EndpointIndex& previous, const lb::EndpointAddress& address) {
+  const auto found = previous.find(address.key());
+  if (found == previous.end()) return nullptr;
+  const auto& old = found->second->address();
+  const bool same =
+      old == address && old.readiness_probe.has_value() == address.readiness_probe.has_value();
+  return same ? found->second : nullptr;
+}
+
+}  // namespace
+
+std::string service_port_key(const conf::Service& service, const conf::ServicePort& port) {
+  return service.key() + ":" + std::to_string(port.port);
+}
+
+BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
+                          const BackendMap& previous) {
+  BackendMap backends;
+  for (const auto& service : snapshot.services) {
+    for (const auto& port : service.ports) {
+      const std::string key = service_port_key(service, port);
+      const EndpointIndex old_endpoints = index_endpoints(previous, key);
+      std::vector<lb::EndpointPtr> endpoints;
+      for (auto& address : select_endpoints(service, port, pods)) {
+        lb::EndpointPtr endpoint = reuse(old_endpoints, address);
+        endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
+      }
+      backends[key] = std::make_shared<const lb::Backend>(
+          settings_for(service, port, snapshot.proxy), std::move(endpoints));
+    }
+  }
+  return backends;
+}
+
+}  // namespace svcproxy::discovery

@@ -1,0 +1,23 @@
+// Turns a configuration plus the current pod inventory into one lb::Backend per service
+// port. Endpoints whose address did not change keep their Endpoint object, so health,
+// ejection and connection counts survive a reload or a DNS refresh.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "conf/model.hpp"
+#include "lb/backend.hpp"
+
+namespace svcproxy::discovery {
+
+// "namespace/name:port" — the key of a service port everywhere (routing, logs, metrics).
+std::string service_port_key(const conf::Service& service, const conf::ServicePort& port);
+
+using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_key
+
+BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
+                          const BackendMap& previous);
+
+}  // namespace svcproxy::discovery

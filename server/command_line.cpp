@@ -1,0 +1,78 @@
+#include "server/command_line.hpp"
+
+#include <string_view>
+
+namespace svcproxy::server {
+
+const char* const kUsage =
+    "usage: svcproxy --config PATH [--config PATH...] [--check] [--log-level LEVEL]\n"
+    "\n"
+    "Serves Kubernetes Services (ClusterIP, NodePort, LoadBalancer) from the YAML you would\n"
+    "kubectl apply, plus one svcproxy.io/v1 ProxyConfig.\n"
+    "\n"
+    "  --config PATH      a YAML file or a directory of *.yaml/*.yml files (repeatable)\n"
+    "  --check            validate, print one line per service port, and exit\n"
+    "  --log-level LEVEL  debug | info | warn | error (default info)\n"
+    "  --version          print the version and exit\n"
+    "  --help             print this help and exit\n"
+    "\n"
+    "Signals: SIGHUP reloads, SIGTERM/SIGINT drain and exit, SIGUSR1 reopens the access log.\n";
+
+namespace {
+
+// "--flag=value" or "--flag value"; advances `index` past what it consumed.
+bool take_value(std::string_view arg, std::string_view flag, int argc, const char* const argv[],
+                int& index, std::string& value, std::string& error) {
+  if (arg.size() > flag.size() && arg.substr(0, flag.size()) == flag && arg[flag.size()] == '=') {
+    value = std::string(arg.substr(flag.size() + 1));
+    return true;
+  }
+  if (index + 1 >= argc) {
+    error = std::string(flag) + " needs a value";
+    return false;
+  }
+  value = argv[++index];
+  return true;
+}
+
+bool is_flag(std::string_view arg, std::string_view flag) {
+  return arg == flag || (arg.size() > flag.size() && arg.substr(0, flag.size()) == flag &&
+                         arg[flag.size()] == '=');
+}
+
+}  // namespace
+
+std::optional<CommandLine> parse_command_line(int argc, const char* const argv[],
+                                              std::string& error) {
+  CommandLine options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    std::string value;
+    if (arg == "--check") {
+      options.check = true;
+    } else if (arg == "--version") {
+      options.version = true;
+    } else if (arg == "--help" || arg == "-h") {
+      options.help = true;
+    } else if (is_flag(arg, "--config")) {
+      if (!take_value(arg, "--config", argc, argv, i, value, error)) return std::nullopt;
+      options.config_paths.push_back(value);
+    } else if (is_flag(arg, "--log-level")) {
+      if (!take_value(arg, "--log-level", argc, argv, i, value, error)) return std::nullopt;
+      if (!parse_log_level(value, options.log_level)) {
+        error = "unknown log level '" + value + "' (debug, info, warn, error)";
+        return std::nullopt;
+      }
+    } else {
+      error = "unknown argument '" + std::string(arg) + "'";
+      return std::nullopt;
+    }
+  }
+  if (options.config_paths.empty() && !options.help && !options.version) {
+    error = "--config is required";
+    return std::nullopt;
+  }
+  return options;
+}
+
+}  // namespace svcproxy::server

@@ -1,0 +1,61 @@
+#include "server/l4_session.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
+
+#include "server/access_log.hpp"
+#include "server/log.hpp"
+#include "server/tcp_relay.hpp"
+#include "server/upstream_connect.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+std::string peer_of(const tcp::socket& socket) {
+  boost::system::error_code error;
+  const auto peer = socket.remote_endpoint(error);
+  return error ? std::string("?") : peer.address().to_string() + ":" + std::to_string(peer.port());
+}
+
+std::string ip_of(const tcp::socket& socket) {
+  boost::system::error_code error;
+  const auto peer = socket.remote_endpoint(error);
+  return error ? std::string() : peer.address().to_string();
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr backend,
+                                          RoutingTablePtr routes) {
+  const auto started = std::chrono::steady_clock::now();
+  L4AccessRecord record;
+  record.service = backend->name();
+  record.client = peer_of(client);
+  boost::system::error_code ignored;
+  client.set_option(tcp::no_delay(true), ignored);
+
+  std::vector<const lb::Endpoint*> tried;
+  UpstreamConnection upstream =
+      co_await connect_upstream(*backend, ip_of(client), routes->settings.timeouts.connect, tried);
+  if (!upstream.connected()) {
+    log(LogLevel::Warn, "service ", backend->name(), ": closing connection from ", record.client,
+        ": ", upstream.failure);
+    record.close_reason = "no_endpoint";
+  } else {
+    const auto& address = upstream.endpoint.endpoint()->address();
+    record.pod = address.pod_key();
+    record.upstream = address.key();
+    const RelayResult relayed =
+        co_await relay(client, upstream.socket, routes->settings.timeouts.idle);
+    record.bytes_received = relayed.client_to_upstream;
+    record.bytes_sent = relayed.upstream_to_client;
+    record.close_reason = to_string(relayed.end);
+  }
+  record.duration = std::chrono::steady_clock::now() - started;
+  write_access_log(record);
+}
+
+}  // namespace svcproxy::server

@@ -1,0 +1,18 @@
+// A TCP (L4) connection to a service port, relayed to one pod.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "lb/backend.hpp"
+#include "server/routing_table.hpp"
+
+namespace svcproxy::server {
+
+// Connects to a pod of `backend` (trying the next one when a pod refuses), then relays
+// both directions until both have ended, propagating half-close, and ends an idle relay
+// after timeouts.idle. Logs one access line when the connection ends.
+boost::asio::awaitable<void> serve_l4_connection(boost::asio::ip::tcp::socket client,
+                                                 lb::BackendPtr backend, RoutingTablePtr routes);
+
+}  // namespace svcproxy::server

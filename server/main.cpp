@@ -1,0 +1,62 @@
+// svcproxy: Kubernetes Service networking without a cluster.
+#include <csignal>
+#include <iostream>
+
+#include "conf/loader.hpp"
+#include "discovery/check_report.hpp"
+#include "server/command_line.hpp"
+#include "server/log.hpp"
+#include "server/proxy.hpp"
+
+using namespace svcproxy;
+
+namespace {
+
+// --check: every error as FILE:LINE:COL: field.path: message, or one line per port.
+int check(const conf::LoadResult& loaded) {
+  for (const auto& warning : loaded.warnings)
+    std::cerr << "warning: " << warning.to_string() << "\n";
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors)
+      std::cout << error.to_string() << "\n";
+    return 1;
+  }
+  std::cout << discovery::format_check_report(*loaded.snapshot);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  std::string error;
+  const auto options = server::parse_command_line(argc, argv, error);
+  if (!options) {
+    std::cerr << "svcproxy: " << error << "\n\n" << server::kUsage;
+    return 2;
+  }
+  if (options->help) {
+    std::cout << server::kUsage;
+    return 0;
+  }
+  if (options->version) {
+    std::cout << "svcproxy " << SVCPROXY_VERSION << "\n";
+    return 0;
+  }
+  server::set_log_level(options->log_level);
+  // A peer that closes early must not kill the process on the next write.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  conf::LoadResult loaded = conf::load_files(options->config_paths);
+  if (options->check) return check(loaded);
+  for (const auto& warning : loaded.warnings)
+    server::log(server::LogLevel::Warn, warning.to_string());
+  if (!loaded.ok()) {
+    for (const auto& failure : loaded.errors)
+      server::log(server::LogLevel::Error, failure.to_string());
+    server::log(server::LogLevel::Error, "configuration rejected: ", loaded.errors.size(),
+                " errors");
+    return 1;
+  }
+  server::Proxy proxy(options->config_paths, std::move(*loaded.snapshot));
+  return proxy.run();
+}

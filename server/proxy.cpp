@@ -1,0 +1,201 @@
+#include "server/proxy.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <csignal>
+#include <thread>
+#include <variant>
+
+#include "conf/loader.hpp"
+#include "server/access_log.hpp"
+#include "server/listen_socket.hpp"
+#include "server/log.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr int kListenBacklog = 4096;
+
+int worker_count(const conf::ProxySettings& settings) {
+  if (settings.workers > 0) return settings.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+const ListenerSpec* find_listener(const std::vector<ListenerSpec>& plan,
+                                  const ListenAddress& address) {
+  for (const auto& spec : plan)
+    if (spec.address == address) return &spec;
+  return nullptr;
+}
+
+void close_all(const std::vector<std::vector<int>>& descriptors) {
+  for (const auto& per_listener : descriptors)
+    for (const int fd : per_listener)
+      ::close(fd);
+}
+
+}  // namespace
+
+Proxy::Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot)
+    : config_paths_(std::move(config_paths)), snapshot_(std::move(snapshot)) {
+  for (int i = 0, n = worker_count(snapshot_.proxy); i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, open_connections_));
+}
+
+Proxy::~Proxy() {
+  for (auto& worker : workers_)
+    worker->stop();
+  for (auto& worker : workers_)
+    worker->join();
+}
+
+int Proxy::run() {
+  std::string error;
+  if (!configure_access_log(snapshot_.proxy.access_log, error)) {
+    log(LogLevel::Error, error);
+    return 1;
+  }
+  if (!apply(snapshot_)) return 1;
+  for (auto& worker : workers_)
+    worker->start();
+  wait_for_signals();
+  log(LogLevel::Info, "svcproxy ready: ", listeners_.size(), " listeners, ", workers_.size(),
+      " workers");
+  control_.run();
+  for (auto& worker : workers_)
+    worker->stop();
+  for (auto& worker : workers_)
+    worker->join();
+  log(LogLevel::Info, "svcproxy stopped");
+  return 0;
+}
+
+bool Proxy::apply(const conf::Snapshot& snapshot) {
+  std::vector<ListenerSpec> plan = plan_listeners(snapshot);
+  const auto conflicts = find_listener_conflicts(plan);
+  for (const auto& conflict : conflicts)
+    log(LogLevel::Error, "configuration rejected: ", conflict);
+  if (!conflicts.empty()) return false;
+
+  // Bind every new address on every worker first, so a failure changes nothing.
+  std::vector<const ListenerSpec*> added;
+  std::vector<std::vector<int>> descriptors;
+  for (const auto& spec : plan) {
+    if (find_listener(listeners_, spec.address)) continue;
+    added.push_back(&spec);
+    descriptors.emplace_back();
+    for (std::size_t w = 0; w < workers_.size(); ++w) {
+      auto opened = open_listen_socket(spec.address, kListenBacklog);
+      if (auto* failure = std::get_if<ListenError>(&opened)) {
+        log(LogLevel::Error, failure->message, " (", spec.backend_key, ")");
+        close_all(descriptors);
+        return false;
+      }
+      descriptors.back().push_back(std::get<int>(opened));
+    }
+  }
+
+  backends_ = discovery::build_backends(snapshot, snapshot.pods, backends_);
+  auto routes = std::make_shared<const RoutingTable>(RoutingTable{backends_, snapshot.proxy});
+  for (auto& worker : workers_)
+    worker->publish(routes);
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    for (std::size_t w = 0; w < workers_.size(); ++w)
+      workers_[w]->open_listener(*added[i], descriptors[i][w]);
+    log(LogLevel::Info, "listening on ", added[i]->address.to_string(), " for ",
+        added[i]->backend_key, " (", to_string(added[i]->role), ", ",
+        conf::to_string(added[i]->protocol), ")");
+  }
+  for (const auto& old : listeners_) {
+    const ListenerSpec* now = find_listener(plan, old.address);
+    if (!now) {
+      for (auto& worker : workers_)
+        worker->close_listener(old.address);
+      log(LogLevel::Info, "stopped listening on ", old.address.to_string(), " for ",
+          old.backend_key);
+    } else if (!(*now == old)) {
+      for (auto& worker : workers_)
+        worker->update_listener(*now);
+    }
+  }
+  listeners_ = std::move(plan);
+  snapshot_ = snapshot;
+  return true;
+}
+
+void Proxy::reload() {
+  log(LogLevel::Info, "reloading configuration");
+  conf::LoadResult loaded = conf::load_files(config_paths_);
+  for (const auto& warning : loaded.warnings)
+    log(LogLevel::Warn, warning.to_string());
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors)
+      log(LogLevel::Error, error.to_string());
+    log(LogLevel::Error, "reload rejected: ", loaded.errors.size(),
+        " errors; the previous configuration keeps serving");
+    return;
+  }
+  if (worker_count(loaded.snapshot->proxy) != static_cast<int>(workers_.size()))
+    log(LogLevel::Warn, "a change of workers takes effect at the next start");
+  if (apply(*loaded.snapshot))
+    log(LogLevel::Info, "reload applied");
+  else
+    log(LogLevel::Error, "reload rejected; the previous configuration keeps serving");
+}
+
+void Proxy::wait_for_signals() {
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  signals_.add(SIGUSR1);
+  signals_.async_wait([this](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    if (signal == SIGHUP) reload();
+    if (signal == SIGUSR1) reopen_access_log();
+    if (signal == SIGTERM || signal == SIGINT) {
+      if (draining_) {
+        log(LogLevel::Warn, "second stop signal: exiting without waiting for the drain");
+        finish();
+        return;
+      }
+      begin_drain();
+    }
+    wait_for_signals();
+  });
+}
+
+void Proxy::begin_drain() {
+  draining_ = true;
+  const auto timeout = snapshot_.proxy.timeouts.drain;
+  log(LogLevel::Info, "draining: no new connections; waiting up to ",
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), "ms for open ones");
+  workers_draining_ = workers_.size();
+  for (auto& worker : workers_)
+    worker->drain([this] { asio::post(control_, [this] { on_worker_drained(); }); });
+  drain_deadline_.expires_after(timeout);
+  drain_deadline_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;
+    log(LogLevel::Warn, "drain timeout reached with ", open_connections_.load(),
+        " connections open; closing them");
+    finish();
+  });
+}
+
+void Proxy::on_worker_drained() {
+  if (--workers_draining_ == 0) {
+    log(LogLevel::Info, "drained: every connection has finished");
+    finish();
+  }
+}
+
+void Proxy::finish() {
+  signals_.cancel();
+  drain_deadline_.cancel();
+  control_.stop();
+}
+
+}  // namespace svcproxy::server

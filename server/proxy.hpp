@@ -1,0 +1,53 @@
+// The running proxy: the control thread (signals, reload, later discovery, probes and
+// admin) and the workers that carry traffic.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/model.hpp"
+#include "discovery/backends.hpp"
+#include "server/listen_plan.hpp"
+#include "server/worker.hpp"
+
+namespace svcproxy::server {
+
+class Proxy {
+ public:
+  Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot);
+  ~Proxy();
+
+  // Serves until SIGTERM/SIGINT and the drain that follows. Returns the exit code:
+  // 0 after a drain, 1 when the listeners could not be opened at start.
+  int run();
+
+ private:
+  // Opens the listeners the snapshot adds, closes the ones it removes, re-routes the rest.
+  // All-or-nothing: when a new listener cannot be bound, nothing changes and false is
+  // returned with the reasons logged.
+  bool apply(const conf::Snapshot& snapshot);
+  void reload();
+  void begin_drain();
+  void finish();
+  void wait_for_signals();
+  void on_worker_drained();
+
+  std::vector<std::string> config_paths_;
+  conf::Snapshot snapshot_;
+  boost::asio::io_context control_{1};
+  boost::asio::signal_set signals_{control_};
+  boost::asio::steady_timer drain_deadline_{control_};
+  std::atomic<int> open_connections_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<ListenerSpec> listeners_;
+  discovery::BackendMap backends_;
+  bool draining_ = false;
+  std::size_t workers_draining_ = 0;
+};
+
+}  // namespace svcproxy::server

@@ -1,0 +1,26 @@
+// What workers route by: the backends of every service port and the proxy settings in
+// force. Immutable; the control thread publishes a new one on every change and each
+// worker swaps its own pointer on its own thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "conf/model.hpp"
+#include "discovery/backends.hpp"
+
+namespace svcproxy::server {
+
+struct RoutingTable {
+  discovery::BackendMap backends;
+  conf::ProxySettings settings;
+
+  lb::BackendPtr find(const std::string& backend_key) const {
+    const auto found = backends.find(backend_key);
+    return found == backends.end() ? nullptr : found->second;
+  }
+};
+
+using RoutingTablePtr = std::shared_ptr<const RoutingTable>;
+
+}  // namespace svcproxy::server

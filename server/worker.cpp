@@ -1,0 +1,143 @@
+#include "server/worker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/l4_session.hpp"
+#include "server/log.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct Worker::Listener {
+  ListenerSpec spec;
+  tcp::acceptor acceptor;
+};
+
+Worker::Worker(int index, std::atomic<int>& open_connections)
+    : index_(index), open_connections_(open_connections) {}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    auto work = asio::make_work_guard(io_);  // idle workers keep running until stop()
+    io_.run();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::stop() {
+  io_.stop();
+}
+
+void Worker::publish(RoutingTablePtr routes) {
+  asio::post(io_, [this, routes = std::move(routes)]() mutable { routes_ = std::move(routes); });
+}
+
+void Worker::open_listener(ListenerSpec spec, int listening_fd) {
+  asio::post(io_, [this, spec = std::move(spec), listening_fd] {
+    const bool v6 = spec.address.ip.find(':') != std::string::npos;
+    auto listener = std::make_shared<Listener>(
+        Listener{spec, tcp::acceptor(io_, v6 ? tcp::v6() : tcp::v4(), listening_fd)});
+    listeners_[spec.address] = listener;
+    asio::co_spawn(io_, accept_loop(listener), [address = spec.address](std::exception_ptr e) {
+      if (e) log(LogLevel::Error, "accept loop on ", address.to_string(), " failed");
+    });
+  });
+}
+
+void Worker::update_listener(ListenerSpec spec) {
+  asio::post(io_, [this, spec = std::move(spec)] {
+    const auto found = listeners_.find(spec.address);
+    if (found != listeners_.end()) found->second->spec = spec;
+  });
+}
+
+void Worker::close_listener(ListenAddress address) {
+  asio::post(io_, [this, address] {
+    const auto found = listeners_.find(address);
+    if (found == listeners_.end()) return;
+    boost::system::error_code ignored;
+    found->second->acceptor.close(ignored);
+    listeners_.erase(found);
+  });
+}
+
+void Worker::drain(std::function<void()> on_drained) {
+  asio::post(io_, [this, on_drained = std::move(on_drained)] {
+    draining_ = true;
+    on_drained_ = on_drained;
+    for (auto& [address, listener] : listeners_) {
+      boost::system::error_code ignored;
+      listener->acceptor.close(ignored);
+    }
+    listeners_.clear();
+    if (sessions_ == 0) on_drained_();
+  });
+}
+
+asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
+  asio::steady_timer backoff(io_);
+  for (;;) {
+    auto [error, socket] =
+        co_await listener->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (error == asio::error::operation_aborted || !listener->acceptor.is_open()) co_return;
+    if (error) {
+      // EMFILE, ENFILE, ENOBUFS...: pause instead of spinning; connections wait in the
+      // backlog meanwhile.
+      log(LogLevel::Error, "accept on ", listener->spec.address.to_string(), ": ", error.message(),
+          "; retrying in 100ms");
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    start_session(std::move(socket), listener->spec);
+  }
+}
+
+void Worker::start_session(tcp::socket socket, const ListenerSpec& spec) {
+  lb::BackendPtr backend = routes_ ? routes_->find(spec.backend_key) : nullptr;
+  if (!backend) {
+    log(LogLevel::Error, "no route for ", spec.backend_key, " on ", spec.address.to_string());
+    return;
+  }
+  const int limit = routes_->settings.limits.max_connections;
+  if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= limit) {
+    open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    log(LogLevel::Warn, "limits.maxConnections (", limit, ") reached; closing a connection to ",
+        spec.address.to_string());
+    return;
+  }
+  ++sessions_;
+  asio::co_spawn(io_, serve_l4_connection(std::move(socket), std::move(backend), routes_),
+                 [this, key = spec.backend_key](std::exception_ptr e) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& failure) {
+                       log(LogLevel::Error, "session on ", key, " failed: ", failure.what());
+                     }
+                   }
+                   session_ended();
+                 });
+}
+
+void Worker::session_ended() {
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  --sessions_;
+  if (draining_ && sessions_ == 0 && on_drained_) on_drained_();
+}
+
+}  // namespace svcproxy::server

@@ -1,0 +1,64 @@
+// A worker: one thread running one io_context, with its own SO_REUSEPORT acceptor per
+// listen address (shared-nothing, like nginx and Envoy workers). Everything in it is
+// touched only on its own thread; the control thread talks to it by posting.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "server/listen_plan.hpp"
+#include "server/routing_table.hpp"
+
+namespace svcproxy::server {
+
+class Worker {
+ public:
+  // `open_connections` is shared by all workers to enforce limits.maxConnections.
+  Worker(int index, std::atomic<int>& open_connections);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void join();
+
+  // Called from the control thread; each takes effect on the worker's thread.
+  void publish(RoutingTablePtr routes);
+  void open_listener(ListenerSpec spec, int listening_fd);  // takes the descriptor
+  void update_listener(ListenerSpec spec);                  // same address, new route
+  void close_listener(ListenAddress address);
+  // Stops accepting; `on_drained` runs (on this worker's thread) once no session is left.
+  void drain(std::function<void()> on_drained);
+  void stop();  // abandons whatever is still running
+
+  // For sessions, on the worker's thread.
+  boost::asio::io_context& io() { return io_; }
+  const RoutingTablePtr& routes() const { return routes_; }
+  bool draining() const { return draining_; }
+
+ private:
+  struct Listener;
+  boost::asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
+  void start_session(boost::asio::ip::tcp::socket socket, const ListenerSpec& spec);
+  void session_ended();
+
+  const int index_;
+  std::atomic<int>& open_connections_;
+  RoutingTablePtr routes_;
+  std::map<ListenAddress, std::shared_ptr<Listener>> listeners_;
+  std::size_t sessions_ = 0;
+  bool draining_ = false;
+  std::function<void()> on_drained_;
+  std::thread thread_;
+  // Last member: destroyed first, together with the session frames that still refer to
+  // the members above.
+  boost::asio::io_context io_{1};
+};
+
+}  // namespace svcproxy::server
