@@ -1,0 +1,47 @@
+#include "server/command_line.hpp"
+
+#include <doctest/doctest.h>
+
+using svcproxy::server::parse_command_line;
+
+TEST_CASE("--config is repeatable and takes both spellings") {
+  const char* argv[] = {"svcproxy", "--config", "a.yaml", "--config=dir/", "--check"};
+  std::string error;
+  const auto options = parse_command_line(5, argv, error);
+  REQUIRE(options);
+  CHECK(options->config_paths == std::vector<std::string>{"a.yaml", "dir/"});
+  CHECK(options->check);
+}
+
+TEST_CASE("--log-level accepts known levels only") {
+  const char* good[] = {"svcproxy", "--config", "a", "--log-level", "debug"};
+  std::string error;
+  const auto options = parse_command_line(5, good, error);
+  REQUIRE(options);
+  CHECK(options->log_level == svcproxy::server::LogLevel::Debug);
+
+  const char* bad[] = {"svcproxy", "--config", "a", "--log-level", "loud"};
+  CHECK_FALSE(parse_command_line(5, bad, error));
+  CHECK(error == "unknown log level 'loud' (debug, info, warn, error)");
+}
+
+TEST_CASE("missing --config, a missing value and unknown flags are errors") {
+  std::string error;
+  const char* none[] = {"svcproxy"};
+  CHECK_FALSE(parse_command_line(1, none, error));
+  CHECK(error == "--config is required");
+  const char* dangling[] = {"svcproxy", "--config"};
+  CHECK_FALSE(parse_command_line(2, dangling, error));
+  CHECK(error == "--config needs a value");
+  const char* unknown[] = {"svcproxy", "--config", "a", "--fast"};
+  CHECK_FALSE(parse_command_line(4, unknown, error));
+  CHECK(error == "unknown argument '--fast'");
+}
+
+TEST_CASE("--version and --help need no config") {
+  std::string error;
+  const char* version[] = {"svcproxy", "--version"};
+  CHECK(parse_command_line(2, version, error)->version);
+  const char* help[] = {"svcproxy", "--help"};
+  CHECK(parse_command_line(2, help, error)->help);
+}
