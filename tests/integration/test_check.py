@@ -45,6 +45,15 @@ def examples_validate_with_one_line_per_service_port(env):
         assert len(found) == count, f"{key}: {count} port(s), lines: {found}\n{result.stdout}"
 
 
+@test(timeout=30)
+def compose_config_validates(env):
+    # The file docker-compose mounts into the svcproxy node must stay valid too.
+    compose = os.path.join(env.source_dir, "conf", "compose")
+    result = harness.run_binary(env.binary, ["--check", "--config", compose])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(lines_naming(result.stdout, "default/web-nodeport")) == 1, result.stdout
+
+
 BROKEN = """\
 apiVersion: v1
 kind: Service
