@@ -16,7 +16,6 @@ import argparse
 import hashlib
 import http.server
 import socket
-import socketserver
 import sys
 import threading
 import time

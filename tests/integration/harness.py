@@ -380,13 +380,14 @@ class Svcproxy(Process):
                                f"{self.log_text()}")
         return self
 
-    def wait_for_log(self, pattern, timeout=5):
-        """Wait until `pattern` (regex) matches a log line; returns the match."""
+    def wait_for_log(self, pattern, timeout=5, since=0):
+        """Wait until `pattern` (regex) matches a log line after character offset `since`
+        (len(log_text()) taken before an action); returns the match."""
         found = []
 
         def matched():
             found[:] = [m for m in map(re.compile(pattern).search,
-                                       self.log_text().splitlines()) if m]
+                                       self.log_text()[since:].splitlines()) if m]
             return bool(found)
         wait_until(matched, timeout, what=f"log line matching {pattern!r}")
         return found[0]
@@ -555,9 +556,13 @@ def _run_one(fn, timeout, args):
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     outcome = "FAIL"
+    interrupted = False
     try:
         fn(env)
         outcome = "PASS"
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"FAIL {fn.__name__}: interrupted", flush=True)
     except Skip as skip:
         outcome = "SKIP"
         print(f"SKIP {fn.__name__}: {skip}", flush=True)
@@ -568,6 +573,8 @@ def _run_one(fn, timeout, args):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         env.close(keep_dir=outcome == "FAIL")
+    if interrupted:
+        raise KeyboardInterrupt  # stop the whole file; its processes are already stopped
     if outcome == "PASS":
         print(f"PASS {fn.__name__}", flush=True)
     return outcome

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """SIGTERM with a connection open: svcproxy stops accepting, lets the in-flight answer
 finish, and exits 0."""
-import hashlib
 import signal
 import socket
 import time
