@@ -3,11 +3,14 @@
 # svcproxy serving conf/examples/demo.yaml, and the curl commands to try. Ctrl-C stops
 # everything this script started, by PID.
 #
-# Environment: SVCPROXY (binary; default: build it), CONFIG (default conf/examples/demo.yaml).
+# Environment: SVCPROXY (binary; default: build it), CONFIG (default conf/examples/demo.yaml),
+# PYTHON (default /usr/bin/python3).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONFIG=${CONFIG:-$ROOT/conf/examples/demo.yaml}
+# Debian's python3: install-deps puts python3-yaml there (a pyenv python may lack it).
+PYTHON=${PYTHON:-/usr/bin/python3}
 PODS=(web-deployment-1=127.0.1.1:8080 web-deployment-2=127.0.1.2:8080 web-deployment-3=127.0.1.3:8080)
 WORKDIR=$(mktemp -d /tmp/svcproxy-demo.XXXXXX)
 PODS_PID="" PROXY_PID="" TAIL_PID=""
@@ -58,7 +61,7 @@ start_pods() {
   local args=() pod
   for pod in "${PODS[@]}"; do args+=(--pod "$pod"); done
   log "starting nginx pods: ${PODS[*]}"
-  python3 "$ROOT/tests/integration/pods.py" up --dir "$WORKDIR" "${args[@]}" \
+  "$PYTHON" "$ROOT/tests/integration/pods.py" up --dir "$WORKDIR" "${args[@]}" \
     >"$WORKDIR/pods.log" 2>&1 &
   PODS_PID=$!
   wait_for 20 "the nginx pods" grep -q "pods ready" "$WORKDIR/pods.log" ||
