@@ -179,7 +179,8 @@ class Process:
 # ---------------------------------------------------------------------------------------
 
 NGINX_CONF = """\
-{user}worker_processes 1;
+{user}master_process {master_process};
+worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 1024; }}
@@ -218,16 +219,21 @@ http {{
 
 
 class NginxPod(Process):
-    """One pod = one nginx master (daemon off) with its own prefix, conf, pid and logs.
+    """One pod = one nginx (daemon off) with its own prefix, conf, pid and logs.
 
     Answers every request with its name in the body and an X-Pod header; /files/NAME
-    serves files from `files` (see make_file)."""
+    serves files from `files` (see make_file). By default nginx runs as a single process
+    (master_process off): if the test process is SIGKILLed (a ctest timeout), the kernel
+    kills that one process through PDEATHSIG, whereas a master's orphaned worker would keep
+    the port. A benchmark can ask for a real master with workers."""
 
-    def __init__(self, name, ip, port, workdir, keepalive_timeout="75s", files=None):
+    def __init__(self, name, ip, port, workdir, keepalive_timeout="75s", files=None,
+                 master_process=False):
         self.name, self.ip, self.port = name, ip, port
         self.dir = os.path.join(workdir, "pods", name)
         self.files = files or os.path.join(self.dir, "files")
         self.keepalive_timeout = keepalive_timeout
+        self.master_process = master_process
         conf = os.path.join(self.dir, "nginx.conf")
         super().__init__([NGINX, "-p", self.dir, "-c", conf, "-e", f"{self.dir}/error.log",
                           "-g", "daemon off;"], os.path.join(self.dir, "stderr.log"))
@@ -239,11 +245,12 @@ class NginxPod(Process):
     def write_conf(self):
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         os.makedirs(self.files, exist_ok=True)
-        # Root: run workers as root so they can read our 0700 temp dirs; otherwise nginx
-        # cannot switch users and the directive must be absent.
-        user = "user root;\n" if os.geteuid() == 0 else ""
+        # Root with workers: run them as root so they can read our 0700 temp dirs. Without
+        # root nginx cannot switch users, and a single process never does.
+        user = "user root;\n" if os.geteuid() == 0 and self.master_process else ""
         text = NGINX_CONF.format(user=user, dir=self.dir, ip=self.ip, port=self.port,
                                  name=self.name, files=self.files,
+                                 master_process="on" if self.master_process else "off",
                                  keepalive_timeout=self.keepalive_timeout)
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write(text)
