@@ -1,0 +1,66 @@
+# The commands a user and CI run. README's quick start is `make demo` and `make test`.
+# Every target installs what is missing first, so a fresh Debian 12 machine needs nothing else.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+BUILD_DIR     ?= build
+SANITIZE_DIR  ?= build-sanitize
+BUILD_TYPE    ?= RelWithDebInfo
+JOBS          ?= 2
+# Per-test bound for ctest (tests that set their own TIMEOUT keep it).
+TEST_TIMEOUT  ?= 300
+
+# ccache (picked up by CMakeLists.txt) shares hits between worktrees and clones: paths
+# under the source root are hashed relative to it, the build directory is not hashed
+# into -g objects, and precompiled headers are allowed.
+export CCACHE_BASEDIR    := $(CURDIR)
+export CCACHE_NOHASHDIR  := 1
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+
+CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+CTEST = ctest --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT)
+
+.PHONY: all deps configure build test sanitize demo format format-check bench clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+configure: deps
+	$(CMAKE_CONFIGURE) -B $(BUILD_DIR)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	$(CTEST) --test-dir $(BUILD_DIR)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build, in its own directory, all tests.
+sanitize: deps
+	$(CMAKE_CONFIGURE) -B $(SANITIZE_DIR) -DSVCPROXY_SANITIZE=ON
+	cmake --build $(SANITIZE_DIR) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(CTEST) --test-dir $(SANITIZE_DIR)
+
+# Three nginx pods, svcproxy with conf/examples/demo.yaml, curl commands; Ctrl-C stops all.
+demo: build
+	SVCPROXY=$(BUILD_DIR)/svcproxy scripts/demo.sh
+
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null || \
+                  find . -path ./build\* -prune -o \( -name '*.cpp' -o -name '*.hpp' \) -print)
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+bench: build
+	@if [[ -x bench/run ]]; then bench/run; \
+	 else echo "make bench: bench/run does not exist yet" >&2; exit 1; fi
+
+clean:
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what svcproxy needs to build, test and demo on Debian 12 — only what is
+# missing, so a second run does nothing (and needs no network).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev
+  nginx-light curl wrk python3 python3-yaml iproute2 docker-compose
+)
+
+missing_packages() {
+  local pkg
+  for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+      echo "$pkg"
+    fi
+  done
+}
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo "$@"
+  else
+    echo "install-deps: need root (or sudo) to run: $*" >&2
+    exit 1
+  fi
+}
+
+# nginx's package would start the system nginx on :80; we run our own per-pod masters
+# instead. A policy-rc.d that says "no" (exit 101) keeps every service from starting
+# during the install. We add one only if none exists and remove only the one we added.
+install_without_starting_services() {
+  local policy=/usr/sbin/policy-rc.d added=0
+  if [[ ! -e $policy ]]; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    added=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" ||
+    { [[ $added -eq 1 ]] && as_root rm -f "$policy"; exit 1; }
+  if [[ $added -eq 1 ]]; then as_root rm -f "$policy"; fi
+}
+
+main() {
+  local missing
+  mapfile -t missing < <(missing_packages)
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages present"
+    return
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  install_without_starting_services "${missing[@]}"
+}
+
+main "$@"

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""A tiny pod for what nginx cannot do: hash an uploaded body, answer slowly, or answer
+only after the client's EOF. Runs as its own process so a test can stop it by PID.
+
+  backend.py --name sink-1 --listen 127.0.1.1:8080 [--mode http|eof]
+
+http mode (HTTP/1.1, keep-alive): every request gets X-Pod: NAME. A request body
+(Content-Length or chunked) is read in small pieces and answered with its length and
+sha256. Query parameters: delay=SECONDS waits before answering; bytes=N answers with N
+bytes of pattern_bytes() instead of the pod name.
+
+eof mode (raw TCP): reads until the client shuts down its write side, then answers
+"NAME length=N sha256=HEX\n" and closes — it can only answer if half-close got through.
+"""
+import argparse
+import hashlib
+import http.server
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+CHUNK = 64 * 1024
+
+
+def pattern_bytes(size):
+    """Deterministic, incompressible-enough content both sides can regenerate."""
+    block = hashlib.sha256(b"svcproxy").digest() * (CHUNK // 32)
+    whole, rest = divmod(size, len(block))
+    return block * whole + block[:rest]
+
+
+def body_summary(name, length, digest):
+    return f"{name} length={length} sha256={digest}\n".encode()
+
+
+class BodyReader:
+    """Reads a request body in CHUNK pieces, hashing as it goes (never whole in memory)."""
+
+    def __init__(self, rfile):
+        self.rfile = rfile
+        self.hash = hashlib.sha256()
+        self.length = 0
+
+    def _consume(self, data):
+        self.hash.update(data)
+        self.length += len(data)
+
+    def read_fixed(self, remaining):
+        while remaining > 0:
+            data = self.rfile.read(min(CHUNK, remaining))
+            if not data:
+                raise ConnectionError("body ended early")
+            self._consume(data)
+            remaining -= len(data)
+
+    def read_chunked(self):
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return
+            self.read_fixed(size)
+            self.rfile.readline()  # CRLF after each chunk
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    pod_name = "backend"
+
+    def log_message(self, fmt, *args):  # keep test output quiet; stderr is the log file
+        sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
+
+    def _read_body(self):
+        reader = BodyReader(self.rfile)
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            reader.read_chunked()
+        elif self.headers.get("Content-Length"):
+            reader.read_fixed(int(self.headers["Content-Length"]))
+        else:
+            return None
+        return reader
+
+    def _answer(self):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        reader = self._read_body()
+        time.sleep(float(query.get("delay", ["0"])[0]))
+        if reader is not None:
+            body = body_summary(self.pod_name, reader.length, reader.hash.hexdigest())
+        elif "bytes" in query:
+            body = pattern_bytes(int(query["bytes"][0]))
+        else:
+            body = f"{self.pod_name}\n".encode()
+        self.send_response(200)
+        self.send_header("X-Pod", self.pod_name)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        if reader is not None:
+            self.send_header("X-Body-Length", str(reader.length))
+            self.send_header("X-Body-Sha256", reader.hash.hexdigest())
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _answer
+
+
+class ThreadingHTTPServer(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def serve_eof_connection(conn, name):
+    """Read to EOF, then answer: proves the client's half-close reached us."""
+    with conn:
+        digest, length = hashlib.sha256(), 0
+        while data := conn.recv(CHUNK):
+            digest.update(data)
+            length += len(data)
+        try:
+            conn.sendall(body_summary(name, length, digest.hexdigest()))
+        except OSError:
+            pass  # a readiness probe that already left
+
+
+def serve_eof(address, name):
+    server = socket.create_server(address, reuse_port=False)
+    print("ready", flush=True)
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=serve_eof_connection, args=(conn, name), daemon=True).start()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--listen", required=True, help="IP:PORT")
+    parser.add_argument("--mode", choices=["http", "eof"], default="http")
+    args = parser.parse_args()
+    host, port = args.listen.rsplit(":", 1)
+    if args.mode == "eof":
+        serve_eof((host, int(port)), args.name)
+        return
+    Handler.pod_name = args.name
+    server = ThreadingHTTPServer((host, int(port)), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
