@@ -51,7 +51,9 @@ asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
                                                      std::string_view client_ip,
                                                      conf::Duration connect_timeout,
                                                      std::vector<const lb::Endpoint*>& tried) {
-  UpstreamConnection result{tcp::socket(co_await asio::this_coro::executor), {}, {}, 0};
+  // No co_await inside a braced initializer: GCC 12 miscompiles it (double destruction).
+  const auto executor = co_await asio::this_coro::executor;
+  UpstreamConnection result{tcp::socket(executor), {}, {}, 0};
   for (;;) {
     lb::EndpointPtr endpoint = backend.pick({client_ip, lb::Clock::now(), tried});
     if (!endpoint) break;

@@ -25,6 +25,8 @@ Worker::Worker(int index, std::atomic<int>& open_connections)
 Worker::~Worker() {
   stop();
   join();
+  // Acceptors must go while io_ (declared last, destroyed first) still exists.
+  listeners_.clear();
 }
 
 void Worker::start() {
