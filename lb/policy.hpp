@@ -3,17 +3,18 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <span>
 
 #include "conf/model.hpp"
 #include "lb/endpoint.hpp"
+#include "lb/function_ref.hpp"
 
 namespace svcproxy::lb {
 
-// True for endpoints that may take this connection or request.
-using Eligible = std::function<bool(const Endpoint&)>;
+// True for endpoints that may take this connection or request. A FunctionRef rather than a
+// std::function: it is built on every pick and must cost nothing (see bench/).
+using Eligible = FunctionRef<bool(const Endpoint&)>;
 
 class Policy {
  public:
@@ -22,7 +23,7 @@ class Policy {
 
   // The index of the chosen endpoint, or kNone when no endpoint is eligible.
   // Called concurrently from every worker.
-  virtual std::size_t pick(std::span<const EndpointPtr> endpoints, const Eligible& eligible) = 0;
+  virtual std::size_t pick(std::span<const EndpointPtr> endpoints, Eligible eligible) = 0;
 };
 
 std::unique_ptr<Policy> make_policy(conf::LoadBalancing policy);

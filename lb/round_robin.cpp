@@ -2,7 +2,7 @@
 
 namespace svcproxy::lb {
 
-std::size_t RoundRobin::pick(std::span<const EndpointPtr> endpoints, const Eligible& eligible) {
+std::size_t RoundRobin::pick(std::span<const EndpointPtr> endpoints, Eligible eligible) {
   const std::size_t count = endpoints.size();
   if (count == 0) return kNone;
   const std::size_t start = next_.fetch_add(1, std::memory_order_relaxed) % count;
