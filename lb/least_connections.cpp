@@ -8,8 +8,7 @@ std::size_t LeastConnections::pick(std::span<const EndpointPtr> endpoints, Eligi
   const std::size_t start = next_start_.fetch_add(1, std::memory_order_relaxed) % count;
   std::size_t best = kNone;
   int best_active = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::size_t index = (start + i) % count;
+  for (std::size_t i = 0, index = start; i < count; ++i, index = next_in_ring(index, count)) {
     const Endpoint& endpoint = *endpoints[index];
     const int active = endpoint.active();
     // Strictly fewer: among equals the first after the rotating start wins.
