@@ -8,11 +8,14 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "conf/model.hpp"
 #include "lb/endpoint.hpp"
+#include "lb/outlier_detection.hpp"
 #include "lb/policy.hpp"
+#include "lb/session_affinity.hpp"
 
 namespace svcproxy::lb {
 
@@ -26,6 +29,11 @@ struct BackendSettings {
   conf::SessionAffinity session_affinity = conf::SessionAffinity::None;
   conf::Duration affinity_timeout = std::chrono::seconds(10800);
   bool publish_not_ready_addresses = false;
+  conf::OutlierDetection outlier_detection;
+  // The Service's ClientIP table, shared by all its port Backends and carried over when a
+  // Backend is replaced; null for sessionAffinity None. With ClientIP and no table, the
+  // Backend makes its own (per port, not shared).
+  std::shared_ptr<AffinityTable> affinity;
 };
 
 struct PickRequest {
@@ -46,12 +54,37 @@ class Backend {
   // Ready, non-ejected, non-terminating endpoints first; when there are none, terminating
   // ones that are still ready serve (Kubernetes' terminating-endpoint rule).
   // Thread-safe: called from every worker.
+  // With ClientIP affinity the client's remembered pod comes first, while it may serve.
+  // Thread-safe: called from every worker.
   EndpointPtr pick(const PickRequest& request) const;
 
+  // How a connection or request to `endpoint` (picked from this Backend) went: once per L4
+  // connection (ConnectFailure, Reset or Success) or per L7 attempt (ConnectFailure, Reset,
+  // Http5xx or Success). Returns the ejection it caused, for a log line and a metric.
+  // Thread-safe: called from every worker.
+  std::optional<Ejection> report(Endpoint& endpoint, Outcome outcome,
+                                 Clock::time_point now = Clock::now()) const;
+
  private:
+  bool serving(const Endpoint& endpoint, const PickRequest& request) const;
+  EndpointPtr pick_balanced(const PickRequest& request) const;
+  EndpointPtr eligible_endpoint_of_pod(std::string_view pod_key, const PickRequest& request) const;
+
+  // Transparent, so the affinity lookup by string_view does not build a std::string.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+
   BackendSettings settings_;
   std::vector<EndpointPtr> endpoints_;
   std::unique_ptr<Policy> policy_;
+  std::shared_ptr<AffinityTable> affinity_;
+  // Pod key -> index in endpoints_; built only with affinity.
+  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> index_by_pod_;
+  mutable OutlierDetector outlier_detector_;  // mutable: its mutex; state is on Endpoints
 };
 
 using BackendPtr = std::shared_ptr<const Backend>;

@@ -34,6 +34,14 @@ struct EndpointAddress {
   }
 };
 
+// Passive-health counters of one endpoint, kept here rather than in a Backend so they
+// survive a Backend being replaced. Written by every worker through OutlierDetector.
+struct OutlierCounters {
+  std::atomic<int> consecutive_failures{0};  // connect failures and resets in a row
+  std::atomic<int> consecutive_5xx{0};       // 5xx answers in a row
+  std::atomic<int> ejections{0};             // ejections so far; decays, see OutlierDetector
+};
+
 class Endpoint {
  public:
   explicit Endpoint(EndpointAddress address)
@@ -59,6 +67,11 @@ class Endpoint {
     ejected_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
   }
   void clear_ejection() { ejected_until_.store(0, std::memory_order_relaxed); }
+  // The end of the latest ejection (in the past once it is over); epoch if never ejected.
+  Clock::time_point ejected_until() const {
+    return Clock::time_point(Clock::duration(ejected_until_.load(std::memory_order_relaxed)));
+  }
+  OutlierCounters& outlier_counters() { return outlier_counters_; }
 
   // Open L4 connections plus in-flight L7 requests, across all workers.
   int active() const { return active_.load(std::memory_order_relaxed); }
@@ -71,6 +84,7 @@ class Endpoint {
   std::atomic<bool> terminating_{false};
   std::atomic<Clock::rep> ejected_until_{0};
   std::atomic<int> active_{0};
+  OutlierCounters outlier_counters_;
 };
 
 using EndpointPtr = std::shared_ptr<Endpoint>;

@@ -1,5 +1,6 @@
 #include "lb/policy.hpp"
 
+#include "lb/least_connections.hpp"
 #include "lb/round_robin.hpp"
 
 namespace svcproxy::lb {
@@ -7,8 +8,9 @@ namespace svcproxy::lb {
 std::unique_ptr<Policy> make_policy(conf::LoadBalancing policy) {
   switch (policy) {
     case conf::LoadBalancing::RoundRobin:
-    case conf::LoadBalancing::LeastConnections:  // TODO(issue 4): least-connections
       return std::make_unique<RoundRobin>();
+    case conf::LoadBalancing::LeastConnections:
+      return std::make_unique<LeastConnections>();
   }
   return std::make_unique<RoundRobin>();
 }

@@ -11,7 +11,7 @@ namespace svcproxy::lb {
 // 3 endpoints and 300 picks give 100 each, whichever workers made them.
 class RoundRobin final : public Policy {
  public:
-  std::size_t pick(std::span<const EndpointPtr> endpoints, const Eligible& eligible) override;
+  std::size_t pick(std::span<const EndpointPtr> endpoints, Eligible eligible) override;
 
  private:
   std::atomic<std::uint64_t> next_{0};
