@@ -72,6 +72,8 @@ struct Service {
 struct HttpHeader {
   std::string name;
   std::string value;
+
+  friend bool operator==(const HttpHeader&, const HttpHeader&) = default;
 };
 
 // A readinessProbe, with Kubernetes' defaults.
@@ -87,6 +89,8 @@ struct Probe {
   Duration timeout = std::chrono::seconds(1);
   int success_threshold = 1;
   int failure_threshold = 3;
+
+  friend bool operator==(const Probe&, const Probe&) = default;
 };
 
 struct ContainerPort {

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "discovery/service_endpoints.hpp"
+#include "lb/session_affinity.hpp"
 
 namespace svcproxy::discovery {
 namespace {
@@ -19,6 +20,7 @@ lb::BackendSettings settings_for(const conf::Service& service, const conf::Servi
   settings.session_affinity = service.session_affinity;
   settings.affinity_timeout = service.affinity_timeout;
   settings.publish_not_ready_addresses = service.publish_not_ready_addresses;
+  settings.outlier_detection = proxy.outlier_detection;
   return settings;
 }
 
@@ -33,7 +35,8 @@ EndpointIndex index_endpoints(const BackendMap& backends, const std::string& key
   return index;
 }
 
-// The previous Endpoint for the same pod, address and probe presence, if any.
+// The previous Endpoint for the same pod, address and probe, if any. A changed probe
+// needs a new Endpoint, or the prober would keep probing the old way.
 lb::EndpointPtr reuse(const EndpointIndex& previous, const lb::EndpointAddress& address) {
   const auto found = previous.find(address.key());
   if (found == previous.end()) return nullptr;
@@ -41,6 +44,20 @@ lb::EndpointPtr reuse(const EndpointIndex& previous, const lb::EndpointAddress& 
   const bool same =
       old == address && old.readiness_probe.has_value() == address.readiness_probe.has_value();
   return same ? found->second : nullptr;
+}
+
+// The Service's ClientIP table: one for all its ports, carried over from the previous
+// backends so clients keep their pod across a reload (unless the timeout changed).
+std::shared_ptr<lb::AffinityTable> affinity_table_for(const conf::Service& service,
+                                                      const BackendMap& previous) {
+  if (service.session_affinity != conf::SessionAffinity::ClientIP) return nullptr;
+  for (const auto& port : service.ports) {
+    const auto found = previous.find(service_port_key(service, port));
+    if (found == previous.end()) continue;
+    const auto& table = found->second->settings().affinity;
+    if (table && table->timeout() == service.affinity_timeout) return table;
+  }
+  return std::make_shared<lb::AffinityTable>(service.affinity_timeout);
 }
 
 }  // namespace
@@ -53,6 +70,7 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
                           const BackendMap& previous) {
   BackendMap backends;
   for (const auto& service : snapshot.services) {
+    const auto affinity = affinity_table_for(service, previous);
     for (const auto& port : service.ports) {
       const std::string key = service_port_key(service, port);
       const EndpointIndex old_endpoints = index_endpoints(previous, key);

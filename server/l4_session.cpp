@@ -53,6 +53,9 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr bac
     record.bytes_received = relayed.client_to_upstream;
     record.bytes_sent = relayed.upstream_to_client;
     record.close_reason = to_string(relayed.end);
+    report_outcome(
+        *backend, *upstream.endpoint.endpoint(),
+        relayed.end == RelayEnd::UpstreamReset ? lb::Outcome::Reset : lb::Outcome::Success);
   }
   record.duration = std::chrono::steady_clock::now() - started;
   write_access_log(record);

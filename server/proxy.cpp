@@ -127,6 +127,17 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
   return true;
 }
 
+void Proxy::publish_routes(const conf::Snapshot& snapshot) {
+  backends_ = discovery::build_backends(snapshot, snapshot.pods, backends_);
+  auto routes = std::make_shared<const RoutingTable>(RoutingTable{backends_, snapshot.proxy});
+  for (auto& worker : workers_)
+    worker->publish(routes);
+  std::vector<lb::EndpointPtr> endpoints;
+  for (const auto& [key, backend] : backends_)
+    endpoints.insert(endpoints.end(), backend->endpoints().begin(), backend->endpoints().end());
+  prober_.watch(endpoints);
+}
+
 void Proxy::reload() {
   log(LogLevel::Info, "reloading configuration");
   conf::LoadResult loaded = conf::load_files(config_paths_);

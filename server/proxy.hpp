@@ -13,6 +13,8 @@
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
 #include "server/listen_plan.hpp"
+#include "server/log.hpp"
+#include "server/readiness_prober.hpp"
 #include "server/worker.hpp"
 
 namespace svcproxy::server {
@@ -31,6 +33,8 @@ class Proxy {
   // All-or-nothing: when a new listener cannot be bound, nothing changes and false is
   // returned with the reasons logged.
   bool apply(const conf::Snapshot& snapshot);
+  // Rebuilds every service port's endpoints and hands the result to workers and prober.
+  void publish_routes(const conf::Snapshot& snapshot);
   void reload();
   void begin_drain();
   void finish();
@@ -43,6 +47,7 @@ class Proxy {
   boost::asio::signal_set signals_{control_};
   boost::asio::steady_timer drain_deadline_{control_};
   std::atomic<int> open_connections_{0};
+  ReadinessProber prober_{control_, [](std::string_view line) { log(LogLevel::Info, line); }};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> listeners_;
   discovery::BackendMap backends_;

@@ -47,6 +47,16 @@ std::string describe_failure(const lb::EndpointAddress& address,
 
 }  // namespace
 
+void report_outcome(const lb::Backend& backend, lb::Endpoint& endpoint, lb::Outcome outcome) {
+  const auto ejection = backend.report(endpoint, outcome);
+  if (!ejection) return;
+  log(LogLevel::Warn, "service ", backend.name(), ": ejecting ", endpoint.address().pod_key(), " ",
+      endpoint.address().key(), " for ",
+      std::chrono::duration_cast<std::chrono::milliseconds>(ejection->duration).count(),
+      "ms after ", ejection->consecutive, " consecutive ", lb::to_string(ejection->cause),
+      " (ejection ", ejection->ejection_number, ")");
+}
+
 asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
                                                      std::string_view client_ip,
                                                      conf::Duration connect_timeout,
@@ -68,6 +78,7 @@ asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
     }
     ++result.failed_attempts;
     result.failure = describe_failure(endpoint->address(), error);
+    report_outcome(backend, *endpoint, lb::Outcome::ConnectFailure);
     log(LogLevel::Warn, "service ", backend.name(), ": connect to ", result.failure);
   }
   if (result.failure.empty())

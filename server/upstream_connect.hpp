@@ -10,6 +10,7 @@
 
 #include "conf/model.hpp"
 #include "lb/backend.hpp"
+#include "lb/outlier_detection.hpp"
 
 namespace svcproxy::server {
 
@@ -27,6 +28,9 @@ struct UpstreamConnection {
 boost::asio::awaitable<UpstreamConnection> connect_upstream(
     const lb::Backend& backend, std::string_view client_ip, conf::Duration connect_timeout,
     std::vector<const lb::Endpoint*>& tried);
+
+// Feeds the outlier detector and logs an ejection. Call on the worker that picked.
+void report_outcome(const lb::Backend& backend, lb::Endpoint& endpoint, lb::Outcome outcome);
 
 // Resolves a pod address once per connect; returns an empty endpoint for a malformed IP.
 boost::asio::ip::tcp::endpoint to_tcp_endpoint(const lb::EndpointAddress& address,
