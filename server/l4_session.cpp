@@ -29,7 +29,7 @@ std::string ip_of(const tcp::socket& socket) {
 }  // namespace
 
 asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr backend,
-                                          RoutingTablePtr routes) {
+                                          RoutingTablePtr routes, StatsHandle stats) {
   const auto started = std::chrono::steady_clock::now();
   L4AccessRecord record;
   record.service = backend->name();
@@ -40,6 +40,7 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr bac
   std::vector<const lb::Endpoint*> tried;
   UpstreamConnection upstream =
       co_await connect_upstream(*backend, ip_of(client), routes->settings.timeouts.connect, tried);
+  record_upstream_connect_failures(*stats, upstream.failed_attempts);
   if (!upstream.connected()) {
     log(LogLevel::Warn, "service ", backend->name(), ": closing connection from ", record.client,
         ": ", upstream.failure);
@@ -56,6 +57,8 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr bac
     report_outcome(
         *backend, *upstream.endpoint.endpoint(),
         relayed.end == RelayEnd::UpstreamReset ? lb::Outcome::Reset : lb::Outcome::Success);
+    // Counted when the connection ends: a scrape during a long transfer does not see it yet.
+    record_bytes(*stats, relayed.client_to_upstream, relayed.upstream_to_client);
   }
   record.duration = std::chrono::steady_clock::now() - started;
   write_access_log(record);

@@ -5,14 +5,18 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "lb/backend.hpp"
+#include "server/metrics.hpp"
 #include "server/routing_table.hpp"
 
 namespace svcproxy::server {
 
 // Connects to a pod of `backend` (trying the next one when a pod refuses), then relays
 // both directions until both have ended, propagating half-close, and ends an idle relay
-// after timeouts.idle. Logs one access line when the connection ends.
+// after timeouts.idle. Logs one access line when the connection ends and counts its
+// bytes and failed connects into `stats` (the worker's slot; opened/closed are counted by
+// the worker).
 boost::asio::awaitable<void> serve_l4_connection(boost::asio::ip::tcp::socket client,
-                                                 lb::BackendPtr backend, RoutingTablePtr routes);
+                                                 lb::BackendPtr backend, RoutingTablePtr routes,
+                                                 StatsHandle stats);
 
 }  // namespace svcproxy::server

@@ -12,6 +12,7 @@
 #include "server/access_log.hpp"
 #include "server/listen_socket.hpp"
 #include "server/log.hpp"
+#include "server/metrics_registry.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -60,8 +61,11 @@ int Proxy::run() {
     return 1;
   }
   if (!apply(snapshot_)) return 1;
+  record_config_load_success(control_stats_);
+  start_admin();
   for (auto& worker : workers_)
     worker->start();
+  admin_.set_readiness(Readiness::Ready);
   wait_for_signals();
   log(LogLevel::Info, "svcproxy ready: ", listeners_.size(), " listeners, ", workers_.size(),
       " workers");
@@ -99,10 +103,7 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
     }
   }
 
-  backends_ = discovery::build_backends(snapshot, snapshot.pods, backends_);
-  auto routes = std::make_shared<const RoutingTable>(RoutingTable{backends_, snapshot.proxy});
-  for (auto& worker : workers_)
-    worker->publish(routes);
+  publish_routes(snapshot);
   for (std::size_t i = 0; i < added.size(); ++i) {
     for (std::size_t w = 0; w < workers_.size(); ++w)
       workers_[w]->open_listener(*added[i], descriptors[i][w]);
@@ -129,7 +130,9 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
 
 void Proxy::publish_routes(const conf::Snapshot& snapshot) {
   backends_ = discovery::build_backends(snapshot, snapshot.pods, backends_);
-  auto routes = std::make_shared<const RoutingTable>(RoutingTable{backends_, snapshot.proxy});
+  service_metrics_ = sync_service_metrics(service_metrics_, backends_, workers_.size());
+  auto routes = std::make_shared<const RoutingTable>(
+      RoutingTable{backends_, snapshot.proxy, service_metrics_});
   for (auto& worker : workers_)
     worker->publish(routes);
   std::vector<lb::EndpointPtr> endpoints;
@@ -148,14 +151,29 @@ void Proxy::reload() {
       log(LogLevel::Error, error.to_string());
     log(LogLevel::Error, "reload rejected: ", loaded.errors.size(),
         " errors; the previous configuration keeps serving");
+    record_config_reload(control_stats_, false);
     return;
   }
   if (worker_count(loaded.snapshot->proxy) != static_cast<int>(workers_.size()))
     log(LogLevel::Warn, "a change of workers takes effect at the next start");
-  if (apply(*loaded.snapshot))
+  if (loaded.snapshot->proxy.admin_address != snapshot_.proxy.admin_address)
+    log(LogLevel::Warn, "a change of adminAddress takes effect at the next start");
+  const bool applied = apply(*loaded.snapshot);
+  record_config_reload(control_stats_, applied);
+  if (applied)
     log(LogLevel::Info, "reload applied");
   else
     log(LogLevel::Error, "reload rejected; the previous configuration keeps serving");
+}
+
+// An admin listener that cannot bind is logged, not fatal: traffic matters more than
+// observability, as with kube-proxy's metrics server.
+void Proxy::start_admin() {
+  std::string error;
+  if (admin_.start(snapshot_.proxy.admin_address, error))
+    log(LogLevel::Info, "admin listening on ", snapshot_.proxy.admin_address);
+  else
+    log(LogLevel::Error, error, "; continuing without /metrics and /readyz");
 }
 
 void Proxy::wait_for_signals() {
@@ -181,6 +199,7 @@ void Proxy::wait_for_signals() {
 
 void Proxy::begin_drain() {
   draining_ = true;
+  admin_.set_readiness(Readiness::Draining);
   const auto timeout = snapshot_.proxy.timeouts.drain;
   log(LogLevel::Info, "draining: no new connections; waiting up to ",
       std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), "ms for open ones");
@@ -204,6 +223,7 @@ void Proxy::on_worker_drained() {
 }
 
 void Proxy::finish() {
+  admin_.stop();
   signals_.cancel();
   drain_deadline_.cancel();
   control_.stop();

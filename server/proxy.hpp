@@ -12,9 +12,13 @@
 
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
+#include "server/admin_server.hpp"
+#include "server/control_stats.hpp"
 #include "server/listen_plan.hpp"
 #include "server/log.hpp"
 #include "server/readiness_prober.hpp"
+#include "server/metrics.hpp"
+#include "server/metrics_collector.hpp"
 #include "server/worker.hpp"
 
 namespace svcproxy::server {
@@ -40,6 +44,7 @@ class Proxy {
   void finish();
   void wait_for_signals();
   void on_worker_drained();
+  void start_admin();
 
   std::vector<std::string> config_paths_;
   conf::Snapshot snapshot_;
@@ -51,6 +56,12 @@ class Proxy {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> listeners_;
   discovery::BackendMap backends_;
+  // Observability, all on the control thread; the admin reads the members above by
+  // reference. Declared after control_ so they are destroyed before it.
+  ServiceMetricsMap service_metrics_;
+  ControlStats control_stats_;
+  MetricsCollector metrics_{service_metrics_, backends_, control_stats_};
+  AdminServer admin_{control_, {snapshot_, backends_, metrics_}};
   bool draining_ = false;
   std::size_t workers_draining_ = 0;
 };

@@ -8,16 +8,24 @@
 
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
+#include "server/metrics.hpp"
 
 namespace svcproxy::server {
 
 struct RoutingTable {
   discovery::BackendMap backends;
   conf::ProxySettings settings;
+  ServiceMetricsMap metrics;  // same keys as `backends`
 
   lb::BackendPtr find(const std::string& backend_key) const {
     const auto found = backends.find(backend_key);
     return found == backends.end() ? nullptr : found->second;
+  }
+
+  // The calling worker's slot of a service port's counters; empty for an unknown key.
+  StatsHandle stats_for(const std::string& backend_key, std::size_t worker) const {
+    const auto found = metrics.find(backend_key);
+    return found == metrics.end() ? StatsHandle{} : StatsHandle(found->second, worker);
   }
 };
 

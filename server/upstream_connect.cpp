@@ -61,7 +61,8 @@ asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
                                                      std::string_view client_ip,
                                                      conf::Duration connect_timeout,
                                                      std::vector<const lb::Endpoint*>& tried) {
-  // No co_await inside a braced initializer: GCC 12 miscompiles it (double destruction).
+  // Not `result{tcp::socket(co_await ...), ...}`: GCC 12 miscompiles a co_await inside an
+  // aggregate initializer (the std::string member ends up freed from a stale address).
   const auto executor = co_await asio::this_coro::executor;
   UpstreamConnection result{tcp::socket(executor), {}, {}, 0};
   for (;;) {

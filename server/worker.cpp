@@ -111,7 +111,9 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
 
 void Worker::start_session(tcp::socket socket, const ListenerSpec& spec) {
   lb::BackendPtr backend = routes_ ? routes_->find(spec.backend_key) : nullptr;
-  if (!backend) {
+  // Looked up once per connection; the session counts into its own worker's slot.
+  StatsHandle stats = routes_ ? routes_->stats_for(spec.backend_key, index_) : StatsHandle{};
+  if (!backend || !stats) {
     log(LogLevel::Error, "no route for ", spec.backend_key, " on ", spec.address.to_string());
     return;
   }
@@ -123,8 +125,10 @@ void Worker::start_session(tcp::socket socket, const ListenerSpec& spec) {
     return;
   }
   ++sessions_;
-  asio::co_spawn(io_, serve_l4_connection(std::move(socket), std::move(backend), routes_),
-                 [this, key = spec.backend_key](std::exception_ptr e) {
+  record_connection_opened(*stats);
+  asio::co_spawn(io_, serve_l4_connection(std::move(socket), std::move(backend), routes_, stats),
+                 [this, stats, key = spec.backend_key](std::exception_ptr e) {
+                   record_connection_closed(*stats);
                    if (e) {
                      try {
                        std::rethrow_exception(e);

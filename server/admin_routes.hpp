@@ -1,0 +1,35 @@
+// What the admin listener answers, request by request: /metrics, /healthz, /livez,
+// /readyz and the Kubernetes-shaped API. Pure apart from reading the live state handed in,
+// so it is tested without sockets. Control thread only.
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "conf/model.hpp"
+#include "discovery/backends.hpp"
+
+namespace svcproxy::server {
+
+// Starting: before every listener is bound; Draining: after SIGTERM. /readyz is 200 only
+// when Ready.
+enum class Readiness { Starting, Ready, Draining };
+
+// Live control-thread state the admin answers from; owned by Proxy, which outlives it.
+struct AdminSources {
+  const conf::Snapshot& snapshot;
+  const discovery::BackendMap& backends;
+  const prometheus::Collectable& metrics;
+};
+
+using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using AdminResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Unknown path: 404. Known path, method other than GET/HEAD: 405 with Allow. The response
+// is complete (payload prepared, keep-alive as the request asked).
+AdminResponse route_admin_request(const AdminRequest& request, const AdminSources& sources,
+                                  Readiness readiness);
+
+}  // namespace svcproxy::server
