@@ -1,6 +1,7 @@
 #include "conf/loader.hpp"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -201,6 +202,17 @@ TEST_CASE("arbitrary junk never throws") {
                            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: [x]}\n",
                            "\xff\xfe\x00garbage", "? [a]\n: b\n", "&a [*a]"}) {
     CHECK_NOTHROW(load(junk));
+  }
+}
+
+TEST_CASE("every prefix of the demo example loads or fails cleanly, never throws") {
+  std::ifstream in(examples_dir + "/demo.yaml");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(text.size() > 100);
+  for (std::size_t length = 0; length <= text.size(); length += 7) {
+    CAPTURE(length);
+    const LoadResult result = load(text.substr(0, length));
+    CHECK(result.ok() == result.errors.empty());
   }
 }
 
