@@ -21,7 +21,13 @@ conf::Snapshot snapshot_with_web() {
   web.type = conf::ServiceType::NodePort;
   web.cluster_ip = "127.96.0.10";
   web.selector = {{"app", "web"}};
-  web.ports.push_back({"http", 80, {0, "http"}, 30080, conf::AppProtocol::Http, {}});
+  conf::ServicePort port;
+  port.name = "http";
+  port.port = 80;
+  port.target_port.name = "http";
+  port.node_port = 30080;
+  port.app_protocol = conf::AppProtocol::Http;
+  web.ports.push_back(port);
   snapshot.services.push_back(web);
   return snapshot;
 }
