@@ -1,6 +1,7 @@
 #include "discovery/backends.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "discovery/service_endpoints.hpp"
 
@@ -43,6 +44,22 @@ lb::EndpointPtr reuse(const EndpointIndex& previous, const lb::EndpointAddress& 
   return same ? found->second : nullptr;
 }
 
+// Every endpoint of `previous` that `next` no longer holds (its pod left the file or DNS,
+// its address or probe changed, or its service port is gone) is told it is terminating, so
+// a worker still picking from the previous Backend avoids it and in-flight users, metrics
+// and the API can see it. Removed endpoints leave the set at once: Kubernetes' rule that
+// terminating endpoints keep serving when a port has no other is kept by lb::Backend::pick
+// for endpoints still in a set, but build_backends never keeps a removed one.
+void mark_removed_terminating(const BackendMap& previous, const BackendMap& next) {
+  std::unordered_set<const lb::Endpoint*> kept;
+  for (const auto& [key, backend] : next)
+    for (const auto& endpoint : backend->endpoints())
+      kept.insert(endpoint.get());
+  for (const auto& [key, backend] : previous)
+    for (const auto& endpoint : backend->endpoints())
+      if (!kept.contains(endpoint.get())) endpoint->set_terminating();
+}
+
 }  // namespace
 
 std::string service_port_key(const conf::Service& service, const conf::ServicePort& port) {
@@ -65,6 +82,7 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
           settings_for(service, port, snapshot.proxy), std::move(endpoints));
     }
   }
+  mark_removed_terminating(previous, backends);
   return backends;
 }
 
