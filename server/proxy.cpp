@@ -59,6 +59,7 @@ int Proxy::run() {
     log(LogLevel::Error, error);
     return 1;
   }
+  start_discovery();
   if (!apply(snapshot_)) return 1;
   for (auto& worker : workers_)
     worker->start();
@@ -99,10 +100,8 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
     }
   }
 
-  backends_ = discovery::build_backends(snapshot, snapshot.pods, backends_);
-  auto routes = std::make_shared<const RoutingTable>(RoutingTable{backends_, snapshot.proxy});
-  for (auto& worker : workers_)
-    worker->publish(routes);
+  dns_->update(snapshot);
+  publish_routes(snapshot);
   for (std::size_t i = 0; i < added.size(); ++i) {
     for (std::size_t w = 0; w < workers_.size(); ++w)
       workers_[w]->open_listener(*added[i], descriptors[i][w]);
@@ -125,6 +124,32 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
   listeners_ = std::move(plan);
   snapshot_ = snapshot;
   return true;
+}
+
+void Proxy::publish_routes(const conf::Snapshot& snapshot) {
+  std::vector<conf::Pod> pods = snapshot.pods;
+  std::vector<conf::Pod> dns_pods = dns_->pods();
+  pods.insert(pods.end(), std::make_move_iterator(dns_pods.begin()),
+              std::make_move_iterator(dns_pods.end()));
+  backends_ = discovery::build_backends(snapshot, pods, backends_);
+  auto routes = std::make_shared<const RoutingTable>(RoutingTable{backends_, snapshot.proxy});
+  for (auto& worker : workers_)
+    worker->publish(routes);
+}
+
+// DNS answers and config file changes arrive on the control context, like signals.
+void Proxy::start_discovery() {
+  dns_ = std::make_unique<discovery::DnsDiscovery>(
+      control_, discovery::make_cares_resolver(control_),
+      [this](const std::string&, const std::vector<conf::Pod>&) { publish_routes(snapshot_); },
+      [](discovery::DnsLogLevel level, const std::string& message) {
+        log(level == discovery::DnsLogLevel::Warn ? LogLevel::Warn : LogLevel::Info, message);
+      });
+  config_watcher_ = std::make_unique<ConfigWatcher>(control_, config_paths_, [this] {
+    if (!draining_) reload();
+  });
+  for (const auto& problem : config_watcher_->start())
+    log(LogLevel::Warn, "not watching for config changes: ", problem);
 }
 
 void Proxy::reload() {

@@ -12,6 +12,8 @@
 
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
+#include "discovery/dns_discovery.hpp"
+#include "server/config_watcher.hpp"
 #include "server/listen_plan.hpp"
 #include "server/worker.hpp"
 
@@ -31,6 +33,10 @@ class Proxy {
   // All-or-nothing: when a new listener cannot be bound, nothing changes and false is
   // returned with the reasons logged.
   bool apply(const conf::Snapshot& snapshot);
+  // Rebuilds the backends from the snapshot's pods plus the DNS pods and publishes a new
+  // RoutingTable to every worker. After apply() and on every DNS change.
+  void publish_routes(const conf::Snapshot& snapshot);
+  void start_discovery();
   void reload();
   void begin_drain();
   void finish();
@@ -48,6 +54,9 @@ class Proxy {
   discovery::BackendMap backends_;
   bool draining_ = false;
   std::size_t workers_draining_ = 0;
+  // Both run on control_ and are declared after it, so they go before it does.
+  std::unique_ptr<discovery::DnsDiscovery> dns_;
+  std::unique_ptr<ConfigWatcher> config_watcher_;
 };
 
 }  // namespace svcproxy::server
