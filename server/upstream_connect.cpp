@@ -51,7 +51,10 @@ asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
                                                      std::string_view client_ip,
                                                      conf::Duration connect_timeout,
                                                      std::vector<const lb::Endpoint*>& tried) {
-  UpstreamConnection result{tcp::socket(co_await asio::this_coro::executor), {}, {}, 0};
+  // Not inside the braces: GCC 12 miscompiles a co_await in an aggregate initializer (the
+  // string member was left uninitialized, and assigning it crashed with free()).
+  const auto executor = co_await asio::this_coro::executor;
+  UpstreamConnection result{tcp::socket(executor), {}, {}, 0};
   for (;;) {
     lb::EndpointPtr endpoint = backend.pick({client_ip, lb::Clock::now(), tried});
     if (!endpoint) break;
