@@ -12,7 +12,11 @@ conf::Snapshot web_snapshot() {
   conf::Service web;
   web.name = "web";
   web.selector = {{"app", "web"}};
-  web.ports.push_back({"http", 80, {8080, ""}, 0, conf::AppProtocol::Tcp, {}});
+  conf::ServicePort http;
+  http.name = "http";
+  http.port = 80;
+  http.target_port.number = 8080;
+  web.ports.push_back(http);
   snapshot.services.push_back(web);
   return snapshot;
 }
