@@ -1,6 +1,7 @@
 #include "discovery/backends.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "discovery/service_endpoints.hpp"
 #include "lb/session_affinity.hpp"
@@ -41,8 +42,7 @@ lb::EndpointPtr reuse(const EndpointIndex& previous, const lb::EndpointAddress& 
   const auto found = previous.find(address.key());
   if (found == previous.end()) return nullptr;
   const auto& old = found->second->address();
-  const bool same =
-      old == address && old.readiness_probe.has_value() == address.readiness_probe.has_value();
+  const bool same = old == address && old.readiness_probe == address.readiness_probe;
   return same ? found->second : nullptr;
 }
 
@@ -58,6 +58,22 @@ std::shared_ptr<lb::AffinityTable> affinity_table_for(const conf::Service& servi
     if (table && table->timeout() == service.affinity_timeout) return table;
   }
   return std::make_shared<lb::AffinityTable>(service.affinity_timeout);
+}
+
+// Every endpoint of `previous` that `next` no longer holds (its pod left the file or DNS,
+// its address or probe changed, or its service port is gone) is told it is terminating, so
+// a worker still picking from the previous Backend avoids it and in-flight users, metrics
+// and the API can see it. Removed endpoints leave the set at once: Kubernetes' rule that
+// terminating endpoints keep serving when a port has no other is kept by lb::Backend::pick
+// for endpoints still in a set, but build_backends never keeps a removed one.
+void mark_removed_terminating(const BackendMap& previous, const BackendMap& next) {
+  std::unordered_set<const lb::Endpoint*> kept;
+  for (const auto& [key, backend] : next)
+    for (const auto& endpoint : backend->endpoints())
+      kept.insert(endpoint.get());
+  for (const auto& [key, backend] : previous)
+    for (const auto& endpoint : backend->endpoints())
+      if (!kept.contains(endpoint.get())) endpoint->set_terminating();
 }
 
 }  // namespace
@@ -83,6 +99,7 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
           settings_for(service, port, snapshot.proxy), std::move(endpoints));
     }
   }
+  mark_removed_terminating(previous, backends);
   return backends;
 }
 

@@ -17,6 +17,8 @@ std::string service_port_key(const conf::Service& service, const conf::ServicePo
 
 using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_key
 
+// Endpoints of `previous` that the result no longer holds are marked terminating (and
+// leave the set at once); see backends.cpp.
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
                           const BackendMap& previous);
 
