@@ -155,6 +155,7 @@ void Proxy::start_discovery() {
       [](discovery::DnsLogLevel level, const std::string& message) {
         log(level == discovery::DnsLogLevel::Warn ? LogLevel::Warn : LogLevel::Info, message);
       });
+  control_stats_.dns_results = &dns_->counters();
   config_watcher_ = std::make_unique<ConfigWatcher>(control_, config_paths_, [this] {
     if (!draining_) reload();
   });

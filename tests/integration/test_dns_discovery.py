@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 
+import admin
 import harness
 from harness import test
 
@@ -125,9 +126,11 @@ def start(env, ips_at_start, pod_count):
                  "template": {"metadata": {"labels": {"app": "web"}},
                               "spec": {"containers": [{"name": "nginx", "ports": [
                                   {"name": "http", "containerPort": pods[0].port}]}]}}}}
-    docs = [harness.proxy_config_doc(harness.free_port(), dnsServers=[f"127.0.0.1:{dns.port}"]),
+    admin_port = harness.free_port()
+    docs = [harness.proxy_config_doc(admin_port, dnsServers=[f"127.0.0.1:{dns.port}"]),
             harness.service_doc("web", port, pods[0].port, cluster_ip=cluster_ip), deployment]
     proxy = env.svcproxy(docs)
+    proxy.admin_port = admin_port
     by_ip = {pod.ip: pod.name for pod in pods}
     return dns, proxy, (cluster_ip, port), by_ip
 
@@ -202,6 +205,10 @@ def name_that_resolves_later(env):
     with Traffic(address) as traffic:
         traffic.wait_for_pods(names(by_ip, ips), appeared, WITHIN + SETTLE)
     assert proxy.running()
+    metrics = admin.scrape(proxy.admin_port)
+    for result in ("nxdomain", "success"):
+        count = admin.value(metrics, "svcproxy_dns_resolutions_total", result=result)
+        assert count and count >= 1, (result, count)
 
 
 @test(timeout=60)
