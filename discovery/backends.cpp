@@ -1,5 +1,6 @@
 #include "discovery/backends.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -82,21 +83,83 @@ std::string service_port_key(const conf::Service& service, const conf::ServicePo
   return service.key() + ":" + std::to_string(port.port);
 }
 
+std::string route_key(const conf::Service& service, const conf::ServicePort& port,
+                      ExternalRoute route) {
+  switch (route) {
+    case ExternalRoute::Cluster:
+      return service_port_key(service, port);
+    case ExternalRoute::NodeLocal:
+      return service_port_key(service, port) + "@local";
+    case ExternalRoute::EdgeNodes:
+      return service_port_key(service, port) + "@nodes";
+  }
+  return service_port_key(service, port);
+}
+
+ExternalRoute external_route(const conf::Service& service, const conf::ProxySettings& proxy,
+                             bool load_balancer) {
+  if (load_balancer && !proxy.nodes.empty()) return ExternalRoute::EdgeNodes;
+  return service.external_traffic_policy == conf::TrafficPolicy::Local ? ExternalRoute::NodeLocal
+                                                                       : ExternalRoute::Cluster;
+}
+
+namespace {
+
+// The addresses behind one route of a service port.
+std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
+                                                 const conf::ServicePort& port,
+                                                 const conf::Snapshot& snapshot,
+                                                 const std::vector<conf::Pod>& pods,
+                                                 ExternalRoute route) {
+  std::vector<lb::EndpointAddress> addresses;
+  if (route == ExternalRoute::EdgeNodes) {
+    for (const auto& node : snapshot.proxy.nodes)
+      addresses.push_back({"", node.name, node.address, port.node_port, node.name, std::nullopt});
+    return addresses;
+  }
+  addresses = select_endpoints(service, port, pods);
+  if (route == ExternalRoute::NodeLocal)
+    std::erase_if(addresses,
+                  [&](const auto& a) { return a.node_name != snapshot.proxy.node_name; });
+  return addresses;
+}
+
+// The routes a service port needs: Cluster always, the others when a listener uses them.
+std::vector<ExternalRoute> routes_of(const conf::Service& service,
+                                     const conf::ProxySettings& proxy) {
+  std::vector<ExternalRoute> routes{ExternalRoute::Cluster};
+  if (service.type == conf::ServiceType::ClusterIP) return routes;
+  for (const bool load_balancer : {false, true}) {
+    if (load_balancer && service.type != conf::ServiceType::LoadBalancer) continue;
+    const ExternalRoute route = external_route(service, proxy, load_balancer);
+    if (std::find(routes.begin(), routes.end(), route) == routes.end()) routes.push_back(route);
+  }
+  return routes;
+}
+
+}  // namespace
+
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
                           const BackendMap& previous) {
   BackendMap backends;
   for (const auto& service : snapshot.services) {
     const auto affinity = affinity_table_for(service, previous);
     for (const auto& port : service.ports) {
-      const std::string key = service_port_key(service, port);
-      const EndpointIndex old_endpoints = index_endpoints(previous, key);
-      std::vector<lb::EndpointPtr> endpoints;
-      for (auto& address : select_endpoints(service, port, pods)) {
-        lb::EndpointPtr endpoint = reuse(old_endpoints, address);
-        endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
+      for (const ExternalRoute route : routes_of(service, snapshot.proxy)) {
+        const std::string key = route_key(service, port, route);
+        const EndpointIndex old_endpoints = index_endpoints(previous, key);
+        std::vector<lb::EndpointPtr> endpoints;
+        for (auto& address : route_addresses(service, port, snapshot, pods, route)) {
+          lb::EndpointPtr endpoint = reuse(old_endpoints, address);
+          endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
+        }
+        lb::BackendSettings settings = settings_for(service, port, snapshot.proxy);
+        settings.name = key;
+        // A node is no pod: the edge keeps its own per-port table (Backend makes one).
+        settings.affinity = route == ExternalRoute::EdgeNodes ? nullptr : affinity;
+        backends[key] =
+            std::make_shared<const lb::Backend>(std::move(settings), std::move(endpoints));
       }
-      backends[key] = std::make_shared<const lb::Backend>(
-          settings_for(service, port, snapshot.proxy), std::move(endpoints));
     }
   }
   mark_removed_terminating(previous, backends);

@@ -109,3 +109,33 @@ TEST_CASE("a pod whose readinessProbe changed gets a fresh Endpoint, so the new 
   const auto changed = discovery::build_backends(snapshot, {probed}, same);
   CHECK(changed.at("default/web:80")->endpoints()[0] != same.at("default/web:80")->endpoints()[0]);
 }
+
+TEST_CASE("externalTrafficPolicy Local keeps a second backend with this node's pods only") {
+  auto snapshot = web_snapshot();
+  snapshot.services[0].type = conf::ServiceType::NodePort;
+  snapshot.services[0].ports[0].node_port = 30080;
+  snapshot.services[0].external_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.proxy.node_name = "node-a";
+  auto here = pod("web-1", "127.0.1.1");
+  here.node_name = "node-a";
+  auto there = pod("web-2", "127.0.1.2");
+  there.node_name = "node-b";
+  const auto backends = discovery::build_backends(snapshot, {here, there}, {});
+  CHECK(backends.at("default/web:80")->endpoints().size() == 2);
+  const auto& local = backends.at("default/web:80@local")->endpoints();
+  REQUIRE(local.size() == 1);
+  CHECK(local[0]->address().pod_name == "web-1");
+}
+
+TEST_CASE("an edge instance's LoadBalancer backend is the nodes at the nodePort") {
+  auto snapshot = web_snapshot();
+  snapshot.services[0].type = conf::ServiceType::LoadBalancer;
+  snapshot.services[0].ports[0].node_port = 30080;
+  snapshot.proxy.nodes = {{"node-a", "127.0.7.1"}, {"node-b", "127.0.7.2"}};
+  const auto backends = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
+  const auto& nodes = backends.at("default/web:80@nodes")->endpoints();
+  REQUIRE(nodes.size() == 2);
+  CHECK(nodes[0]->address().key() == "127.0.7.1:30080");
+  CHECK(nodes[1]->address().pod_key() == "node-b");
+  CHECK(backends.at("default/web:80@nodes")->name() == "default/web:80@nodes");
+}
