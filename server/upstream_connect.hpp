@@ -28,6 +28,12 @@ boost::asio::awaitable<UpstreamConnection> connect_upstream(
     const lb::Backend& backend, std::string_view client_ip, conf::Duration connect_timeout,
     std::vector<const lb::Endpoint*>& tried);
 
+// Connects `socket` to one pod within `timeout`, with TCP_NODELAY; the socket is closed
+// again on failure. For callers that pick the endpoint themselves (the L7 pool).
+boost::asio::awaitable<boost::system::error_code> connect_endpoint(
+    boost::asio::ip::tcp::socket& socket, const lb::EndpointAddress& address,
+    conf::Duration timeout);
+
 // Resolves a pod address once per connect; returns an empty endpoint for a malformed IP.
 boost::asio::ip::tcp::endpoint to_tcp_endpoint(const lb::EndpointAddress& address,
                                                boost::system::error_code& error);
