@@ -43,6 +43,7 @@ struct ServicePort {
   int node_port = 0;    // 0 for ClusterIP services; allocated for NodePort/LoadBalancer
   AppProtocol app_protocol = AppProtocol::Tcp;
   SourceLocation location;
+  SourceLocation node_port_location;  // where an explicit nodePort is written (diagnostics)
 };
 
 struct Service {
@@ -63,6 +64,7 @@ struct Service {
   std::optional<LoadBalancing> load_balancing;  // annotation svcproxy.io/load-balancing
   bool publish_not_ready_addresses = false;
   SourceLocation location;
+  SourceLocation cluster_ip_location;  // where an explicit clusterIP is written (diagnostics)
 
   std::string key() const { return namespace_name + "/" + name; }
 };

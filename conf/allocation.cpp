@@ -1,0 +1,176 @@
+#include "conf/allocation.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+namespace svcproxy::conf {
+namespace {
+
+// A pool of consecutive values [first, first + size) with a low band of `reserved` values
+// for explicit choices. Remembers who holds what, to name them in conflicts.
+class Pool {
+ public:
+  Pool(std::uint64_t first, std::uint64_t size, std::uint64_t reserved)
+      : first_(first), size_(size), reserved_(std::min(reserved, size)) {}
+
+  bool contains(std::uint64_t value) const { return value - first_ < size_ && value >= first_; }
+  const std::string* holder(std::uint64_t value) const {
+    auto found = holders_.find(value);
+    return found == holders_.end() ? nullptr : &found->second;
+  }
+  void claim(std::uint64_t value, std::string holder) {
+    holders_.emplace(value, std::move(holder));
+  }
+
+  // A free value: probing from `hash` in the upper band, then in the low band.
+  std::optional<std::uint64_t> pick(std::uint64_t hash) const {
+    if (auto value = probe(first_ + reserved_, size_ - reserved_, hash)) return value;
+    return probe(first_, reserved_, hash);
+  }
+
+ private:
+  std::optional<std::uint64_t> probe(std::uint64_t start, std::uint64_t count,
+                                     std::uint64_t hash) const {
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const std::uint64_t value = start + (hash + i) % count;
+      if (!holders_.contains(value)) return value;
+    }
+    return std::nullopt;
+  }
+
+  std::uint64_t first_;
+  std::uint64_t size_;
+  std::uint64_t reserved_;
+  std::map<std::uint64_t, std::string> holders_;
+};
+
+// Services in namespace/name order, for allocation independent of file order.
+std::vector<Service*> in_name_order(std::vector<Service>& services) {
+  std::vector<Service*> ordered;
+  for (auto& service : services)
+    ordered.push_back(&service);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const Service* a, const Service* b) { return a->key() < b->key(); });
+  return ordered;
+}
+
+Pool cluster_ip_pool(const Ipv4Cidr& cidr) {
+  const std::uint64_t usable = cidr.size() - 2;  // without network and broadcast
+  const std::uint64_t reserved =
+      std::min<std::uint64_t>(std::max<std::uint64_t>(16, usable / 16), 256);
+  return Pool(std::uint64_t{cidr.network} + 1, usable, reserved);
+}
+
+void claim_explicit_cluster_ip(Service& service, Pool& pool, const std::string& cidr_text,
+                               Diagnostics& errors) {
+  auto address = parse_ipv4(service.cluster_ip);
+  if (!address || !pool.contains(*address)) {
+    errors.push_back({service.cluster_ip_location, "spec.clusterIP",
+                      "clusterIP " + service.cluster_ip +
+                          " is not a usable address of serviceCIDR " + cidr_text});
+  } else if (const std::string* holder = pool.holder(*address)) {
+    errors.push_back({service.cluster_ip_location, "spec.clusterIP",
+                      "clusterIP " + service.cluster_ip + " is already used by " + *holder});
+  } else {
+    pool.claim(*address, service.key());
+  }
+}
+
+bool wants_cluster_ip(const Service& service) {
+  return service.cluster_ip.empty() && !service.headless && !service.name.empty();
+}
+
+bool gets_node_ports(const Service& service) {
+  return service.type != ServiceType::ClusterIP;
+}
+
+std::string port_key(const Service& service, const ServicePort& port) {
+  return service.key() + ":" + (port.name.empty() ? std::to_string(port.port) : port.name);
+}
+
+std::string port_path(const Service& service, const ServicePort& port) {
+  return "spec.ports[" + std::to_string(&port - service.ports.data()) + "].nodePort";
+}
+
+void claim_explicit_node_port(const Service& service, const ServicePort& port, Pool& pool,
+                              const PortRange& range, Diagnostics& errors) {
+  const std::string node_port = "nodePort " + std::to_string(port.node_port);
+  if (!range.contains(port.node_port)) {
+    errors.push_back({port.node_port_location, port_path(service, port),
+                      node_port + " is outside the nodePortRange " + std::to_string(range.first) +
+                          "-" + std::to_string(range.last)});
+  } else if (const std::string* holder = pool.holder(port.node_port)) {
+    errors.push_back({port.node_port_location, port_path(service, port),
+                      node_port + " is already used by " + *holder});
+  } else {
+    pool.claim(port.node_port, service.key());
+  }
+}
+
+}  // namespace
+
+std::uint64_t stable_hash(std::string_view text) {
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a, 64 bit
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+int reserved_node_port_band(int size) {
+  return std::min(std::max(16, size / 32), 128);
+}
+
+void allocate_cluster_ips(std::vector<Service>& services, const Ipv4Cidr& cidr,
+                          Diagnostics& errors) {
+  Pool pool = cluster_ip_pool(cidr);
+  const std::string cidr_text =
+      format_ipv4(cidr.network) + "/" + std::to_string(cidr.prefix_length);
+  for (auto& service : services)
+    if (!service.cluster_ip.empty()) claim_explicit_cluster_ip(service, pool, cidr_text, errors);
+  for (Service* service : in_name_order(services)) {
+    if (!wants_cluster_ip(*service)) continue;
+    auto address = pool.pick(stable_hash(service->key()));
+    if (!address) {
+      errors.push_back({service->location, "spec.clusterIP",
+                        "serviceCIDR " + cidr_text + " has no free address left"});
+      continue;
+    }
+    pool.claim(*address, service->key());
+    service->cluster_ip = format_ipv4(static_cast<std::uint32_t>(*address));
+  }
+}
+
+void allocate_node_ports(std::vector<Service>& services, const PortRange& range,
+                         Diagnostics& errors) {
+  Pool pool(range.first, range.size(), reserved_node_port_band(range.size()));
+  for (const auto& service : services)
+    for (const auto& port : service.ports)
+      if (gets_node_ports(service) && port.node_port != 0)
+        claim_explicit_node_port(service, port, pool, range, errors);
+  for (Service* service : in_name_order(services)) {
+    if (!gets_node_ports(*service)) continue;
+    for (auto& port : service->ports) {
+      if (port.node_port != 0) continue;
+      auto chosen = pool.pick(stable_hash(port_key(*service, port)));
+      if (!chosen) {
+        errors.push_back(
+            {port.location, port_path(*service, port), "nodePortRange has no free port left"});
+        continue;
+      }
+      pool.claim(*chosen, service->key());
+      port.node_port = static_cast<int>(*chosen);
+    }
+  }
+}
+
+void allocate(Snapshot& snapshot, Diagnostics& errors) {
+  // The ProxyConfig parser accepted only a valid CIDR, so this parse cannot fail.
+  if (auto cidr = parse_ipv4_cidr(snapshot.proxy.service_cidr))
+    allocate_cluster_ips(snapshot.services, *cidr, errors);
+  allocate_node_ports(snapshot.services, snapshot.proxy.node_port_range, errors);
+}
+
+}  // namespace svcproxy::conf

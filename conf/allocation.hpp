@@ -1,0 +1,39 @@
+// ClusterIP and NodePort allocation, deterministic: the same files give the same addresses.
+//
+// Explicit values are claimed first, in file order, so a conflict names the earlier
+// Service. Then every Service (or port) still without one gets one, in namespace/name
+// order, by probing linearly from a hash (FNV-1a) of its namespace/name (and port name):
+// an address stays the same when unrelated Services are added, unless they collide.
+//
+// Both pools keep a low band for explicit choices, as Kubernetes does (KEP-3070/3668):
+// automatic allocation takes the upper band and the low band only when the upper is full.
+// NodePorts: the lowest min(max(16, size/32), 128) ports (30000-30085 by default).
+// ClusterIPs: the lowest min(max(16, size/16), 256) addresses after the network address.
+// The network and broadcast addresses of serviceCIDR are never used.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "conf/addresses.hpp"
+#include "conf/diagnostics.hpp"
+#include "conf/model.hpp"
+
+namespace svcproxy::conf {
+
+// Allocates both, reporting conflicts, values outside their pool and exhausted pools.
+void allocate(Snapshot& snapshot, Diagnostics& errors);
+
+void allocate_cluster_ips(std::vector<Service>& services, const Ipv4Cidr& cidr,
+                          Diagnostics& errors);
+void allocate_node_ports(std::vector<Service>& services, const PortRange& range,
+                         Diagnostics& errors);
+
+// The size of the low band kept for explicit NodePorts in a range of `size` ports.
+int reserved_node_port_band(int size);
+
+// A hash that is the same on every platform and build (std::hash is not).
+std::uint64_t stable_hash(std::string_view text);
+
+}  // namespace svcproxy::conf

@@ -1,0 +1,202 @@
+// Files -> YAML documents -> one parse function per kind -> cross-document rules ->
+// allocation. Every problem becomes a Diagnostic; nothing escapes as an exception.
+#include "conf/loader.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "conf/allocation.hpp"
+#include "conf/cross_document.hpp"
+#include "conf/parsers.hpp"
+#include "conf/yaml_reader.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LoadState {
+  Snapshot snapshot;
+  Diagnostics errors;
+  Diagnostics warnings;
+  std::optional<SourceLocation> proxy_config_at;  // the first ProxyConfig, if any
+  bool proxy_config_valid = true;                 // allocation needs its CIDR and range
+  std::vector<std::string> files;                 // in load order, to sort diagnostics
+};
+
+void read_document(YamlReader& reader, const Field& document, LoadState& state);
+
+void read_proxy_config(YamlReader& reader, const Field& document, LoadState& state) {
+  if (state.proxy_config_at) {
+    const SourceLocation& first = *state.proxy_config_at;
+    reader.error(document, "only one ProxyConfig is allowed (the first is at " + first.file + ":" +
+                               std::to_string(first.line) + ":" + std::to_string(first.column) +
+                               ")");
+    return;
+  }
+  state.proxy_config_at = reader.location(document);
+  const std::size_t errors_before = reader.error_count();
+  state.snapshot.proxy = parse_proxy_config(reader, document);
+  state.proxy_config_valid = reader.error_count() == errors_before;
+}
+
+// kubectl's `kind: List` wraps documents in `items`; read each as its own document.
+void read_list(YamlReader& reader, const Field& document, LoadState& state) {
+  for (const Field& item : reader.items(document.child("items")))
+    read_document(reader, item, state);
+}
+
+using Handler = std::function<void(YamlReader&, const Field&, LoadState&)>;
+
+const std::map<std::string, Handler>& handlers() {
+  static const std::map<std::string, Handler> table = {
+      {"v1/Service",
+       [](auto& r, auto& d, auto& s) { s.snapshot.services.push_back(parse_service(r, d)); }},
+      {"v1/Pod", [](auto& r, auto& d, auto& s) { s.snapshot.pods.push_back(parse_pod(r, d)); }},
+      {"apps/v1/Deployment",
+       [](auto& r, auto& d, auto& s) { s.snapshot.deployments.push_back(parse_deployment(r, d)); }},
+      {"v1/Secret",
+       [](auto& r, auto& d, auto& s) {
+         if (auto secret = parse_secret(r, d)) s.snapshot.secrets.push_back(std::move(*secret));
+       }},
+      {"svcproxy.io/v1/ProxyConfig", read_proxy_config},
+      {"v1/List", read_list},
+  };
+  return table;
+}
+
+void read_document(YamlReader& reader, const Field& document, LoadState& state) {
+  if (!document.present()) return;  // an empty document, e.g. after a trailing "---"
+  if (!document.node.IsMap()) {
+    reader.warning(document, "skipping a document that is not a mapping");
+    return;
+  }
+  const std::string api_version = document.child("apiVersion").node.Scalar();
+  const std::string kind = document.child("kind").node.Scalar();
+  auto handler = handlers().find(api_version + "/" + kind);
+  if (handler == handlers().end()) {
+    reader.warning(document, "skipping unknown kind " + (kind.empty() ? "(none)" : kind) +
+                                 (api_version.empty() ? "" : " (apiVersion " + api_version + ")"));
+    return;
+  }
+  handler->second(reader, document, state);
+}
+
+// yaml-cpp reports syntax errors by exception; turn them into positioned diagnostics.
+void read_stream(const std::string& text, const std::string& file, LoadState& state) {
+  state.files.push_back(file);
+  YamlReader reader(file, state.errors, state.warnings);
+  try {
+    for (const YAML::Node& node : YAML::LoadAll(text)) {
+      try {
+        read_document(reader, document_field(node), state);
+      } catch (const std::exception& e) {  // a yaml-cpp corner we did not foresee
+        reader.error(document_field(node), std::string("cannot read this document: ") + e.what());
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    state.errors.push_back({reader.location(e.mark), "", "YAML syntax error: " + e.msg});
+  } catch (const std::exception& e) {
+    state.errors.push_back({{file, 1, 1}, "", std::string("cannot parse: ") + e.what()});
+  }
+}
+
+void read_file(const fs::path& path, LoadState& state) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    state.errors.push_back({{path.string(), 1, 1}, "", "cannot read the file"});
+    return;
+  }
+  read_stream(text.str(), path.string(), state);
+}
+
+bool is_yaml_file(const fs::directory_entry& entry) {
+  std::error_code ec;
+  const auto extension = entry.path().extension();
+  return entry.is_regular_file(ec) && (extension == ".yaml" || extension == ".yml");
+}
+
+void read_directory(const fs::path& directory, LoadState& state) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(directory, ec))
+    if (is_yaml_file(entry)) files.push_back(entry.path());
+  if (ec) state.errors.push_back({{directory.string(), 1, 1}, "", "cannot list: " + ec.message()});
+  std::sort(files.begin(), files.end());
+  if (files.empty() && !ec)
+    state.warnings.push_back({{directory.string(), 1, 1}, "", "no *.yaml or *.yml files here"});
+  for (const auto& file : files)
+    read_file(file, state);
+}
+
+void read_path(const std::string& path, LoadState& state) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    read_directory(path, state);
+  } else if (fs::exists(path, ec)) {
+    read_file(path, state);
+  } else {
+    state.errors.push_back({{path, 1, 1}, "", "no such file or directory"});
+  }
+}
+
+// Diagnostics in file order (as loaded), then by position: cross-document errors found
+// later land next to the document they are about.
+void sort_by_position(Diagnostics& diagnostics, const std::vector<std::string>& files) {
+  auto rank = [&](const Diagnostic& d) {
+    auto found = std::find(files.begin(), files.end(), d.location.file);
+    return std::make_tuple(found - files.begin(), d.location.line, d.location.column);
+  };
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [&](const Diagnostic& a, const Diagnostic& b) { return rank(a) < rank(b); });
+}
+
+LoadResult finish(LoadState& state) {
+  check_duplicate_names(state.snapshot, state.errors);
+  inherit_deployment_templates(state.snapshot);
+  // An invalid ProxyConfig falls back to defaults; allocating against those would only add
+  // confusing errors on top of the real one.
+  if (state.proxy_config_valid) allocate(state.snapshot, state.errors);
+  sort_by_position(state.errors, state.files);
+  sort_by_position(state.warnings, state.files);
+  LoadResult result;
+  if (state.errors.empty()) result.snapshot = std::move(state.snapshot);
+  result.errors = std::move(state.errors);
+  result.warnings = std::move(state.warnings);
+  return result;
+}
+
+}  // namespace
+
+LoadResult load_files(const std::vector<std::string>& paths) {
+  LoadState state;
+  try {
+    for (const auto& path : paths)
+      read_path(path, state);
+    return finish(state);
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc: still a diagnostic, not a crash
+    LoadResult result;
+    result.errors.push_back({{"", 1, 1}, "", std::string("cannot load: ") + e.what()});
+    return result;
+  }
+}
+
+LoadResult load_text(const std::string& yaml_text, const std::string& file_name) {
+  LoadState state;
+  try {
+    read_stream(yaml_text, file_name, state);
+    return finish(state);
+  } catch (const std::exception& e) {
+    LoadResult result;
+    result.errors.push_back({{file_name, 1, 1}, "", std::string("cannot load: ") + e.what()});
+    return result;
+  }
+}
+
+}  // namespace svcproxy::conf

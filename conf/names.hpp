@@ -1,0 +1,21 @@
+// Kubernetes' name rules (apimachinery validation), used for object and port names.
+#pragma once
+
+#include <string_view>
+
+namespace svcproxy::conf {
+
+// RFC 1123 label: lowercase alphanumerics and '-', starting and ending alphanumeric, <= 63.
+bool is_dns1123_label(std::string_view name);
+
+// RFC 1035 label: an RFC 1123 label that starts with a letter (Service names).
+bool is_dns1035_label(std::string_view name);
+
+// RFC 1123 subdomain: dot-separated RFC 1123 labels, <= 253 (Pod, Deployment, Secret names).
+bool is_dns1123_subdomain(std::string_view name);
+
+// IANA service name: <= 15 chars, lowercase alphanumerics and '-', at least one letter, no
+// leading, trailing or doubled '-' (container port names and named targetPorts).
+bool is_iana_service_name(std::string_view name);
+
+}  // namespace svcproxy::conf

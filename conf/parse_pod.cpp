@@ -1,0 +1,30 @@
+// v1 Pod: labels, status.podIP, spec.nodeName, spec.containers.
+#include "conf/addresses.hpp"
+#include "conf/parsers.hpp"
+
+namespace svcproxy::conf {
+
+Pod parse_pod(YamlReader& reader, const Field& document) {
+  Pod pod;
+  pod.location = reader.location(document);
+  Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
+  pod.name = metadata.name;
+  pod.namespace_name = metadata.namespace_name;
+  pod.labels = std::move(metadata.labels);
+  const Field spec = document.child("spec");
+  if (spec.present() && reader.mapping(spec)) {
+    pod.node_name = reader.string(spec.child("nodeName")).value_or("");
+    pod.containers = parse_containers(reader, spec.child("containers"));
+  }
+  const Field pod_ip = document.child("status").child("podIP");
+  if (auto ip = reader.string(pod_ip)) {
+    if (is_ip(*ip)) {
+      pod.pod_ip = *ip;
+    } else {
+      reader.error(pod_ip, "\"" + *ip + "\" is not an IP address");
+    }
+  }
+  return pod;
+}
+
+}  // namespace svcproxy::conf

@@ -1,0 +1,169 @@
+// svcproxy.io/v1 ProxyConfig: the proxy's own settings. Keys mirror the model in camelCase;
+// an invalid value is reported and the default kept.
+#include <limits>
+
+#include "conf/addresses.hpp"
+#include "conf/parsers.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+constexpr int int_max = std::numeric_limits<int>::max();
+
+void read_duration(YamlReader& reader, const Field& field, Duration& out, bool allow_zero) {
+  auto value = reader.duration(field);
+  if (!value) return;
+  if (value->count() == 0 && !allow_zero) {
+    reader.error(field, "must be a positive duration");
+    return;
+  }
+  out = *value;
+}
+
+void read_int(YamlReader& reader, const Field& field, int min, int& out) {
+  if (auto value = reader.integer_in(field, min, int_max)) out = *value;
+}
+
+// A list of strings each checked by `valid`; the whole list is replaced when present.
+template <typename Valid>
+void read_list(YamlReader& reader, const Field& field, const char* what, Valid valid,
+               std::vector<std::string>& out) {
+  if (!field.present()) return;
+  std::vector<std::string> values;
+  for (const Field& item : reader.items(field)) {
+    auto text = reader.string(item);
+    if (!text) continue;
+    if (valid(*text)) {
+      values.push_back(*text);
+    } else {
+      reader.error(item, "\"" + *text + "\" is not " + what);
+    }
+  }
+  out = std::move(values);
+}
+
+void parse_timeouts(YamlReader& reader, const Field& field, Timeouts& timeouts) {
+  if (!field.present() || !reader.mapping(field)) return;
+  read_duration(reader, field.child("connect"), timeouts.connect, false);
+  read_duration(reader, field.child("idle"), timeouts.idle, false);
+  read_duration(reader, field.child("requestHeader"), timeouts.request_header, false);
+  read_duration(reader, field.child("upstreamResponse"), timeouts.upstream_response, false);
+  // A zero drain is meaningful: stop at once.
+  read_duration(reader, field.child("drain"), timeouts.drain, true);
+}
+
+void parse_limits(YamlReader& reader, const Field& field, Limits& limits) {
+  if (!field.present() || !reader.mapping(field)) return;
+  read_int(reader, field.child("maxConnections"), 1, limits.max_connections);
+  read_int(reader, field.child("maxHeaderBytes"), 1, limits.max_header_bytes);
+  const Field body = field.child("maxBodyBytes");
+  if (auto value = reader.integer(body)) {
+    if (*value >= 0) {
+      limits.max_body_bytes = *value;
+    } else {
+      reader.error(body, "must be at least 0 (0: unlimited), got " + std::to_string(*value));
+    }
+  }
+}
+
+void parse_outlier_detection(YamlReader& reader, const Field& field, OutlierDetection& out) {
+  if (!field.present() || !reader.mapping(field)) return;
+  if (auto enabled = reader.boolean(field.child("enabled"))) out.enabled = *enabled;
+  read_int(reader, field.child("consecutiveFailures"), 1, out.consecutive_failures);
+  read_int(reader, field.child("consecutive5xx"), 1, out.consecutive_5xx);
+  read_duration(reader, field.child("baseEjectionTime"), out.base_ejection_time, false);
+  read_duration(reader, field.child("maxEjectionTime"), out.max_ejection_time, false);
+  if (auto percent = reader.integer_in(field.child("maxEjectionPercent"), 0, 100))
+    out.max_ejection_percent = *percent;
+  if (out.max_ejection_time < out.base_ejection_time)
+    reader.error(field.child("maxEjectionTime"), "must not be shorter than baseEjectionTime");
+}
+
+void parse_access_log(YamlReader& reader, const Field& field, AccessLog& out) {
+  if (!field.present() || !reader.mapping(field)) return;
+  if (auto format = parse_choice(reader, field.child("format"), "format", {"text", "json"}))
+    out.format = *format == 1 ? AccessLog::Format::Json : AccessLog::Format::Text;
+  out.path = reader.string(field.child("path")).value_or(out.path);
+}
+
+void parse_nodes(YamlReader& reader, const Field& field, std::vector<NodeRef>& nodes) {
+  for (const Field& item : reader.items(field)) {
+    if (!reader.mapping(item)) continue;
+    NodeRef node;
+    if (reader.require(item.child("name")))
+      node.name = reader.string(item.child("name")).value_or("");
+    const Field address = item.child("address");
+    if (reader.require(address)) node.address = reader.string(address).value_or("");
+    if (!node.address.empty() && !is_ip(node.address))
+      reader.error(address, "\"" + node.address + "\" is not an IP address");
+    nodes.push_back(std::move(node));
+  }
+}
+
+void parse_network(YamlReader& reader, const Field& spec, ProxySettings& proxy) {
+  read_list(
+      reader, spec.child("nodePortAddresses"), "an IP address",
+      [](const std::string& text) { return is_ip(text); }, proxy.node_port_addresses);
+  const Field cidr = spec.child("serviceCIDR");
+  if (auto text = reader.string(cidr)) {
+    auto parsed = parse_ipv4_cidr(*text);
+    if (!parsed) {
+      reader.error(cidr,
+                   "\"" + *text + "\" is not an IPv4 CIDR (like 127.96.0.0/12, no host bits)");
+    } else if (parsed->prefix_length > 30) {
+      reader.error(cidr, "\"" + *text + "\" is too small: at most /30, to leave service addresses");
+    } else {
+      proxy.service_cidr = *text;
+    }
+  }
+  const Field range = spec.child("nodePortRange");
+  if (auto text = reader.string(range)) {
+    if (auto parsed = parse_port_range(*text)) {
+      proxy.node_port_range = *parsed;
+    } else {
+      reader.error(range, "\"" + *text + "\" is not a port range like 30000-32767");
+    }
+  }
+}
+
+void parse_endpoints(YamlReader& reader, const Field& spec, ProxySettings& proxy) {
+  const Field admin = spec.child("adminAddress");
+  if (auto text = reader.string(admin)) {
+    if (parse_host_port(*text, /*port_optional=*/false)) {
+      proxy.admin_address = *text;
+    } else {
+      reader.error(admin, "\"" + *text + "\" is not host:port");
+    }
+  }
+  read_list(
+      reader, spec.child("dnsServers"), "ip[:port]",
+      [](const std::string& text) {
+        auto parsed = parse_host_port(text, /*port_optional=*/true);
+        return parsed && is_ip(parsed->host);
+      },
+      proxy.dns_servers);
+}
+
+}  // namespace
+
+ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
+  ProxySettings proxy;
+  proxy.location = reader.location(document);
+  const Field spec = document.child("spec");
+  if (!spec.present() || !reader.mapping(spec)) return proxy;  // all defaults
+  proxy.node_name = reader.string(spec.child("nodeName")).value_or("");
+  parse_network(reader, spec, proxy);
+  parse_endpoints(reader, spec, proxy);
+  read_int(reader, spec.child("workers"), 0, proxy.workers);
+  if (auto policy = parse_choice(reader, spec.child("loadBalancing"), "loadBalancing",
+                                 {"round-robin", "least-connections"}))
+    proxy.load_balancing = static_cast<LoadBalancing>(*policy);
+  parse_timeouts(reader, spec.child("timeouts"), proxy.timeouts);
+  parse_limits(reader, spec.child("limits"), proxy.limits);
+  parse_outlier_detection(reader, spec.child("outlierDetection"), proxy.outlier_detection);
+  parse_access_log(reader, spec.child("accessLog"), proxy.access_log);
+  parse_nodes(reader, spec.child("nodes"), proxy.nodes);
+  return proxy;
+}
+
+}  // namespace svcproxy::conf

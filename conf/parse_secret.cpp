@@ -1,0 +1,51 @@
+// v1 Secret of type kubernetes.io/tls: the certificate chain and key for TLS listeners.
+#include "conf/base64.hpp"
+#include "conf/parsers.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+const std::string tls_type = "kubernetes.io/tls";
+
+// `data` values are base64; `stringData` values are plain text and win, as in Kubernetes.
+std::optional<std::string> read_key(YamlReader& reader, const Field& document,
+                                    const std::string& key) {
+  const Field plain = document.child("stringData").child(key);
+  if (plain.present()) return reader.string(plain);
+  const Field encoded = document.child("data").child(key);
+  auto text = reader.string(encoded);
+  if (!text) return std::nullopt;
+  auto decoded = decode_base64(*text);
+  if (!decoded) reader.error(encoded, "invalid base64");
+  return decoded;
+}
+
+}  // namespace
+
+std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document) {
+  const Field type = document.child("type");
+  const std::string type_name = reader.string(type).value_or("Opaque");
+  if (type_name != tls_type) {
+    // Not validated further: svcproxy does not use it, and it may hold anything.
+    const Field name = document.child("metadata").child("name");
+    reader.warning(type.present() ? type : document,
+                   "skipping Secret " + (name.node.IsScalar() ? name.node.Scalar() : "?") +
+                       " of type " + type_name + " (only " + tls_type + " is read)");
+    return std::nullopt;
+  }
+  Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
+  TlsSecret secret{metadata.namespace_name, metadata.name, "", "", reader.location(document)};
+  reader.mapping(document.child("data"));  // reports a wrong type
+  reader.mapping(document.child("stringData"));
+  auto certificate = read_key(reader, document, "tls.crt");
+  auto key = read_key(reader, document, "tls.key");
+  if (!certificate && !document.child("data").child("tls.crt").present())
+    reader.error(document.child("data"), "a kubernetes.io/tls Secret needs tls.crt");
+  if (!key && !document.child("data").child("tls.key").present())
+    reader.error(document.child("data"), "a kubernetes.io/tls Secret needs tls.key");
+  secret.certificate_pem = certificate.value_or("");
+  secret.private_key_pem = key.value_or("");
+  return secret;
+}
+
+}  // namespace svcproxy::conf

@@ -1,0 +1,188 @@
+// v1 Service: type, selector, clusterIP, ports, affinity, traffic policy, LoadBalancer IPs.
+#include <algorithm>
+#include <map>
+
+#include "conf/addresses.hpp"
+#include "conf/names.hpp"
+#include "conf/parsers.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+const std::string load_balancing_annotation = "svcproxy.io/load-balancing";
+
+struct ParsedPort {
+  ServicePort port;
+  std::string protocol = "TCP";
+};
+
+void parse_protocol(YamlReader& reader, const Field& field, ParsedPort& parsed) {
+  auto protocol = reader.string(field);
+  if (!protocol) return;
+  parsed.protocol = *protocol;
+  if (*protocol == "UDP" || *protocol == "SCTP") {
+    reader.error(field, "protocol " + *protocol + " is not supported (TCP only)");
+  } else if (*protocol != "TCP") {
+    reader.error(field, "unknown protocol \"" + *protocol + "\" (expected TCP)");
+  }
+}
+
+// nodePort 0 means "allocate one", as in Kubernetes.
+void parse_node_port(YamlReader& reader, const Field& field, ServiceType type, ServicePort& port) {
+  auto value = reader.integer(field);
+  if (!value || *value == 0) return;
+  if (type == ServiceType::ClusterIP) {
+    reader.error(field, "nodePort is not allowed on a ClusterIP Service");
+  } else if (*value < 1 || *value > 65535) {
+    reader.error(field, "must be between 1 and 65535, got " + std::to_string(*value));
+  } else {
+    port.node_port = static_cast<int>(*value);
+    port.node_port_location = reader.location(field);
+  }
+}
+
+ParsedPort parse_service_port(YamlReader& reader, const Field& field, ServiceType type) {
+  ParsedPort parsed;
+  ServicePort& port = parsed.port;
+  port.location = reader.location(field);
+  if (!reader.mapping(field)) return parsed;
+  port.name = reader.string(field.child("name")).value_or("");
+  parse_protocol(reader, field.child("protocol"), parsed);
+  const Field number = field.child("port");
+  if (reader.require(number)) port.port = reader.integer_in(number, 1, 65535).value_or(0);
+  port.target_port = PortRef{port.port, ""};
+  if (auto target = reader.port_ref(field.child("targetPort"))) port.target_port = *target;
+  parse_node_port(reader, field.child("nodePort"), type, port);
+  if (auto app = parse_choice(reader, field.child("appProtocol"), "appProtocol", {"tcp", "http"},
+                              /*ignore_case=*/true))
+    port.app_protocol = *app == 1 ? AppProtocol::Http : AppProtocol::Tcp;
+  return parsed;
+}
+
+void check_port_names(YamlReader& reader, const Field& ports,
+                      const std::vector<ParsedPort>& parsed) {
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    const std::string& name = parsed[i].port.name;
+    const Field field = ports.item(i).child("name");
+    if (name.empty()) {
+      if (parsed.size() > 1)
+        reader.error(field, "a name is required when a Service has more than one port");
+    } else if (!is_dns1123_label(name)) {
+      reader.error(field, "\"" + name + "\" is not a valid port name (a lowercase DNS label)");
+    } else if (auto [first, inserted] = seen.emplace(name, i); !inserted) {
+      reader.error(field, "duplicate port name \"" + name + "\" (also " +
+                              ports.item(first->second).path + ")");
+    }
+  }
+}
+
+void check_duplicate_ports(YamlReader& reader, const Field& ports,
+                           const std::vector<ParsedPort>& parsed) {
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if (parsed[i].port.port == 0) continue;
+    const std::string key = std::to_string(parsed[i].port.port) + "/" + parsed[i].protocol;
+    if (auto [first, inserted] = seen.emplace(key, i); !inserted)
+      reader.error(ports.item(i).child("port"),
+                   "duplicate port " + key + " (also " + ports.item(first->second).path + ")");
+  }
+}
+
+void parse_ports(YamlReader& reader, const Field& spec, Service& service) {
+  const Field ports = spec.child("ports");
+  std::vector<ParsedPort> parsed;
+  for (const Field& item : reader.items(ports))
+    parsed.push_back(parse_service_port(reader, item, service.type));
+  const bool list_or_absent = !ports.present() || ports.node.IsSequence();
+  if (parsed.empty() && !service.headless && list_or_absent)
+    reader.error(ports, "a Service needs at least one port");
+  check_port_names(reader, ports, parsed);
+  check_duplicate_ports(reader, ports, parsed);
+  for (auto& p : parsed)
+    service.ports.push_back(std::move(p.port));
+}
+
+void parse_cluster_ip(YamlReader& reader, const Field& field, Service& service) {
+  auto cluster_ip = reader.string(field);
+  if (!cluster_ip || cluster_ip->empty()) return;
+  if (*cluster_ip == "None") {
+    service.headless = true;
+    if (service.type != ServiceType::ClusterIP)
+      reader.error(field, "clusterIP None (headless) is only valid for ClusterIP Services");
+  } else if (!is_ip(*cluster_ip)) {
+    reader.error(field, "\"" + *cluster_ip + "\" is not an IP address");
+  } else {
+    service.cluster_ip = *cluster_ip;
+    service.cluster_ip_location = reader.location(field);
+  }
+}
+
+void add_load_balancer_ip(YamlReader& reader, const Field& field, Service& service) {
+  auto ip = reader.string(field);
+  if (!ip || ip->empty()) return;
+  if (!is_ip(*ip)) {
+    reader.error(field, "\"" + *ip + "\" is not an IP address");
+  } else if (std::find(service.load_balancer_ips.begin(), service.load_balancer_ips.end(), *ip) ==
+             service.load_balancer_ips.end()) {
+    service.load_balancer_ips.push_back(*ip);
+  }
+}
+
+void parse_load_balancer_ips(YamlReader& reader, const Field& document, Service& service) {
+  add_load_balancer_ip(reader, document.child("spec").child("loadBalancerIP"), service);
+  const Field ingress = document.child("status").child("loadBalancer").child("ingress");
+  for (const Field& item : reader.items(ingress))
+    if (reader.mapping(item)) add_load_balancer_ip(reader, item.child("ip"), service);
+  // Only a LoadBalancer listens on these; other types ignore them, as Kubernetes does.
+  if (service.type != ServiceType::LoadBalancer) service.load_balancer_ips.clear();
+}
+
+void parse_affinity(YamlReader& reader, const Field& spec, Service& service) {
+  if (auto affinity = parse_choice(reader, spec.child("sessionAffinity"), "sessionAffinity",
+                                   {"None", "ClientIP"}))
+    service.session_affinity = *affinity == 1 ? SessionAffinity::ClientIP : SessionAffinity::None;
+  const Field timeout =
+      spec.child("sessionAffinityConfig").child("clientIP").child("timeoutSeconds");
+  if (auto seconds = reader.integer_in(timeout, 1, 86400))
+    service.affinity_timeout = std::chrono::seconds(*seconds);
+}
+
+void parse_spec(YamlReader& reader, const Field& spec, Service& service) {
+  if (auto type = parse_choice(reader, spec.child("type"), "type",
+                               {"ClusterIP", "NodePort", "LoadBalancer"}))
+    service.type = static_cast<ServiceType>(*type);
+  service.selector = reader.string_map(spec.child("selector"));
+  parse_cluster_ip(reader, spec.child("clusterIP"), service);
+  parse_ports(reader, spec, service);
+  parse_affinity(reader, spec, service);
+  if (auto policy = parse_choice(reader, spec.child("externalTrafficPolicy"),
+                                 "externalTrafficPolicy", {"Cluster", "Local"}))
+    service.external_traffic_policy = static_cast<TrafficPolicy>(*policy);
+  service.publish_not_ready_addresses =
+      reader.boolean(spec.child("publishNotReadyAddresses")).value_or(false);
+}
+
+}  // namespace
+
+Service parse_service(YamlReader& reader, const Field& document) {
+  Service service;
+  service.location = reader.location(document);
+  Metadata metadata = parse_metadata(reader, document, NameRule::Dns1035Label);
+  service.name = metadata.name;
+  service.namespace_name = metadata.namespace_name;
+  service.annotations = std::move(metadata.annotations);
+  const Field policy =
+      document.child("metadata").child("annotations").child(load_balancing_annotation);
+  if (auto index = parse_choice(reader, policy, "load-balancing policy",
+                                {"round-robin", "least-connections"}))
+    service.load_balancing = static_cast<LoadBalancing>(*index);
+  const Field spec = document.child("spec");
+  if (reader.require(spec) && reader.mapping(spec)) {
+    parse_spec(reader, spec, service);
+    parse_load_balancer_ips(reader, document, service);
+  }
+  return service;
+}
+
+}  // namespace svcproxy::conf

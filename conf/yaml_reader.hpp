@@ -1,0 +1,70 @@
+// Reads typed fields out of a yaml-cpp document while tracking where each came from, so
+// every problem becomes a Diagnostic "FILE:LINE:COL: spec.ports[1].targetPort: message".
+// Internal to conf/; the parse_*.cpp files are its users.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "conf/diagnostics.hpp"
+#include "conf/model.hpp"
+
+namespace svcproxy::conf {
+
+// A node together with its field path and position. An absent field is a Null node that
+// carries its parent's position, so "missing" diagnostics still point somewhere useful.
+struct Field {
+  YAML::Node node;
+  std::string path;
+  YAML::Mark mark;
+
+  bool present() const { return !node.IsNull(); }
+  Field child(const std::string& key) const;
+  Field item(std::size_t index) const;
+};
+
+Field document_field(const YAML::Node& document);
+
+class YamlReader {
+ public:
+  YamlReader(std::string file, Diagnostics& errors, Diagnostics& warnings);
+
+  const std::string& file() const { return file_; }
+  SourceLocation location(const Field& field) const;
+  SourceLocation location(const YAML::Mark& mark) const;
+  void error(const Field& field, std::string message);
+  void warning(const Field& field, std::string message);
+  std::size_t error_count() const { return errors_.size(); }
+
+  // Typed scalars: nullopt when absent, or when of the wrong type (reported).
+  std::optional<std::string> string(const Field& field);
+  std::optional<std::int64_t> integer(const Field& field);
+  std::optional<bool> boolean(const Field& field);
+  std::optional<Duration> duration(const Field& field);
+  // An integer checked against [min, max]; out-of-range values are reported.
+  std::optional<int> integer_in(const Field& field, int min, int max);
+  // A port written as a number (1-65535) or a name (IANA service name), like IntOrString.
+  std::optional<PortRef> port_ref(const Field& field);
+  // A required field: reports "is required" when absent.
+  bool require(const Field& field);
+
+  // Containers: false/empty when absent, or when of the wrong type (reported).
+  bool mapping(const Field& field);
+  std::vector<Field> items(const Field& field);
+  std::vector<std::pair<std::string, Field>> entries(const Field& field);
+  Labels string_map(const Field& field);
+
+ private:
+  bool expect(const Field& field, YAML::NodeType::value type, const char* what);
+
+  std::string file_;
+  Diagnostics& errors_;
+  Diagnostics& warnings_;
+};
+
+}  // namespace svcproxy::conf

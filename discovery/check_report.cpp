@@ -1,0 +1,82 @@
+#include "discovery/check_report.hpp"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "discovery/service_endpoints.hpp"
+
+namespace svcproxy::discovery {
+namespace {
+
+constexpr std::size_t column_count = 7;
+using Row = std::array<std::string, column_count>;
+
+bool selects(const conf::Labels& selector, const conf::Labels& labels) {
+  if (selector.empty()) return false;
+  return std::all_of(selector.begin(), selector.end(), [&](const auto& pair) {
+    auto found = labels.find(pair.first);
+    return found != labels.end() && found->second == pair.second;
+  });
+}
+
+// DNS names of the svcproxy.io/dns Deployments whose pod template the service selects.
+std::vector<std::string> dns_sources(const conf::Service& service,
+                                     const std::vector<conf::Deployment>& deployments) {
+  std::vector<std::string> names;
+  for (const auto& deployment : deployments)
+    if (!deployment.dns_name.empty() && deployment.namespace_name == service.namespace_name &&
+        selects(service.selector, deployment.template_labels))
+      names.push_back(deployment.dns_name);
+  return names;
+}
+
+std::string endpoints_column(const conf::Snapshot& snapshot, const conf::Service& service,
+                             const conf::ServicePort& port) {
+  const std::size_t count = select_endpoints(service, port, snapshot.pods).size();
+  const auto dns = dns_sources(service, snapshot.deployments);
+  if (dns.empty()) return "endpoints=" + std::to_string(count);
+  std::string text = "endpoints=" + (count > 0 ? std::to_string(count) + "+" : std::string());
+  for (std::size_t i = 0; i < dns.size(); ++i)
+    text += (i ? "," : "") + std::string("dns:") + dns[i];
+  return text;
+}
+
+Row make_row(const conf::Snapshot& snapshot, const conf::Service& service,
+             const conf::ServicePort& port) {
+  const std::string port_label = port.name.empty() ? std::to_string(port.port) : port.name;
+  const std::string address = service.headless ? "None" : service.cluster_ip;
+  return {service.key() + ":" + port_label,
+          conf::to_string(service.type),
+          address + ":" + std::to_string(port.port),
+          port.node_port != 0 ? std::to_string(port.node_port) : "-",
+          conf::to_string(port.app_protocol),
+          conf::to_string(conf::effective_load_balancing(service, snapshot.proxy)),
+          endpoints_column(snapshot, service, port)};
+}
+
+std::string format_rows(const std::vector<Row>& rows) {
+  std::array<std::size_t, column_count> widths{};
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < column_count; ++i)
+      widths[i] = std::max(widths[i], row[i].size());
+  std::string text;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i + 1 < column_count; ++i)
+      text += row[i] + std::string(widths[i] - row[i].size() + 2, ' ');
+    text += row.back() + "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string format_check_report(const conf::Snapshot& snapshot) {
+  std::vector<Row> rows;
+  for (const auto& service : snapshot.services)
+    for (const auto& port : service.ports)
+      rows.push_back(make_row(snapshot, service, port));
+  return format_rows(rows);
+}
+
+}  // namespace svcproxy::discovery

@@ -1,0 +1,215 @@
+#include "conf/allocation.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "conf_test_support.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+using testing::load_ok;
+using testing::only_error;
+
+Service make_service(const std::string& name, ServiceType type = ServiceType::ClusterIP,
+                     int node_port = 0) {
+  Service service;
+  service.name = name;
+  service.type = type;
+  ServicePort port;
+  port.port = 80;
+  port.node_port = node_port;
+  service.ports.push_back(port);
+  return service;
+}
+
+Ipv4Cidr cidr(const char* text) {
+  return *parse_ipv4_cidr(text);
+}
+
+TEST_CASE("the reserved NodePort band follows Kubernetes: min(max(16, size/32), 128)") {
+  CHECK(reserved_node_port_band(2768) == 86);  // 30000-30085 by default
+  CHECK(reserved_node_port_band(100) == 16);
+  CHECK(reserved_node_port_band(10000) == 128);
+}
+
+TEST_CASE("automatic NodePorts come from the upper band") {
+  std::vector<Service> services;
+  for (int i = 0; i < 50; ++i)
+    services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
+  Diagnostics errors;
+  allocate_node_ports(services, PortRange{}, errors);
+  CHECK(errors.empty());
+  std::set<int> ports;
+  for (const auto& service : services) {
+    CHECK(service.ports[0].node_port >= 30086);
+    CHECK(service.ports[0].node_port <= 32767);
+    ports.insert(service.ports[0].node_port);
+  }
+  CHECK(ports.size() == services.size());
+}
+
+TEST_CASE("the low band is used only when the upper band is full") {
+  // 40 ports: 16 reserved (30000-30015), 24 in the upper band.
+  const PortRange range{30000, 30039};
+  std::vector<Service> services;
+  for (int i = 0; i < 30; ++i)
+    services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
+  Diagnostics errors;
+  allocate_node_ports(services, range, errors);
+  CHECK(errors.empty());
+  int low = 0;
+  for (const auto& service : services)
+    low += service.ports[0].node_port < 30016 ? 1 : 0;
+  CHECK(low == 6);
+  for (int i = 30; i < 41; ++i)
+    services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
+  for (auto& service : services)
+    service.ports[0].node_port = 0;
+  allocate_node_ports(services, range, errors);  // 41 ports wanted, 40 exist
+  REQUIRE(errors.size() == 1);
+  CHECK(errors.back().message == "nodePortRange has no free port left");
+}
+
+TEST_CASE("explicit NodePorts may use the low band and are never moved") {
+  std::vector<Service> services = {make_service("auto", ServiceType::NodePort),
+                                   make_service("fixed", ServiceType::LoadBalancer, 30000)};
+  Diagnostics errors;
+  allocate_node_ports(services, PortRange{}, errors);
+  CHECK(errors.empty());
+  CHECK(services[1].ports[0].node_port == 30000);
+  CHECK(services[0].ports[0].node_port >= 30086);
+}
+
+TEST_CASE("allocation is deterministic and independent of file order") {
+  const std::string a =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: NodePort, ports: [{port: "
+      "80}]}\n";
+  const std::string b =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: LoadBalancer, ports: "
+      "[{port: 80}]}\n";
+  const Snapshot first = load_ok(a + "---\n" + b);
+  const Snapshot again = load_ok(a + "---\n" + b);
+  const Snapshot swapped = load_ok(b + "---\n" + a);
+  CHECK(first.services[0].cluster_ip == again.services[0].cluster_ip);
+  CHECK(first.services[0].ports[0].node_port == again.services[0].ports[0].node_port);
+  CHECK(first.services[0].cluster_ip == swapped.services[1].cluster_ip);
+  CHECK(first.services[1].ports[0].node_port == swapped.services[0].ports[0].node_port);
+  CHECK(first.services[0].cluster_ip != first.services[1].cluster_ip);
+}
+
+TEST_CASE("an address stays when an unrelated Service is added") {
+  const std::string a =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n";
+  const std::string other =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: aa}\nspec: {ports: [{port: 80}]}\n";
+  CHECK(load_ok(a).services[0].cluster_ip == load_ok(other + "---\n" + a).services[1].cluster_ip);
+}
+
+TEST_CASE("an explicit nodePort used twice names both services") {
+  const std::string text = only_error(R"(apiVersion: v1
+kind: Service
+metadata: {name: web-nodeport}
+spec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: other, namespace: dev}
+spec:
+  type: NodePort
+  ports:
+    - port: 81
+      nodePort: 30080
+)");
+  CHECK(text ==
+        "test.yaml:13:17: spec.ports[0].nodePort: nodePort 30080 is already used by "
+        "default/web-nodeport");
+}
+
+TEST_CASE("an explicit nodePort outside the range is an error") {
+  CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: NodePort\n  "
+                   "ports: [{port: 80, nodePort: 8080}]\n") ==
+        "test.yaml:6:32: spec.ports[0].nodePort: nodePort 8080 is outside the nodePortRange "
+        "30000-32767");
+}
+
+TEST_CASE("ClusterIPs skip the network and broadcast addresses") {
+  // A /29 has 6 usable addresses; all of them fall in the reserved band, used as a fallback.
+  std::vector<Service> services;
+  for (int i = 0; i < 6; ++i)
+    services.push_back(make_service("s" + std::to_string(i)));
+  Diagnostics errors;
+  allocate_cluster_ips(services, cidr("10.0.0.0/29"), errors);
+  CHECK(errors.empty());
+  std::set<std::string> addresses;
+  for (const auto& service : services)
+    addresses.insert(service.cluster_ip);
+  CHECK(addresses == std::set<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4",
+                                           "10.0.0.5", "10.0.0.6"});
+  services.push_back(make_service("seventh"));
+  for (auto& service : services)
+    service.cluster_ip.clear();
+  allocate_cluster_ips(services, cidr("10.0.0.0/29"), errors);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message == "serviceCIDR 10.0.0.0/29 has no free address left");
+}
+
+TEST_CASE("automatic ClusterIPs avoid the low band kept for explicit ones") {
+  std::vector<Service> services;
+  for (int i = 0; i < 20; ++i)
+    services.push_back(make_service("s" + std::to_string(i)));
+  Diagnostics errors;
+  allocate_cluster_ips(services, cidr("127.96.0.0/12"), errors);
+  CHECK(errors.empty());
+  for (const auto& service : services) {
+    const auto address = *parse_ipv4(service.cluster_ip);
+    CHECK(address > *parse_ipv4("127.96.1.0"));
+    CHECK(address < *parse_ipv4("127.111.255.255"));
+  }
+}
+
+TEST_CASE("explicit clusterIPs: outside the CIDR or used twice") {
+  const std::string head = "apiVersion: v1\nkind: Service\nmetadata: {name: ";
+  CHECK(only_error(head + "a}\nspec: {clusterIP: 10.0.0.1, ports: [{port: 80}]}\n") ==
+        "test.yaml:4:19: spec.clusterIP: clusterIP 10.0.0.1 is not a usable address of serviceCIDR "
+        "127.96.0.0/12");
+  CHECK(only_error(head + "a}\nspec: {clusterIP: 127.96.0.0, ports: [{port: 80}]}\n")
+            .ends_with("is not a usable address of serviceCIDR 127.96.0.0/12"));
+  CHECK(only_error(head + "a}\nspec: {clusterIP: 127.111.255.255, ports: [{port: 80}]}\n")
+            .ends_with("is not a usable address of serviceCIDR 127.96.0.0/12"));
+  CHECK(only_error(head + "a}\nspec: {clusterIP: 127.96.0.10, ports: [{port: 80}]}\n---\n" + head +
+                   "b}\nspec: {clusterIP: 127.96.0.10, ports: [{port: 80}]}\n") ==
+        "test.yaml:9:19: spec.clusterIP: clusterIP 127.96.0.10 is already used by default/a");
+}
+
+TEST_CASE("the ProxyConfig's CIDR and range are used") {
+  const Snapshot snapshot = load_ok(R"(apiVersion: svcproxy.io/v1
+kind: ProxyConfig
+spec: {serviceCIDR: 10.96.0.0/24, nodePortRange: 40000-40099}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec: {type: NodePort, ports: [{port: 80}]}
+)");
+  CHECK(snapshot.services[0].cluster_ip.starts_with("10.96.0."));
+  CHECK(snapshot.services[0].ports[0].node_port >= 40016);
+  CHECK(snapshot.services[0].ports[0].node_port <= 40099);
+}
+
+TEST_CASE("headless Services get no ClusterIP; ClusterIP Services no NodePort") {
+  const Snapshot snapshot = load_ok(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: h}\nspec: {clusterIP: None, ports: [{port: "
+      "80}]}\n");
+  CHECK(snapshot.services[0].cluster_ip.empty());
+  CHECK(snapshot.services[0].ports[0].node_port == 0);
+}
+
+TEST_CASE("stable_hash is FNV-1a") {
+  CHECK(stable_hash("") == 14695981039346656037ULL);
+  CHECK(stable_hash("a") == 0xaf63dc4c8601ec8cULL);
+}
+
+}  // namespace
+}  // namespace svcproxy::conf

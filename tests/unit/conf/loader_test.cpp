@@ -1,0 +1,208 @@
+#include "conf/loader.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "conf_test_support.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+using testing::joined;
+using testing::load;
+using testing::load_ok;
+using testing::only_error;
+
+const std::string examples_dir = std::string(SVCPROXY_SOURCE_DIR) + "/conf/examples";
+
+// A scratch directory removed when the test ends.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("svcproxy-conf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+  static inline int counter = 0;
+};
+
+const char* const service_a = R"(apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec:
+  selector: {app: a}
+  ports: [{port: 80}]
+)";
+
+const char* const service_b = R"(apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec:
+  selector: {app: b}
+  ports: [{port: 80}]
+)";
+
+TEST_CASE("every example file loads without errors, alone and as a directory") {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(examples_dir))
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  REQUIRE(files.size() >= 3);
+  for (const auto& file : files) {
+    const LoadResult result = load_files({file});
+    INFO(file << "\n" << joined(result.errors));
+    CHECK(result.ok());
+  }
+  const LoadResult all = load_files({examples_dir});
+  INFO(joined(all.errors));
+  CHECK(all.ok());
+}
+
+TEST_CASE("the demo example is the seed's manifests, runnable on loopback") {
+  const LoadResult result = load_files({examples_dir + "/demo.yaml"});
+  REQUIRE(result.ok());
+  const Snapshot& snapshot = *result.snapshot;
+  CHECK(snapshot.services.size() == 3);
+  CHECK(snapshot.services[0].cluster_ip == "127.96.0.10");
+  CHECK(snapshot.services[1].ports[0].node_port == 30080);
+  CHECK(snapshot.services[2].load_balancer_ips == std::vector<std::string>{"127.0.2.1"});
+  CHECK(snapshot.proxy.node_port_addresses == std::vector<std::string>{"127.0.0.1"});
+  REQUIRE(snapshot.pods.size() == 3);
+  CHECK(snapshot.pods[0].owner_deployment == "web-deployment");
+  CHECK(result.warnings.empty());
+}
+
+TEST_CASE("a directory is read in name order, only *.yaml and *.yml, not recursively") {
+  TempDir dir;
+  dir.write("2-b.yml", service_b);
+  dir.write("1-a.yaml", service_a);
+  dir.write("notes.txt", "not: [yaml");
+  std::filesystem::create_directories(dir.path / "sub");
+  dir.write("sub/c.yaml", "not: [yaml");
+  const LoadResult result = load_files({dir.path.string()});
+  INFO(joined(result.errors));
+  REQUIRE(result.ok());
+  REQUIRE(result.snapshot->services.size() == 2);
+  CHECK(result.snapshot->services[0].name == "a");
+  CHECK(result.snapshot->services[1].name == "b");
+}
+
+TEST_CASE("files and directories combine; a missing path is an error") {
+  TempDir dir;
+  const std::string a = dir.write("a.yaml", service_a);
+  const LoadResult result = load_files({a, (dir.path / "missing.yaml").string()});
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].to_string() ==
+        (dir.path / "missing.yaml").string() + ":1:1: no such file or directory");
+}
+
+TEST_CASE("a multi-document stream reads every document and skips empty ones") {
+  const Snapshot snapshot = load_ok(std::string("---\n") + service_a + "---\n---\n" + service_b);
+  CHECK(snapshot.services.size() == 2);
+}
+
+TEST_CASE("an empty stream is a valid, empty configuration") {
+  const Snapshot snapshot = load_ok("");
+  CHECK(snapshot.services.empty());
+  CHECK(snapshot.proxy.service_cidr == "127.96.0.0/12");
+}
+
+TEST_CASE("a YAML syntax error is a diagnostic with its position") {
+  const LoadResult result = load("apiVersion: v1\nkind: Service\nmetadata: {name: [a\n");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].location.file == "test.yaml");
+  CHECK(result.errors[0].location.line >= 3);
+  CHECK(result.errors[0].message.starts_with("YAML syntax error: "));
+  CHECK_FALSE(result.ok());
+}
+
+TEST_CASE("a tab-indented document is a syntax error at the tab") {
+  const std::string text = only_error("apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n");
+  CHECK(text.starts_with("test.yaml:4:"));
+}
+
+TEST_CASE("unknown kinds are skipped with one warning each") {
+  const LoadResult result = load(std::string(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+---
+)") + service_a);
+  INFO(joined(result.errors));
+  REQUIRE(result.ok());
+  REQUIRE(result.warnings.size() == 2);
+  CHECK(result.warnings[0].to_string() ==
+        "test.yaml:1:1: skipping unknown kind ConfigMap (apiVersion v1)");
+  CHECK(result.warnings[1].to_string() ==
+        "test.yaml:5:1: skipping unknown kind Ingress (apiVersion networking.k8s.io/v1)");
+  CHECK(result.snapshot->services.size() == 1);
+}
+
+TEST_CASE("a known kind under an unknown apiVersion is skipped too") {
+  const LoadResult result = load("apiVersion: extensions/v1beta1\nkind: Deployment\n");
+  REQUIRE(result.ok());
+  REQUIRE(result.warnings.size() == 1);
+  CHECK(result.warnings[0].message.starts_with("skipping unknown kind Deployment"));
+}
+
+TEST_CASE("a kubectl List is read item by item") {
+  const Snapshot snapshot = load_ok(R"(apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: p}
+    status: {podIP: 10.0.0.1}
+)");
+  REQUIRE(snapshot.pods.size() == 1);
+  CHECK(snapshot.pods[0].pod_ip == "10.0.0.1");
+}
+
+TEST_CASE("a second ProxyConfig is an error pointing at the first") {
+  const std::string text = only_error(R"(apiVersion: svcproxy.io/v1
+kind: ProxyConfig
+---
+apiVersion: svcproxy.io/v1
+kind: ProxyConfig
+)");
+  CHECK(text == "test.yaml:4:1: only one ProxyConfig is allowed (the first is at test.yaml:1:1)");
+}
+
+TEST_CASE("errors from every document are collected, in file order") {
+  const LoadResult result = load(R"(apiVersion: v1
+kind: Pod
+metadata: {name: Bad_Name}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  ports: [{port: 0}]
+)");
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].location.line == 3);
+  CHECK(result.errors[1].to_string() ==
+        "test.yaml:9:18: spec.ports[0].port: must be between 1 and 65535, got 0");
+}
+
+TEST_CASE("arbitrary junk never throws") {
+  for (const char* junk : {"- a\n- b\n", "42", "{", "kind: [x]\napiVersion: {a: b}\n",
+                           "apiVersion: v1\nkind: Service\nspec: 3\nmetadata: [1]\n",
+                           "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: 7}\n",
+                           "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: [x]}\n",
+                           "\xff\xfe\x00garbage", "? [a]\n: b\n", "&a [*a]"}) {
+    CHECK_NOTHROW(load(junk));
+  }
+}
+
+}  // namespace
+}  // namespace svcproxy::conf

@@ -1,0 +1,149 @@
+#include <doctest/doctest.h>
+
+#include "conf_test_support.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+using testing::load;
+using testing::load_ok;
+using testing::only_error;
+
+// A ProxyConfig whose spec starts on line 4.
+std::string proxy_config(const std::string& spec) {
+  return "apiVersion: svcproxy.io/v1\nkind: ProxyConfig\nspec:\n" + spec;
+}
+
+TEST_CASE("without a ProxyConfig every setting has its default") {
+  const ProxySettings proxy = load_ok("").proxy;
+  CHECK(proxy.node_port_addresses == std::vector<std::string>{"0.0.0.0"});
+  CHECK(proxy.service_cidr == "127.96.0.0/12");
+  CHECK(proxy.node_port_range.first == 30000);
+  CHECK(proxy.node_port_range.last == 32767);
+  CHECK(proxy.admin_address == "127.0.0.1:10249");
+  CHECK(proxy.load_balancing == LoadBalancing::RoundRobin);
+  CHECK(proxy.timeouts.connect == std::chrono::seconds(5));
+}
+
+TEST_CASE("every ProxyConfig field is read") {
+  const ProxySettings proxy = load_ok(proxy_config(R"(  nodeName: node-a
+  nodePortAddresses: [127.0.0.1, '::1']
+  serviceCIDR: 10.96.0.0/16
+  nodePortRange: 31000-31999
+  adminAddress: localhost:9000
+  workers: 4
+  loadBalancing: least-connections
+  dnsServers: [127.0.0.53, '127.0.0.1:5353', '[::1]:53', '::1']
+  timeouts: {connect: 500ms, idle: 1m30s, requestHeader: 2s, upstreamResponse: 1h, drain: 0s}
+  limits: {maxConnections: 10, maxHeaderBytes: 8192, maxBodyBytes: 1048576}
+  outlierDetection:
+    enabled: false
+    consecutiveFailures: 2
+    consecutive5xx: 3
+    baseEjectionTime: 10s
+    maxEjectionTime: 1m
+    maxEjectionPercent: 100
+  accessLog: {format: json, path: /tmp/access.log}
+  nodes:
+    - {name: node-a, address: 10.0.0.1}
+    - {name: node-b, address: 10.0.0.2}
+)"))
+                                  .proxy;
+  CHECK(proxy.node_name == "node-a");
+  CHECK(proxy.node_port_addresses == std::vector<std::string>{"127.0.0.1", "::1"});
+  CHECK(proxy.service_cidr == "10.96.0.0/16");
+  CHECK(proxy.node_port_range.first == 31000);
+  CHECK(proxy.node_port_range.last == 31999);
+  CHECK(proxy.admin_address == "localhost:9000");
+  CHECK(proxy.workers == 4);
+  CHECK(proxy.load_balancing == LoadBalancing::LeastConnections);
+  CHECK(proxy.dns_servers.size() == 4);
+  CHECK(proxy.timeouts.connect == std::chrono::milliseconds(500));
+  CHECK(proxy.timeouts.idle == std::chrono::seconds(90));
+  CHECK(proxy.timeouts.request_header == std::chrono::seconds(2));
+  CHECK(proxy.timeouts.upstream_response == std::chrono::hours(1));
+  CHECK(proxy.timeouts.drain == std::chrono::seconds(0));
+  CHECK(proxy.limits.max_connections == 10);
+  CHECK(proxy.limits.max_header_bytes == 8192);
+  CHECK(proxy.limits.max_body_bytes == 1048576);
+  CHECK_FALSE(proxy.outlier_detection.enabled);
+  CHECK(proxy.outlier_detection.consecutive_failures == 2);
+  CHECK(proxy.outlier_detection.consecutive_5xx == 3);
+  CHECK(proxy.outlier_detection.base_ejection_time == std::chrono::seconds(10));
+  CHECK(proxy.outlier_detection.max_ejection_time == std::chrono::minutes(1));
+  CHECK(proxy.outlier_detection.max_ejection_percent == 100);
+  CHECK(proxy.access_log.format == AccessLog::Format::Json);
+  CHECK(proxy.access_log.path == "/tmp/access.log");
+  REQUIRE(proxy.nodes.size() == 2);
+  CHECK(proxy.nodes[1].name == "node-b");
+  CHECK(proxy.nodes[1].address == "10.0.0.2");
+}
+
+TEST_CASE("invalid ProxyConfig values are errors at their field") {
+  struct Case {
+    std::string spec;
+    std::string error;
+  };
+  const Case cases[] = {
+      {"  serviceCIDR: 10.96.0.1/16\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"10.96.0.1/16\" is not an IPv4 CIDR (like "
+       "127.96.0.0/12, no host bits)"},
+      {"  serviceCIDR: 10.96.0.0/31\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"10.96.0.0/31\" is too small: at most /30, to leave "
+       "service addresses"},
+      {"  serviceCIDR: 'fd00::/64'\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"fd00::/64\" is not an IPv4 CIDR (like 127.96.0.0/12, "
+       "no host bits)"},
+      {"  nodePortRange: 32767-30000\n",
+       "test.yaml:4:18: spec.nodePortRange: \"32767-30000\" is not a port range like 30000-32767"},
+      {"  nodePortRange: 0-100\n",
+       "test.yaml:4:18: spec.nodePortRange: \"0-100\" is not a port range like 30000-32767"},
+      {"  adminAddress: 127.0.0.1\n",
+       "test.yaml:4:17: spec.adminAddress: \"127.0.0.1\" is not host:port"},
+      {"  nodePortAddresses: [127.0.0.1, eth0]\n",
+       "test.yaml:4:34: spec.nodePortAddresses[1]: \"eth0\" is not an IP address"},
+      {"  dnsServers: [dns.example]\n",
+       "test.yaml:4:16: spec.dnsServers[0]: \"dns.example\" is not ip[:port]"},
+      {"  workers: -1\n", "test.yaml:4:12: spec.workers: must be at least 0, got -1"},
+      {"  loadBalancing: random\n",
+       "test.yaml:4:18: spec.loadBalancing: unknown loadBalancing \"random\" (expected round-robin "
+       "or least-connections)"},
+      {"  timeouts: {connect: 5}\n",
+       "test.yaml:4:23: spec.timeouts.connect: invalid duration \"5\" (examples: 500ms, 2s, 5m, "
+       "1m30s)"},
+      {"  timeouts: {idle: 0s}\n",
+       "test.yaml:4:20: spec.timeouts.idle: must be a positive duration"},
+      {"  limits: {maxConnections: 0}\n",
+       "test.yaml:4:28: spec.limits.maxConnections: must be at least 1, got 0"},
+      {"  limits: {maxBodyBytes: -5}\n",
+       "test.yaml:4:26: spec.limits.maxBodyBytes: must be at least 0 (0: unlimited), got -5"},
+      {"  outlierDetection: {maxEjectionPercent: 101}\n",
+       "test.yaml:4:42: spec.outlierDetection.maxEjectionPercent: must be between 0 and 100, got "
+       "101"},
+      {"  outlierDetection: {enabled: maybe}\n",
+       "test.yaml:4:31: spec.outlierDetection.enabled: expected true or false, got \"maybe\""},
+      {"  outlierDetection: {baseEjectionTime: 5m, maxEjectionTime: 1m}\n",
+       "test.yaml:4:61: spec.outlierDetection.maxEjectionTime: must not be shorter than "
+       "baseEjectionTime"},
+      {"  accessLog: {format: xml}\n",
+       "test.yaml:4:23: spec.accessLog.format: unknown format \"xml\" (expected text or json)"},
+      {"  nodes: [{name: a, address: host-a}]\n",
+       "test.yaml:4:30: spec.nodes[0].address: \"host-a\" is not an IP address"},
+      {"  nodes: [{name: a}]\n", "test.yaml:4:11: spec.nodes[0].address: is required"},
+      {"  timeouts: 5s\n", "test.yaml:4:13: spec.timeouts: expected a mapping"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.spec);
+    CHECK(only_error(proxy_config(c.spec)) == c.error);
+  }
+}
+
+TEST_CASE("an invalid ProxyConfig does not add allocation errors on top") {
+  const LoadResult result = load(proxy_config("  nodePortRange: nonsense\n") +
+                                 "---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+                                 "spec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}\n");
+  CHECK(result.errors.size() == 1);
+}
+
+}  // namespace
+}  // namespace svcproxy::conf

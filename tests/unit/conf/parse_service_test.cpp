@@ -1,0 +1,219 @@
+#include <doctest/doctest.h>
+
+#include "conf_test_support.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+using testing::load;
+using testing::load_ok;
+using testing::only_error;
+
+// A Service named "web" whose spec starts on line 5 (each spec line indented two spaces).
+std::string service(const std::string& spec) {
+  return "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n" + spec;
+}
+
+TEST_CASE("a minimal Service gets Kubernetes' defaults") {
+  const Snapshot snapshot = load_ok(service("  selector: {app: web}\n  ports: [{port: 80}]\n"));
+  REQUIRE(snapshot.services.size() == 1);
+  const Service& web = snapshot.services[0];
+  CHECK(web.namespace_name == "default");
+  CHECK(web.key() == "default/web");
+  CHECK(web.type == ServiceType::ClusterIP);
+  CHECK(web.selector == Labels{{"app", "web"}});
+  CHECK_FALSE(web.headless);
+  CHECK_FALSE(web.cluster_ip.empty());
+  CHECK(web.session_affinity == SessionAffinity::None);
+  CHECK(web.affinity_timeout == std::chrono::seconds(10800));
+  CHECK(web.external_traffic_policy == TrafficPolicy::Cluster);
+  CHECK_FALSE(web.load_balancing.has_value());
+  REQUIRE(web.ports.size() == 1);
+  CHECK(web.ports[0].target_port == PortRef{80, ""});
+  CHECK(web.ports[0].node_port == 0);
+  CHECK(web.ports[0].app_protocol == AppProtocol::Tcp);
+  CHECK(web.location.line == 1);
+}
+
+TEST_CASE("a named targetPort is kept as a name") {
+  const Snapshot snapshot = load_ok(service("  ports: [{port: 80, targetPort: http}]\n"));
+  CHECK(snapshot.services[0].ports[0].target_port == PortRef{0, "http"});
+}
+
+TEST_CASE("a missing port is an error at the port entry") {
+  CHECK(only_error(service("  ports:\n    - name: http\n")) ==
+        "test.yaml:6:7: spec.ports[0].port: is required");
+}
+
+TEST_CASE("a Service without ports is an error unless headless") {
+  CHECK(only_error(service("  selector: {app: web}\n")) ==
+        "test.yaml:5:3: spec.ports: a Service needs at least one port");
+  CHECK(load(service("  clusterIP: None\n")).ok());
+}
+
+TEST_CASE("port, targetPort and nodePort must be in 1-65535") {
+  CHECK(only_error(service("  ports: [{port: 70000}]\n")) ==
+        "test.yaml:5:18: spec.ports[0].port: must be between 1 and 65535, got 70000");
+  CHECK(only_error(service("  ports: [{port: 80, targetPort: 0}]\n")) ==
+        "test.yaml:5:34: spec.ports[0].targetPort: must be between 1 and 65535, got 0");
+  CHECK(only_error(service("  type: NodePort\n  ports: [{port: 80, nodePort: 65536}]\n")) ==
+        "test.yaml:6:32: spec.ports[0].nodePort: must be between 1 and 65535, got 65536");
+}
+
+TEST_CASE("UDP and SCTP are rejected clearly; TCP is the default") {
+  CHECK(only_error(service("  ports: [{port: 53, protocol: UDP}]\n")) ==
+        "test.yaml:5:32: spec.ports[0].protocol: protocol UDP is not supported (TCP only)");
+  CHECK(only_error(service("  ports: [{port: 53, protocol: SCTP}]\n")) ==
+        "test.yaml:5:32: spec.ports[0].protocol: protocol SCTP is not supported (TCP only)");
+  CHECK(load(service("  ports: [{port: 53, protocol: TCP}]\n")).ok());
+}
+
+TEST_CASE("every port needs a name when there is more than one") {
+  const LoadResult result = load(service("  ports:\n    - port: 80\n    - port: 443\n"));
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].to_string() ==
+        "test.yaml:6:7: spec.ports[0].name: a name is required when a Service has more than one "
+        "port");
+  CHECK(result.errors[1].field_path == "spec.ports[1].name");
+}
+
+TEST_CASE("port names must be unique DNS labels") {
+  CHECK(only_error(
+            service("  ports:\n    - {name: http, port: 80}\n    - {name: http, port: 81}\n")) ==
+        "test.yaml:7:14: spec.ports[1].name: duplicate port name \"http\" (also spec.ports[0])");
+  CHECK(only_error(service("  ports: [{name: HTTP, port: 80}]\n")) ==
+        "test.yaml:5:18: spec.ports[0].name: \"HTTP\" is not a valid port name (a lowercase DNS "
+        "label)");
+}
+
+TEST_CASE("the same port and protocol twice is an error") {
+  CHECK(only_error(service("  ports:\n    - {name: a, port: 80}\n    - {name: b, port: 80}\n")) ==
+        "test.yaml:7:23: spec.ports[1].port: duplicate port 80/TCP (also spec.ports[0])");
+}
+
+TEST_CASE("sessionAffinity and its timeout") {
+  const Snapshot snapshot =
+      load_ok(service("  ports: [{port: 80}]\n  sessionAffinity: ClientIP\n"
+                      "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}\n"));
+  CHECK(snapshot.services[0].session_affinity == SessionAffinity::ClientIP);
+  CHECK(snapshot.services[0].affinity_timeout == std::chrono::seconds(60));
+  const std::string config =
+      "  ports: [{port: 80}]\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: ";
+  CHECK(only_error(service(config + "0}}\n")) ==
+        "test.yaml:6:54: spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be between 1 "
+        "and 86400, got 0");
+  CHECK(only_error(service(config + "86401}}\n"))
+            .ends_with("must be between 1 and 86400, got 86401"));
+  CHECK(only_error(service("  ports: [{port: 80}]\n  sessionAffinity: Sticky\n")) ==
+        "test.yaml:6:20: spec.sessionAffinity: unknown sessionAffinity \"Sticky\" (expected None "
+        "or ClientIP)");
+}
+
+TEST_CASE("nodePort is not allowed on a ClusterIP Service") {
+  CHECK(only_error(service("  ports: [{port: 80, nodePort: 30080}]\n")) ==
+        "test.yaml:5:32: spec.ports[0].nodePort: nodePort is not allowed on a ClusterIP Service");
+}
+
+TEST_CASE("Service names are RFC 1035 labels") {
+  for (const char* bad : {"1web", "Web", "web.example", "web_1", "-web"}) {
+    const std::string yaml = std::string("apiVersion: v1\nkind: Service\nmetadata:\n  name: '") +
+                             bad + "'\nspec:\n  ports: [{port: 80}]\n";
+    CAPTURE(bad);
+    CHECK(only_error(yaml).starts_with("test.yaml:4:9: metadata.name: \"" + std::string(bad) +
+                                       "\" is not a valid name: a DNS label (RFC 1035)"));
+  }
+  CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {}\nspec: {ports: [{port: 80}]}\n") ==
+        "test.yaml:3:11: metadata.name: is required");
+}
+
+TEST_CASE("type must be ClusterIP, NodePort or LoadBalancer") {
+  CHECK(only_error(service("  type: ExternalName\n  ports: [{port: 80}]\n")) ==
+        "test.yaml:5:9: spec.type: unknown type \"ExternalName\" (expected ClusterIP, NodePort or "
+        "LoadBalancer)");
+}
+
+TEST_CASE("appProtocol is http or tcp, in any case") {
+  const Snapshot snapshot = load_ok(
+      service("  ports:\n    - {name: a, port: 80, appProtocol: HTTP}\n    - {name: b, port: 81, "
+              "appProtocol: tcp}\n"));
+  CHECK(snapshot.services[0].ports[0].app_protocol == AppProtocol::Http);
+  CHECK(snapshot.services[0].ports[1].app_protocol == AppProtocol::Tcp);
+  CHECK(only_error(service("  ports: [{port: 80, appProtocol: kubernetes.io/h2c}]\n")) ==
+        "test.yaml:5:35: spec.ports[0].appProtocol: unknown appProtocol \"kubernetes.io/h2c\" "
+        "(expected tcp or http)");
+}
+
+TEST_CASE("externalTrafficPolicy is Cluster or Local") {
+  CHECK(
+      load_ok(service("  type: NodePort\n  externalTrafficPolicy: Local\n  ports: [{port: 80}]\n"))
+          .services[0]
+          .external_traffic_policy == TrafficPolicy::Local);
+  CHECK(only_error(service("  externalTrafficPolicy: local\n  ports: [{port: 80}]\n")) ==
+        "test.yaml:5:26: spec.externalTrafficPolicy: unknown externalTrafficPolicy \"local\" "
+        "(expected Cluster or Local)");
+}
+
+TEST_CASE("the load-balancing annotation overrides the proxy default") {
+  const std::string head =
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n";
+  const std::string spec = "spec: {ports: [{port: 80}]}\n";
+  const Snapshot snapshot =
+      load_ok(head + "    svcproxy.io/load-balancing: least-connections\n" + spec);
+  CHECK(snapshot.services[0].load_balancing == LoadBalancing::LeastConnections);
+  CHECK(effective_load_balancing(snapshot.services[0], snapshot.proxy) ==
+        LoadBalancing::LeastConnections);
+  CHECK(only_error(head + "    svcproxy.io/load-balancing: random\n" + spec) ==
+        "test.yaml:6:33: metadata.annotations.svcproxy.io/load-balancing: unknown load-balancing "
+        "policy \"random\" (expected round-robin or least-connections)");
+}
+
+TEST_CASE("clusterIP: None makes a headless Service, only of type ClusterIP") {
+  const Snapshot snapshot = load_ok(service("  clusterIP: None\n  ports: [{port: 80}]\n"));
+  CHECK(snapshot.services[0].headless);
+  CHECK(snapshot.services[0].cluster_ip.empty());
+  CHECK(only_error(service("  type: NodePort\n  clusterIP: None\n  ports: [{port: 80}]\n")) ==
+        "test.yaml:6:14: spec.clusterIP: clusterIP None (headless) is only valid for ClusterIP "
+        "Services");
+  CHECK(only_error(service("  clusterIP: 10.0.0.300\n  ports: [{port: 80}]\n")) ==
+        "test.yaml:5:14: spec.clusterIP: \"10.0.0.300\" is not an IP address");
+}
+
+TEST_CASE("LoadBalancer addresses come from loadBalancerIP and status, deduplicated") {
+  const Snapshot snapshot =
+      load_ok(service("  type: LoadBalancer\n  loadBalancerIP: 127.0.2.1\n  ports: [{port: 80}]\n"
+                      "status:\n  loadBalancer:\n    ingress: [{ip: 127.0.2.1}, {ip: '::1'}, "
+                      "{hostname: lb.example}]\n"));
+  CHECK(snapshot.services[0].load_balancer_ips == std::vector<std::string>{"127.0.2.1", "::1"});
+  CHECK(only_error(service("  type: LoadBalancer\n  ports: [{port: 80}]\nstatus:\n  loadBalancer:\n"
+                           "    ingress: [{ip: lb.example}]\n")) ==
+        "test.yaml:9:20: status.loadBalancer.ingress[0].ip: \"lb.example\" is not an IP address");
+}
+
+TEST_CASE("wrong types are reported with what was expected") {
+  CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: 3\n") ==
+        "test.yaml:4:7: spec: expected a mapping");
+  CHECK(only_error(service("  ports: 80\n")) == "test.yaml:5:10: spec.ports: expected a list");
+  CHECK(only_error(service("  ports: [{port: http}]\n")) ==
+        "test.yaml:5:18: spec.ports[0].port: expected an integer, got \"http\"");
+  CHECK(only_error(service("  ports: [{port: '80'}]\n")) ==
+        "test.yaml:5:18: spec.ports[0].port: expected an integer, got \"80\"");
+  CHECK(only_error(service("  selector: [app]\n  ports: [{port: 80}]\n")) ==
+        "test.yaml:5:13: spec.selector: expected a mapping");
+  CHECK(only_error(service("  ports: [{port: 80, targetPort: my_port}]\n"))
+            .starts_with("test.yaml:5:34: spec.ports[0].targetPort: \"my_port\" is neither a port "
+                         "number nor a valid port name"));
+}
+
+TEST_CASE("unknown fields are ignored, as kubectl manifests carry many") {
+  CHECK(load(service("  ports: [{port: 80}]\n  ipFamilyPolicy: SingleStack\n  clusterIPs: [x]\n"))
+            .ok());
+}
+
+TEST_CASE("all errors of one Service are collected") {
+  const LoadResult result = load(service(
+      "  type: Bogus\n  ports:\n    - {port: 0, protocol: UDP}\n    - {name: UPPER, port: 80}\n"));
+  CHECK(result.errors.size() == 5);
+}
+
+}  // namespace
+}  // namespace svcproxy::conf
