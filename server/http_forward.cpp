@@ -70,6 +70,12 @@ void close_quietly(tcp::socket& socket) {
   socket.close(ignored);
 }
 
+void reset(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
 asio::awaitable<boost::system::error_code> write_chunk(tcp::socket& to, const char* data,
                                                        std::size_t size) {
   char header[24];
@@ -149,41 +155,55 @@ asio::awaitable<SendResult> stream_length_body(HttpConnection& c, tcp::socket& t
   co_return SendResult{};
 }
 
-// Decodes a chunked body from the client (Beast validates chunk sizes and the body limit)
-// and chunks it again to the pod: only well-formed framing reaches a pod.
+// A chunked body is decoded by Beast (which validates chunk sizes and the body limit) and
+// chunked again to the pod, so only well-formed framing reaches a pod. What the client sent
+// with the head is decoded before a pod is even picked: a bad chunk there is answered with
+// 400 and no pod sees any of the request.
+struct ChunkedProgress {
+  BodyBufferPool::Lease buffer;
+  std::size_t produced = 0;  // decoded bytes in `buffer` not yet written
+  bool need_read = true;
+  boost::system::error_code error;
+};
+
+void decode_buffered_chunks(HttpConnection& c, RequestParser& parser, ChunkedProgress& progress,
+                            ForwardResult& result) {
+  auto& body = parser.get().body();
+  body.data = progress.buffer.data();
+  body.size = BodyBufferPool::kSize;
+  const std::size_t used = parser.put(c.client_buffer.data(), progress.error);
+  c.client_buffer.consume(used);
+  result.body_received += used;
+  progress.produced = BodyBufferPool::kSize - body.size;
+  if (progress.error == http::error::need_more || progress.error == http::error::need_buffer)
+    progress.error = {};
+  progress.need_read = c.client_buffer.size() == 0 || used == 0;
+}
+
 asio::awaitable<SendResult> stream_chunked_body(HttpConnection& c, RequestParser& parser,
-                                                tcp::socket& to, ForwardResult& result,
-                                                conf::Duration idle) {
-  auto buffer = c.resources.body_buffers.lease();
-  bool need_read = c.client_buffer.size() == 0;
+                                                tcp::socket& to, ChunkedProgress& progress,
+                                                ForwardResult& result, conf::Duration idle) {
   for (;;) {
-    if (need_read) {
-      auto [read_error, n] =
-          co_await c.client.async_read_some(c.client_buffer.prepare(kHeadReadSize), kNoThrow);
-      if (read_error) co_return SendResult{SendOutcome::ClientFailed};
-      c.client_buffer.commit(n);
-      c.expect(Waiting::Transfer, idle);
-    }
-    auto& body = parser.get().body();
-    body.data = buffer.data();
-    body.size = BodyBufferPool::kSize;
-    boost::system::error_code error;
-    const std::size_t used = parser.put(c.client_buffer.data(), error);
-    c.client_buffer.consume(used);
-    result.body_received += used;
-    const std::size_t produced = BodyBufferPool::kSize - body.size;
-    if (produced > 0) {
-      if (co_await write_chunk(to, buffer.data(), produced))
+    if (progress.error)
+      co_return SendResult{SendOutcome::BadBody, classify_request_parse_error(progress.error, {})};
+    if (progress.produced > 0) {
+      if (co_await write_chunk(to, progress.buffer.data(), progress.produced))
         co_return SendResult{SendOutcome::UpstreamFailed};
+      progress.produced = 0;
     }
     if (parser.is_done()) {
       auto [write_error, written] =
           co_await asio::async_write(to, asio::buffer(kLastChunk), kNoThrow);
       co_return SendResult{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
     }
-    if (error && error != http::error::need_more && error != http::error::need_buffer)
-      co_return SendResult{SendOutcome::BadBody, classify_request_parse_error(error, {})};
-    need_read = error == http::error::need_more || c.client_buffer.size() == 0;
+    if (progress.need_read) {
+      auto [read_error, n] =
+          co_await c.client.async_read_some(c.client_buffer.prepare(kHeadReadSize), kNoThrow);
+      if (read_error) co_return SendResult{SendOutcome::ClientFailed};
+      c.client_buffer.commit(n);
+      c.expect(Waiting::Transfer, idle);
+    }
+    decode_buffered_chunks(c, parser, progress, result);
   }
 }
 
@@ -339,7 +359,22 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
                                         ? static_cast<std::size_t>(std::min<std::uint64_t>(
                                               framing.length, c.client_buffer.size()))
                                         : 0;
-  const bool replayable = !framing.has_body() || buffered_body == framing.length;
+  const bool replayable =
+      !framing.has_body() || (framing.kind == Kind::Length && buffered_body == framing.length);
+
+  ChunkedProgress chunked;
+  if (framing.kind == Kind::Chunked) {
+    chunked.buffer = c.resources.body_buffers.lease();
+    if (c.client_buffer.size() > 0) decode_buffered_chunks(c, parser, chunked, result);
+    if (chunked.error) {
+      const HttpError error = classify_request_parse_error(chunked.error, {});
+      result.status = status_code(error);
+      result.error = "bad_request_body";
+      result.bytes_sent += co_await send_error(c, error, false);
+      result.linger = true;
+      co_return result;
+    }
+  }
 
   rewrite_request(request, {c.client_ip, "http", c.local_host}, framing, upgrade, expect_continue);
   c.head.clear();
@@ -376,11 +411,18 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
         if (continue_error) sent.outcome = SendOutcome::ClientFailed;
       }
       if (sent.outcome == SendOutcome::Sent) {
-        sent = framing.kind == Kind::Chunked
-                   ? co_await stream_chunked_body(c, parser, up.socket, result, timeouts.idle)
-                   : co_await stream_length_body(c, up.socket, framing.length - buffered_body,
-                                                 result, timeouts.idle);
+        // Not a conditional expression: GCC 12 miscompiles co_await inside ?:.
+        if (framing.kind == Kind::Chunked) {
+          sent = co_await stream_chunked_body(c, parser, up.socket, chunked, result, timeouts.idle);
+        } else {
+          sent = co_await stream_length_body(c, up.socket, framing.length - buffered_body, result,
+                                             timeouts.idle);
+        }
       }
+    }
+    if (sent.outcome == SendOutcome::ClientFailed || sent.outcome == SendOutcome::BadBody) {
+      // The pod must not take a truncated body for a complete one: reset, do not close.
+      reset(up.socket);
     }
     if (sent.outcome == SendOutcome::ClientFailed) {
       result.error = "client_reset";
