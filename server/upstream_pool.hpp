@@ -17,7 +17,7 @@ namespace svcproxy::server {
 class UpstreamPool {
  public:
   struct Settings {
-    std::size_t max_idle_per_endpoint = 32;
+    std::size_t max_idle_per_endpoint = 512;
     conf::Duration idle_timeout = std::chrono::seconds(60);
   };
 
