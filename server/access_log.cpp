@@ -166,9 +166,18 @@ void write_access_log(const L4AccessRecord& record) {
   write_line(line.str());
 }
 
-void write_access_log(const L7AccessRecord& r) {
+void write_access_log(const L7AccessRecord& record) {
   thread_local std::string line;
   line.clear();
+  append_access_log_line(record, line);
+  write_line(line);
+}
+
+void write_access_log_lines(std::string_view lines) {
+  write_line(lines);
+}
+
+void append_access_log_line(const L7AccessRecord& r, std::string& line) {
   if (sink().json.load(std::memory_order_relaxed)) {
     line += "{\"time\":\"";
     append_timestamp(line);
@@ -237,7 +246,6 @@ void write_access_log(const L7AccessRecord& r) {
     }
     line += '\n';
   }
-  write_line(line);
 }
 
 }  // namespace svcproxy::server

@@ -46,5 +46,9 @@ void reopen_access_log();
 void write_access_log(const L4AccessRecord& record);
 // Formats without allocating in the steady state (a per-thread line buffer).
 void write_access_log(const L7AccessRecord& record);
+// For callers that batch lines (a worker writes the lines of one event-loop round at once):
+// appends the line, newline included, to `out`; then writes whole lines.
+void append_access_log_line(const L7AccessRecord& record, std::string& out);
+void write_access_log_lines(std::string_view lines);
 
 }  // namespace svcproxy::server

@@ -94,14 +94,15 @@ asio::awaitable<boost::system::error_code> write_chunk(tcp::socket& to, const ch
 asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
                                                         const lb::Backend& backend,
                                                         const conf::ProxySettings& settings,
-                                                        lb::EndpointPtr forced, Upstream& up) {
+                                                        lb::EndpointPtr forced, bool replayable,
+                                                        Upstream& up) {
   lb::EndpointPtr endpoint =
       forced ? std::move(forced) : backend.pick({c.client_ip, lb::Clock::now(), c.tried});
   if (!endpoint) {
     co_return c.tried.empty() ? UpstreamFailure::NoEndpoint : UpstreamFailure::ConnectFailed;
   }
   if (!forced) {
-    if (auto pooled = c.resources.upstream_pool.take(*endpoint)) {
+    if (auto pooled = c.resources.upstream_pool.take(*endpoint, replayable)) {
       up.socket = std::move(*pooled);
       up.reused = true;
       up.guard = lb::ActiveGuard(std::move(endpoint));
@@ -388,7 +389,8 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   Clock::time_point sent_at;
   for (int attempt = 1;; ++attempt) {
     c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
-    if (auto failure = co_await acquire(c, backend, settings, std::move(retry_pod), up)) {
+    if (auto failure =
+            co_await acquire(c, backend, settings, std::move(retry_pod), replayable, up)) {
       // Without the body read, the connection cannot carry another request.
       co_await fail(c, result, *failure, client_keep_alive && replayable);
       c.client_buffer.consume(buffered_body);

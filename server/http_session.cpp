@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
@@ -93,7 +94,20 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
   }
 }
 
-void log_rejected(const HttpConnection& c, std::string_view service, const HeadRead& head,
+// Batches the line with the others of this event-loop round (see WorkerResources).
+void log_request(HttpConnection& c, const L7AccessRecord& record) {
+  WorkerResources& resources = c.resources;
+  append_access_log_line(record, resources.access_log_batch);
+  if (resources.access_log_flush_posted) return;
+  resources.access_log_flush_posted = true;
+  asio::post(c.client.get_executor(), [&resources] {
+    write_access_log_lines(resources.access_log_batch);
+    resources.access_log_batch.clear();
+    resources.access_log_flush_posted = false;
+  });
+}
+
+void log_rejected(HttpConnection& c, std::string_view service, const HeadRead& head,
                   std::size_t sent) {
   L7AccessRecord record;
   record.service = service;
@@ -104,10 +118,10 @@ void log_rejected(const HttpConnection& c, std::string_view service, const HeadR
   record.duration =
       head.started == Clock::time_point{} ? Clock::duration{} : Clock::now() - head.started;
   record.error = "rejected";
-  write_access_log(record);
+  log_request(c, record);
 }
 
-void log_forwarded(const HttpConnection& c, std::string_view service, const RequestParser& parser,
+void log_forwarded(HttpConnection& c, std::string_view service, const RequestParser& parser,
                    const HeadRead& head, const ForwardResult& result) {
   L7AccessRecord record;
   record.service = service;
@@ -124,7 +138,7 @@ void log_forwarded(const HttpConnection& c, std::string_view service, const Requ
   record.duration = Clock::now() - head.started;
   record.upstream_duration = result.upstream_duration;
   record.error = result.error;
-  write_access_log(record);
+  log_request(c, record);
 }
 
 asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backend_key) {

@@ -26,14 +26,16 @@ void close_quietly(asio_socket& socket) {
 
 }  // namespace
 
-std::optional<asio_socket> UpstreamPool::take(const lb::Endpoint& endpoint) {
+std::optional<asio_socket> UpstreamPool::take(const lb::Endpoint& endpoint, bool may_skip_check) {
   const auto found = entries_.find(&endpoint);
   if (found == entries_.end()) return std::nullopt;
   auto& idle = found->second.idle;
+  const auto now = may_skip_check ? Clock::now() : Clock::time_point{};
   while (!idle.empty()) {
+    const bool fresh = may_skip_check && now - idle.back().since < settings_.verify_after;
     asio_socket socket = std::move(idle.back().socket);
     idle.pop_back();
-    if (idle_connection_usable(socket)) return socket;
+    if (fresh || idle_connection_usable(socket)) return socket;
     close_quietly(socket);
   }
   return std::nullopt;

@@ -19,6 +19,7 @@ class UpstreamPool {
   struct Settings {
     std::size_t max_idle_per_endpoint = 512;
     conf::Duration idle_timeout = std::chrono::seconds(60);
+    conf::Duration verify_after = std::chrono::milliseconds(200);
   };
 
   UpstreamPool() = default;
@@ -26,8 +27,11 @@ class UpstreamPool {
 
   // The most recently parked connection to `endpoint` that is still open, or nothing.
   // A connection the pod closed (or wrote to unasked) while idle is dropped here with one
-  // non-blocking peek, so it never carries a request.
-  std::optional<boost::asio::ip::tcp::socket> take(const lb::Endpoint& endpoint);
+  // non-blocking peek, so it never carries a request. The peek (a syscall) is skipped for a
+  // connection parked less than `verify_after` ago when `may_skip_check` (the caller can
+  // retry the request on a fresh connection if a pod closed it in that instant).
+  std::optional<boost::asio::ip::tcp::socket> take(const lb::Endpoint& endpoint,
+                                                   bool may_skip_check);
 
   // Parks a connection after a complete exchange. Over the per-endpoint bound the oldest
   // goes; a terminating endpoint's connections are closed instead.

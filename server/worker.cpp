@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "server/access_log.hpp"
 #include "server/http_session.hpp"
 #include "server/l4_session.hpp"
 #include "server/log.hpp"
@@ -28,6 +29,7 @@ Worker::~Worker() {
   join();
   // Pooled sockets belong to io_, which is destroyed before resources_.
   resources_.upstream_pool.clear();
+  if (!resources_.access_log_batch.empty()) write_access_log_lines(resources_.access_log_batch);
 }
 
 void Worker::start() {

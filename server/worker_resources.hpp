@@ -6,6 +6,7 @@
 #include <boost/intrusive/list.hpp>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "server/upstream_pool.hpp"
@@ -69,6 +70,10 @@ class BodyBufferPool {
 
 struct WorkerResources {
   UpstreamPool upstream_pool;
+  // Access-log lines of the current event-loop round, written by one posted flush: one
+  // write(2) for many requests under load, the next loop turn when idle.
+  std::string access_log_batch;
+  bool access_log_flush_posted = false;
   BodyBufferPool body_buffers;
   boost::intrusive::list<DrainableSession, boost::intrusive::constant_time_size<false>>
       http_sessions;
