@@ -60,7 +60,10 @@ asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
                                                      std::string_view client_ip,
                                                      conf::Duration connect_timeout,
                                                      std::vector<const lb::Endpoint*>& tried) {
-  UpstreamConnection result{tcp::socket(co_await asio::this_coro::executor), {}, {}, 0};
+  // Not inside the braced initialiser: GCC 12 leaves the other members of an aggregate
+  // initialised around a co_await unconstructed (a free() of garbage on the first failure).
+  const auto executor = co_await asio::this_coro::executor;
+  UpstreamConnection result{tcp::socket(executor), {}, {}, 0};
   for (;;) {
     lb::EndpointPtr endpoint = backend.pick({client_ip, lb::Clock::now(), tried});
     if (!endpoint) break;
