@@ -82,8 +82,8 @@ start_proxy() {
 
 # The ClusterIP is allocated from serviceCIDR; --check prints it as CLUSTER_IP:PORT.
 cluster_address() {
-  grep -E '(^|[[:space:]])default/web-clusterip([[:space:]]|$)' <<<"$1" |
-    grep -oE '[0-9]+(\.[0-9]+){3}:[0-9]+' | head -n1
+  grep -E '(^|[[:space:]])default/web-clusterip(:[^[:space:]]+)?([[:space:]]|$)' <<<"$1" |
+    grep -oE '[0-9]+(\.[0-9]+){3}:[0-9]+' | head -n1 || true
 }
 
 show_services() {
