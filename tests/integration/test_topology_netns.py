@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""The seed's picture with real hosts: network namespaces as two worker nodes, an edge
+load balancer and a client, joined by a bridge in a switch namespace.
+
+    client --> edge LoadBalancer IP:80 --> node NodePort 30080 (svcproxy per node) --> pod
+
+Each node runs its own svcproxy (kube-proxy's job) and one pod; the edge runs svcproxy
+with ProxyConfig nodes[] and forwards LoadBalancer traffic to the nodes' NodePorts.
+Root only (namespaces need CAP_SYS_ADMIN); skipped with the reason otherwise. Every
+address lives inside namespaces this test creates, none of them routes anywhere else,
+and the namespaces are deleted at the end.
+"""
+import os
+import random
+import subprocess
+import time
+
+import harness
+from harness import Skip, test
+
+SUBNET = "10.231.{}.{}"  # only ever configured inside this test's own namespaces
+NODE_PORT = 30080
+POD_PORT = 8080
+
+
+def run(*argv):
+    subprocess.run(argv, check=True, capture_output=True, timeout=10)
+
+
+class Topology:
+    """Namespaces on one bridge; `hosts` maps a name to its address on the bridge."""
+
+    def __init__(self, hosts):
+        self.tag = f"sp{os.getpid() % 10000}{random.randint(0, 99)}"
+        self.switch = f"{self.tag}-sw"
+        self.hosts = hosts
+        self.created = []
+
+    def ns(self, host):
+        return f"{self.tag}-{host}"
+
+    def __enter__(self):
+        try:
+            self._add_namespace(self.switch)
+            run("ip", "-n", self.switch, "link", "add", "br0", "type", "bridge")
+            run("ip", "-n", self.switch, "link", "set", "br0", "up")
+            for index, (host, addresses) in enumerate(self.hosts.items()):
+                self._attach(host, index, addresses)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _add_namespace(self, name):
+        run("ip", "netns", "add", name)
+        self.created.append(name)
+        run("ip", "-n", name, "link", "set", "lo", "up")
+
+    def _attach(self, host, index, addresses):
+        ns = self.ns(host)
+        self._add_namespace(ns)
+        outside, inside = f"{self.tag}v{index}", f"{self.tag}h{index}"
+        run("ip", "link", "add", outside, "netns", self.switch, "type", "veth", "peer", "name",
+            inside, "netns", ns)
+        run("ip", "-n", self.switch, "link", "set", outside, "master", "br0", "up")
+        run("ip", "-n", ns, "link", "set", inside, "up")
+        for address in addresses:
+            run("ip", "-n", ns, "addr", "add", f"{address}/16", "dev", inside)
+
+    def __exit__(self, *exc):
+        for name in reversed(self.created):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+
+
+def inside(ns, process):
+    """Run a harness process inside namespace `ns`."""
+    process.argv = ["ip", "netns", "exec", ns, *process.argv]
+    return process
+
+
+def require_root_and_netns():
+    if os.geteuid() != 0:
+        raise Skip("topology tests need root for network namespaces")
+    probe = f"spprobe{os.getpid()}"
+    result = subprocess.run(["ip", "netns", "add", probe], capture_output=True, timeout=10)
+    if result.returncode != 0:
+        raise Skip(f"cannot create a network namespace: {result.stderr.decode().strip()}")
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=10)
+
+
+def node_config(node, node_ip, pods, external_traffic_policy="Cluster"):
+    service = harness.service_doc("web", 80, POD_PORT, type="NodePort",
+                                  cluster_ip="127.100.0.10", node_port=NODE_PORT)
+    service["spec"]["externalTrafficPolicy"] = external_traffic_policy
+    docs = [harness.proxy_config_doc(10249, workers=1, nodeName=node,
+                                     nodePortAddresses=[node_ip]), service]
+    for name, (ip, pod_node) in pods.items():
+        pod = harness.pod_doc(name, ip, POD_PORT)
+        pod["spec"]["nodeName"] = pod_node
+        docs.append(pod)
+    return docs
+
+
+def edge_config(lb_ip, nodes):
+    service = harness.service_doc("web", 80, POD_PORT, type="LoadBalancer",
+                                  cluster_ip="127.100.0.10", node_port=NODE_PORT,
+                                  load_balancer_ip=lb_ip)
+    return [harness.proxy_config_doc(10249, workers=1, nodeName="edge",
+                                     nodePortAddresses=["127.0.0.1"],
+                                     nodes=[{"name": n, "address": ip} for n, ip in nodes.items()]),
+            service]
+
+
+def client_get(topology, address, count):
+    """`count` requests from the client namespace, one connection each; the X-Pod values."""
+    script = ("import socket,sys\n"
+              "for _ in range(int(sys.argv[3])):\n"
+              "    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
+              "    s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); data = b''\n"
+              "    while chunk := s.recv(65536): data += chunk\n"
+              "    s.close()\n"
+              "    print(data.split(b'\\r\\n\\r\\n', 1)[1].decode().strip())\n")
+    result = subprocess.run(["ip", "netns", "exec", topology.ns("client"), harness.PYTHON, "-c",
+                             script, address[0], str(address[1]), str(count)],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode().split()
+
+
+def start_cluster(env, topology, hosts, external_traffic_policy="Cluster"):
+    pods = {"web-a": (hosts["node1"][1], "node1"), "web-b": (hosts["node2"][1], "node2")}
+    for name, (ip, node) in pods.items():
+        pod = inside(topology.ns(node), harness.PythonPod(name, ip, POD_PORT, env.workdir))
+        env.track(pod).start()
+    for node in ("node1", "node2"):
+        proxy = harness.Svcproxy(env.binary, env.workdir,
+                                 node_config(node, hosts[node][0], pods, external_traffic_policy),
+                                 name=f"svcproxy-{node}")
+        env.track(inside(topology.ns(node), proxy)).start()
+    return pods
+
+
+def hosts_plan():
+    return {"node1": [SUBNET.format(0, 11), SUBNET.format(1, 21)],
+            "node2": [SUBNET.format(0, 12), SUBNET.format(1, 22)],
+            "edge": [SUBNET.format(0, 2), SUBNET.format(2, 100)],
+            "client": [SUBNET.format(0, 3)]}
+
+
+@test(timeout=90)
+def client_through_edge_load_balancer_reaches_pods_on_both_nodes(env):
+    require_root_and_netns()
+    hosts = hosts_plan()
+    with Topology(hosts) as topology:
+        start_cluster(env, topology, hosts)
+        lb_ip = hosts["edge"][1]
+        edge = harness.Svcproxy(env.binary, env.workdir,
+                                edge_config(lb_ip, {"node1": hosts["node1"][0],
+                                                    "node2": hosts["node2"][0]}),
+                                name="svcproxy-edge")
+        env.track(inside(topology.ns("edge"), edge)).start()
+        answers = client_get(topology, (lb_ip, 80), 8)
+        # Edge round-robins over nodes, each node round-robins over both pods.
+        assert sorted(set(answers)) == ["web-a", "web-b"], answers
+        assert len(answers) == 8
+        edge_nodes = set(harness.POD_PATTERN.findall(edge.log_text()))
+        assert edge_nodes == {"node1", "node2"}, edge_nodes
+
+
+@test(timeout=90)
+def node_port_with_local_policy_keeps_traffic_on_the_node(env):
+    require_root_and_netns()
+    hosts = hosts_plan()
+    with Topology(hosts) as topology:
+        start_cluster(env, topology, hosts, external_traffic_policy="Local")
+        for node, pod in (("node1", "web-a"), ("node2", "web-b")):
+            answers = client_get(topology, (hosts[node][0], NODE_PORT), 6)
+            assert answers == [pod] * 6, (node, answers)
+
+
+@test(timeout=90)
+def node_port_with_cluster_policy_reaches_the_other_node_too(env):
+    require_root_and_netns()
+    hosts = hosts_plan()
+    with Topology(hosts) as topology:
+        start_cluster(env, topology, hosts)
+        answers = client_get(topology, (hosts["node1"][0], NODE_PORT), 6)
+        assert sorted(set(answers)) == ["web-a", "web-b"], answers
+
+
+if __name__ == "__main__":
+    harness.main()
