@@ -124,10 +124,13 @@ def live_pod_failing_its_probe_gets_no_new_traffic(env):
         broken_at = time.time()
         os.remove(os.path.join(web3.files, "ready"))
         proxy.wait_for_log(r"pod default/web-3 \S+ not ready: .*returned 404", timeout=BOUND + 2)
-        time.sleep(1.5)
+        [(not_ready_at, _)] = transitions(proxy, "web-3")[1]
+        time.sleep(2)
     assert not stream.errors(), stream.errors()
-    last_web3 = max(t for t, pod, _ in stream.results if pod == "web-3")
-    assert last_web3 - broken_at <= BOUND + SLACK, last_web3 - broken_at
+    assert not_ready_at - broken_at <= BOUND + SLACK, not_ready_at - broken_at
+    # web-3 still answers, so only readiness can keep the stream away from it.
+    after = stream.pods_between(not_ready_at + 0.1)
+    assert len(after) > 20 and "web-3" not in after, harness.tally(after)
     before = stream.pods_between(0, broken_at)
     assert harness.tally(before).get("web-3", 0) >= len(before) // 3 - 2, harness.tally(before)
     assert endpoint_states(admin_port)["web-3"] == "notReady"

@@ -53,9 +53,11 @@ def one_client_one_pod_and_idle_clients_rebalance(env):
     assert sticky_pod(address, "127.0.0.4", 1) == first
 
     time.sleep(AFFINITY_TIMEOUT / 2)  # idle less than the timeout: stays
-    assert sticky_pod(address, "127.0.0.1", 1) == first
+    stayed = sticky_pod(address, "127.0.0.1", 1)
+    assert stayed == first, f"left {first} for {stayed} before the timeout"
     time.sleep(AFFINITY_TIMEOUT + 0.5)  # idle longer: a fresh round-robin pick
-    assert sticky_pod(address, "127.0.0.1", 1) == second
+    rebalanced = sticky_pod(address, "127.0.0.1", 1)
+    assert rebalanced == second, f"expected {second} after the timeout, got {rebalanced}"
     # ... and it sticks to the new pod.
     assert sticky_pod(address, "127.0.0.1", 20) == second
 
