@@ -6,7 +6,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev \
+      libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev libc-ares-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -17,7 +17,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSVCPROXY_T
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libboost-json1.81.0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 \
+      libboost-json1.81.0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 libc-ares2 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/svcproxy /usr/local/bin/svcproxy
 # Root inside the container: ClusterIP listeners use the Service's port (80 here), below

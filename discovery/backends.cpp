@@ -1,6 +1,8 @@
 #include "discovery/backends.hpp"
 
+#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "discovery/service_endpoints.hpp"
 #include "lb/session_affinity.hpp"
@@ -41,8 +43,7 @@ lb::EndpointPtr reuse(const EndpointIndex& previous, const lb::EndpointAddress& 
   const auto found = previous.find(address.key());
   if (found == previous.end()) return nullptr;
   const auto& old = found->second->address();
-  const bool same =
-      old == address && old.readiness_probe.has_value() == address.readiness_probe.has_value();
+  const bool same = old == address && old.readiness_probe == address.readiness_probe;
   return same ? found->second : nullptr;
 }
 
@@ -60,11 +61,83 @@ std::shared_ptr<lb::AffinityTable> affinity_table_for(const conf::Service& servi
   return std::make_shared<lb::AffinityTable>(service.affinity_timeout);
 }
 
+// Every endpoint of `previous` that `next` no longer holds (its pod left the file or DNS,
+// its address or probe changed, or its service port is gone) is told it is terminating, so
+// a worker still picking from the previous Backend avoids it and in-flight users, metrics
+// and the API can see it. Removed endpoints leave the set at once: Kubernetes' rule that
+// terminating endpoints keep serving when a port has no other is kept by lb::Backend::pick
+// for endpoints still in a set, but build_backends never keeps a removed one.
+void mark_removed_terminating(const BackendMap& previous, const BackendMap& next) {
+  std::unordered_set<const lb::Endpoint*> kept;
+  for (const auto& [key, backend] : next)
+    for (const auto& endpoint : backend->endpoints())
+      kept.insert(endpoint.get());
+  for (const auto& [key, backend] : previous)
+    for (const auto& endpoint : backend->endpoints())
+      if (!kept.contains(endpoint.get())) endpoint->set_terminating();
+}
+
 }  // namespace
 
 std::string service_port_key(const conf::Service& service, const conf::ServicePort& port) {
   return service.key() + ":" + std::to_string(port.port);
 }
+
+std::string route_key(const conf::Service& service, const conf::ServicePort& port,
+                      ExternalRoute route) {
+  switch (route) {
+    case ExternalRoute::Cluster:
+      return service_port_key(service, port);
+    case ExternalRoute::NodeLocal:
+      return service_port_key(service, port) + "@local";
+    case ExternalRoute::EdgeNodes:
+      return service_port_key(service, port) + "@nodes";
+  }
+  return service_port_key(service, port);
+}
+
+ExternalRoute external_route(const conf::Service& service, const conf::ProxySettings& proxy,
+                             bool load_balancer) {
+  if (load_balancer && !proxy.nodes.empty()) return ExternalRoute::EdgeNodes;
+  return service.external_traffic_policy == conf::TrafficPolicy::Local ? ExternalRoute::NodeLocal
+                                                                       : ExternalRoute::Cluster;
+}
+
+namespace {
+
+// The addresses behind one route of a service port.
+std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
+                                                 const conf::ServicePort& port,
+                                                 const conf::Snapshot& snapshot,
+                                                 const std::vector<conf::Pod>& pods,
+                                                 ExternalRoute route) {
+  std::vector<lb::EndpointAddress> addresses;
+  if (route == ExternalRoute::EdgeNodes) {
+    for (const auto& node : snapshot.proxy.nodes)
+      addresses.push_back({"", node.name, node.address, port.node_port, node.name, std::nullopt});
+    return addresses;
+  }
+  addresses = select_endpoints(service, port, pods);
+  if (route == ExternalRoute::NodeLocal)
+    std::erase_if(addresses,
+                  [&](const auto& a) { return a.node_name != snapshot.proxy.node_name; });
+  return addresses;
+}
+
+// The routes a service port needs: Cluster always, the others when a listener uses them.
+std::vector<ExternalRoute> routes_of(const conf::Service& service,
+                                     const conf::ProxySettings& proxy) {
+  std::vector<ExternalRoute> routes{ExternalRoute::Cluster};
+  if (service.type == conf::ServiceType::ClusterIP) return routes;
+  for (const bool load_balancer : {false, true}) {
+    if (load_balancer && service.type != conf::ServiceType::LoadBalancer) continue;
+    const ExternalRoute route = external_route(service, proxy, load_balancer);
+    if (std::find(routes.begin(), routes.end(), route) == routes.end()) routes.push_back(route);
+  }
+  return routes;
+}
+
+}  // namespace
 
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
                           const BackendMap& previous) {
@@ -72,17 +145,24 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
   for (const auto& service : snapshot.services) {
     const auto affinity = affinity_table_for(service, previous);
     for (const auto& port : service.ports) {
-      const std::string key = service_port_key(service, port);
-      const EndpointIndex old_endpoints = index_endpoints(previous, key);
-      std::vector<lb::EndpointPtr> endpoints;
-      for (auto& address : select_endpoints(service, port, pods)) {
-        lb::EndpointPtr endpoint = reuse(old_endpoints, address);
-        endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
+      for (const ExternalRoute route : routes_of(service, snapshot.proxy)) {
+        const std::string key = route_key(service, port, route);
+        const EndpointIndex old_endpoints = index_endpoints(previous, key);
+        std::vector<lb::EndpointPtr> endpoints;
+        for (auto& address : route_addresses(service, port, snapshot, pods, route)) {
+          lb::EndpointPtr endpoint = reuse(old_endpoints, address);
+          endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
+        }
+        lb::BackendSettings settings = settings_for(service, port, snapshot.proxy);
+        settings.name = key;
+        // A node is no pod: the edge keeps its own per-port table (Backend makes one).
+        settings.affinity = route == ExternalRoute::EdgeNodes ? nullptr : affinity;
+        backends[key] =
+            std::make_shared<const lb::Backend>(std::move(settings), std::move(endpoints));
       }
-      backends[key] = std::make_shared<const lb::Backend>(
-          settings_for(service, port, snapshot.proxy), std::move(endpoints));
     }
   }
+  mark_removed_terminating(previous, backends);
   return backends;
 }
 

@@ -27,7 +27,10 @@ struct EndpointAddress {
   std::optional<conf::Probe> readiness_probe;
 
   std::string key() const { return ip + ":" + std::to_string(port); }
-  std::string pod_key() const { return pod_namespace + "/" + pod_name; }
+  // "namespace/name"; just the name for a node an edge instance forwards to.
+  std::string pod_key() const {
+    return pod_namespace.empty() ? pod_name : pod_namespace + "/" + pod_name;
+  }
   friend bool operator==(const EndpointAddress& a, const EndpointAddress& b) {
     return a.pod_namespace == b.pod_namespace && a.pod_name == b.pod_name && a.ip == b.ip &&
            a.port == b.port && a.node_name == b.node_name;

@@ -6,7 +6,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev
-  nginx-light curl wrk python3 python3-yaml iproute2 docker-compose
+  libc-ares-dev
+  nginx-light curl wrk python3 python3-yaml iproute2 docker-compose dnsmasq-base prometheus
 )
 
 missing_packages() {

@@ -21,8 +21,4 @@ void record_config_reload(ControlStats& stats, bool success) {
   record_config_load_success(stats);
 }
 
-void record_dns_resolution(ControlStats& stats, const std::string& result) {
-  ++stats.dns_resolutions[result];
-}
-
 }  // namespace svcproxy::server

@@ -27,9 +27,13 @@ namespace {
 
 void add_port_listeners(const conf::Service& service, const conf::ServicePort& port,
                         const conf::ProxySettings& proxy, std::vector<ListenerSpec>& plan) {
-  const std::string key = discovery::service_port_key(service, port);
   const auto add = [&](const std::string& ip, int listen_port, ListenerRole role) {
-    plan.push_back({{ip, listen_port}, key, port.app_protocol, role});
+    const auto route =
+        role == ListenerRole::ClusterIP
+            ? discovery::ExternalRoute::Cluster
+            : discovery::external_route(service, proxy, role == ListenerRole::LoadBalancer);
+    plan.push_back(
+        {{ip, listen_port}, discovery::route_key(service, port, route), port.app_protocol, role});
   };
   if (!service.headless && !service.cluster_ip.empty())
     add(service.cluster_ip, port.port, ListenerRole::ClusterIP);

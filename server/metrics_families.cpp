@@ -150,8 +150,10 @@ std::vector<MetricFamily> control_families(const ControlStats& stats) {
                    "DNS resolutions of pod names by result.",
                    MetricType::Counter,
                    {}};
-  for (const auto& [result, count] : stats.dns_resolutions)
-    dns.metric.push_back(counter({{"result", result}}, static_cast<double>(count)));
+  for (int result = 0; stats.dns_results && result < discovery::kDnsResultCount; ++result)
+    dns.metric.push_back(
+        counter({{"result", discovery::to_string(static_cast<discovery::DnsResult>(result))}},
+                static_cast<double>((*stats.dns_results)[result])));
   return {std::move(reloads), std::move(last), std::move(dns)};
 }
 

@@ -60,6 +60,7 @@ int Proxy::run() {
     log(LogLevel::Error, error);
     return 1;
   }
+  start_discovery();
   if (!apply(snapshot_)) return 1;
   record_config_load_success(control_stats_);
   start_admin();
@@ -103,6 +104,7 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
     }
   }
 
+  dns_->update(snapshot);
   publish_routes(snapshot);
   for (std::size_t i = 0; i < added.size(); ++i) {
     for (std::size_t w = 0; w < workers_.size(); ++w)
@@ -129,7 +131,11 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
 }
 
 void Proxy::publish_routes(const conf::Snapshot& snapshot) {
-  backends_ = discovery::build_backends(snapshot, snapshot.pods, backends_);
+  std::vector<conf::Pod> pods = snapshot.pods;
+  std::vector<conf::Pod> dns_pods = dns_->pods();
+  pods.insert(pods.end(), std::make_move_iterator(dns_pods.begin()),
+              std::make_move_iterator(dns_pods.end()));
+  backends_ = discovery::build_backends(snapshot, pods, backends_);
   service_metrics_ = sync_service_metrics(service_metrics_, backends_, workers_.size());
   auto routes = std::make_shared<const RoutingTable>(
       RoutingTable{backends_, snapshot.proxy, service_metrics_});
@@ -139,6 +145,22 @@ void Proxy::publish_routes(const conf::Snapshot& snapshot) {
   for (const auto& [key, backend] : backends_)
     endpoints.insert(endpoints.end(), backend->endpoints().begin(), backend->endpoints().end());
   prober_.watch(endpoints);
+}
+
+// DNS answers and config file changes arrive on the control context, like signals.
+void Proxy::start_discovery() {
+  dns_ = std::make_unique<discovery::DnsDiscovery>(
+      control_, discovery::make_cares_resolver(control_),
+      [this](const std::string&, const std::vector<conf::Pod>&) { publish_routes(snapshot_); },
+      [](discovery::DnsLogLevel level, const std::string& message) {
+        log(level == discovery::DnsLogLevel::Warn ? LogLevel::Warn : LogLevel::Info, message);
+      });
+  control_stats_.dns_results = &dns_->counters();
+  config_watcher_ = std::make_unique<ConfigWatcher>(control_, config_paths_, [this] {
+    if (!draining_) reload();
+  });
+  for (const auto& problem : config_watcher_->start())
+    log(LogLevel::Warn, "not watching for config changes: ", problem);
 }
 
 void Proxy::reload() {

@@ -12,13 +12,15 @@
 
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
+#include "discovery/dns_discovery.hpp"
 #include "server/admin_server.hpp"
+#include "server/config_watcher.hpp"
 #include "server/control_stats.hpp"
 #include "server/listen_plan.hpp"
 #include "server/log.hpp"
-#include "server/readiness_prober.hpp"
 #include "server/metrics.hpp"
 #include "server/metrics_collector.hpp"
+#include "server/readiness_prober.hpp"
 #include "server/worker.hpp"
 
 namespace svcproxy::server {
@@ -37,8 +39,10 @@ class Proxy {
   // All-or-nothing: when a new listener cannot be bound, nothing changes and false is
   // returned with the reasons logged.
   bool apply(const conf::Snapshot& snapshot);
-  // Rebuilds every service port's endpoints and hands the result to workers and prober.
+  // Rebuilds the backends from the snapshot's pods plus the DNS pods and publishes a new
+  // RoutingTable to every worker. After apply() and on every DNS change.
   void publish_routes(const conf::Snapshot& snapshot);
+  void start_discovery();
   void reload();
   void begin_drain();
   void finish();
@@ -64,6 +68,9 @@ class Proxy {
   AdminServer admin_{control_, {snapshot_, backends_, metrics_}};
   bool draining_ = false;
   std::size_t workers_draining_ = 0;
+  // Both run on control_ and are declared after it, so they go before it does.
+  std::unique_ptr<discovery::DnsDiscovery> dns_;
+  std::unique_ptr<ConfigWatcher> config_watcher_;
 };
 
 }  // namespace svcproxy::server

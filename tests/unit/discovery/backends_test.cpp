@@ -3,36 +3,83 @@
 #include <doctest/doctest.h>
 
 using namespace svcproxy;
+using namespace svcproxy::discovery;
 
 namespace {
 
-conf::Pod make_pod(std::string name, std::string ip) {
-  conf::Pod pod;
-  pod.name = std::move(name);
-  pod.pod_ip = std::move(ip);
-  pod.labels = {{"app", "web"}};
-  return pod;
-}
-
 conf::Snapshot web_snapshot() {
   conf::Snapshot snapshot;
-  conf::Service service;
-  service.name = "web";
-  service.selector = {{"app", "web"}};
-  conf::ServicePort port;
-  port.port = 80;
-  port.target_port.number = 8080;
-  service.ports.push_back(port);
-  snapshot.services.push_back(service);
+  conf::Service web;
+  web.name = "web";
+  web.selector = {{"app", "web"}};
+  conf::ServicePort http;
+  http.name = "http";
+  http.port = 80;
+  http.target_port.number = 8080;
+  web.ports.push_back(http);
+  snapshot.services.push_back(web);
   return snapshot;
+}
+
+conf::Pod pod(std::string name, std::string ip) {
+  conf::Pod p;
+  p.name = std::move(name);
+  p.pod_ip = std::move(ip);
+  p.labels = {{"app", "web"}};
+  return p;
+}
+
+lb::EndpointPtr find(const BackendMap& backends, const std::string& pod_name) {
+  for (const auto& endpoint : backends.at("default/web:80")->endpoints())
+    if (endpoint->address().pod_name == pod_name) return endpoint;
+  return nullptr;
 }
 
 }  // namespace
 
+TEST_CASE("build_backends keeps the Endpoint objects of pods that stay") {
+  const auto snapshot = web_snapshot();
+  const auto first = build_backends(snapshot, {pod("a", "127.0.1.1"), pod("b", "127.0.1.2")}, {});
+  const auto second = build_backends(
+      snapshot, {pod("a", "127.0.1.1"), pod("b", "127.0.1.2"), pod("c", "127.0.1.3")}, first);
+  CHECK(find(second, "a") == find(first, "a"));
+  CHECK(find(second, "b") == find(first, "b"));
+  CHECK_FALSE(find(second, "a")->terminating());
+  CHECK(second.at("default/web:80")->endpoints().size() == 3);
+}
+
+TEST_CASE("a removed pod's endpoint is marked terminating and leaves the set") {
+  const auto snapshot = web_snapshot();
+  const auto first = build_backends(snapshot, {pod("a", "127.0.1.1"), pod("b", "127.0.1.2")}, {});
+  const auto removed = find(first, "b");
+  const auto second = build_backends(snapshot, {pod("a", "127.0.1.1")}, first);
+  CHECK(removed->terminating());
+  CHECK_FALSE(find(second, "a")->terminating());
+  CHECK(second.at("default/web:80")->endpoints().size() == 1);
+}
+
+TEST_CASE("a pod that moves to a new address: the old endpoint terminates") {
+  const auto snapshot = web_snapshot();
+  const auto first = build_backends(snapshot, {pod("a", "127.0.1.1")}, {});
+  const auto old = find(first, "a");
+  const auto second = build_backends(snapshot, {pod("a", "127.0.1.7")}, first);
+  CHECK(old->terminating());
+  CHECK(find(second, "a") != old);
+  CHECK_FALSE(find(second, "a")->terminating());
+}
+
+TEST_CASE("every endpoint of a removed service port terminates") {
+  const auto first = build_backends(web_snapshot(), {pod("a", "127.0.1.1")}, {});
+  const auto old = find(first, "a");
+  const auto second = build_backends(conf::Snapshot{}, {pod("a", "127.0.1.1")}, first);
+  CHECK(second.empty());
+  CHECK(old->terminating());
+}
+
 TEST_CASE("one backend per service port, with the selected pods at the target port") {
   const auto snapshot = web_snapshot();
   const auto backends = discovery::build_backends(
-      snapshot, {make_pod("web-2", "127.0.1.2"), make_pod("web-1", "127.0.1.1")}, {});
+      snapshot, {pod("web-2", "127.0.1.2"), pod("web-1", "127.0.1.1")}, {});
   REQUIRE(backends.size() == 1);
   const auto& endpoints = backends.at("default/web:80")->endpoints();
   REQUIRE(endpoints.size() == 2);
@@ -40,22 +87,55 @@ TEST_CASE("one backend per service port, with the selected pods at the target po
   CHECK(endpoints[1]->address().pod_name == "web-2");
 }
 
-TEST_CASE("a rebuild keeps the Endpoint objects of unchanged pods, so live state carries over") {
-  const auto snapshot = web_snapshot();
-  const auto first = discovery::build_backends(snapshot, {make_pod("web-1", "127.0.1.1")}, {});
-  first.at("default/web:80")->endpoints()[0]->add_active();
-  const auto second = discovery::build_backends(
-      snapshot, {make_pod("web-1", "127.0.1.1"), make_pod("web-2", "127.0.1.2")}, first);
-  const auto& endpoints = second.at("default/web:80")->endpoints();
-  REQUIRE(endpoints.size() == 2);
-  CHECK(endpoints[0] == first.at("default/web:80")->endpoints()[0]);
-  CHECK(endpoints[0]->active() == 1);
-  CHECK(endpoints[1]->active() == 0);
-}
-
 TEST_CASE("a pod whose address changed gets a fresh Endpoint") {
   const auto snapshot = web_snapshot();
-  const auto first = discovery::build_backends(snapshot, {make_pod("web-1", "127.0.1.1")}, {});
-  const auto second = discovery::build_backends(snapshot, {make_pod("web-1", "127.0.1.9")}, first);
+  const auto first = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
+  const auto second = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.9")}, first);
   CHECK(second.at("default/web:80")->endpoints()[0] != first.at("default/web:80")->endpoints()[0]);
+}
+
+TEST_CASE("a pod whose readinessProbe changed gets a fresh Endpoint, so the new probe runs") {
+  const auto snapshot = web_snapshot();
+  auto probed = pod("web-1", "127.0.1.1");
+  conf::Container container;
+  container.ports.push_back({"http", 8080});
+  container.readiness_probe = conf::Probe{};
+  container.readiness_probe->port.number = 8080;
+  probed.containers.push_back(container);
+  const auto first = discovery::build_backends(snapshot, {probed}, {});
+  const auto same = discovery::build_backends(snapshot, {probed}, first);
+  CHECK(same.at("default/web:80")->endpoints()[0] == first.at("default/web:80")->endpoints()[0]);
+  probed.containers[0].readiness_probe->path = "/healthz";
+  const auto changed = discovery::build_backends(snapshot, {probed}, same);
+  CHECK(changed.at("default/web:80")->endpoints()[0] != same.at("default/web:80")->endpoints()[0]);
+}
+
+TEST_CASE("externalTrafficPolicy Local keeps a second backend with this node's pods only") {
+  auto snapshot = web_snapshot();
+  snapshot.services[0].type = conf::ServiceType::NodePort;
+  snapshot.services[0].ports[0].node_port = 30080;
+  snapshot.services[0].external_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.proxy.node_name = "node-a";
+  auto here = pod("web-1", "127.0.1.1");
+  here.node_name = "node-a";
+  auto there = pod("web-2", "127.0.1.2");
+  there.node_name = "node-b";
+  const auto backends = discovery::build_backends(snapshot, {here, there}, {});
+  CHECK(backends.at("default/web:80")->endpoints().size() == 2);
+  const auto& local = backends.at("default/web:80@local")->endpoints();
+  REQUIRE(local.size() == 1);
+  CHECK(local[0]->address().pod_name == "web-1");
+}
+
+TEST_CASE("an edge instance's LoadBalancer backend is the nodes at the nodePort") {
+  auto snapshot = web_snapshot();
+  snapshot.services[0].type = conf::ServiceType::LoadBalancer;
+  snapshot.services[0].ports[0].node_port = 30080;
+  snapshot.proxy.nodes = {{"node-a", "127.0.7.1"}, {"node-b", "127.0.7.2"}};
+  const auto backends = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
+  const auto& nodes = backends.at("default/web:80@nodes")->endpoints();
+  REQUIRE(nodes.size() == 2);
+  CHECK(nodes[0]->address().key() == "127.0.7.1:30080");
+  CHECK(nodes[1]->address().pod_key() == "node-b");
+  CHECK(backends.at("default/web:80@nodes")->name() == "default/web:80@nodes");
 }

@@ -88,3 +88,30 @@ TEST_CASE("two services on one address and port are a conflict naming both") {
 TEST_CASE("IPv6 listen addresses are bracketed") {
   CHECK(server::ListenAddress{"::1", 8080}.to_string() == "[::1]:8080");
 }
+
+TEST_CASE("externalTrafficPolicy Local routes NodePort and LoadBalancer traffic to local pods") {
+  conf::Snapshot snapshot;
+  snapshot.proxy.node_port_addresses = {"127.0.0.1"};
+  auto service = make_service("web", conf::ServiceType::LoadBalancer, "127.96.0.10");
+  service.load_balancer_ips = {"127.0.2.1"};
+  service.external_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.services.push_back(service);
+  const auto plan = server::plan_listeners(snapshot);
+  REQUIRE(plan.size() == 3);
+  CHECK(plan[0].backend_key == "default/web:80@local");  // NodePort
+  CHECK(plan[1].backend_key == "default/web:80@local");  // LoadBalancer
+  CHECK(plan[2].backend_key == "default/web:80");        // ClusterIP: always every pod
+}
+
+TEST_CASE("an edge instance sends LoadBalancer traffic to its nodes") {
+  conf::Snapshot snapshot;
+  snapshot.proxy.node_port_addresses = {"127.0.0.1"};
+  snapshot.proxy.nodes = {{"node-a", "10.0.0.1"}};
+  auto service = make_service("web", conf::ServiceType::LoadBalancer, "127.96.0.10");
+  service.load_balancer_ips = {"127.0.2.1"};
+  snapshot.services.push_back(service);
+  const auto plan = server::plan_listeners(snapshot);
+  REQUIRE(plan.size() == 3);
+  CHECK(plan[0].backend_key == "default/web:80");
+  CHECK(plan[1].backend_key == "default/web:80@nodes");
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""1 GiB through an L7 service each way, checksummed, with svcproxy's RSS under 64 MiB:
+bodies are streamed, never held whole (issue 3)."""
+import hashlib
+import http.client
+import os
+import threading
+
+import harness
+from harness import test
+from http_support import start
+
+SIZE = 1024 * 1024 * 1024
+RSS_LIMIT_KIB = 64 * 1024
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+class PeakRss:
+    def __init__(self, pid):
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.done.wait(0.05):
+            try:
+                self.peak = max(self.peak, rss_kib(self.pid))
+            except OSError:  # the proxy exited; the test reports why
+                return
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=5)
+        return self.peak
+
+
+def pattern_chunks(size, piece=1024 * 1024):
+    block = harness.pattern_bytes(piece)
+    for offset in range(0, size, piece):
+        yield block[:min(piece, size - offset)]
+
+
+@test(timeout=240)
+def one_gib_download(env):
+    ip = "127.0.1.1"
+    pod = env.nginx_pod("files-1", ip, harness.free_port(ip))
+    expected = hashlib.sha256()
+    with open(os.path.join(pod.files, "big"), "wb") as f:  # streamed, not built in memory
+        for chunk in pattern_chunks(SIZE):
+            expected.update(chunk)
+            f.write(chunk)
+    proxy, address = start(env, [pod])
+    peak = PeakRss(proxy.pid)
+    conn = http.client.HTTPConnection(*address, timeout=60)
+    conn.request("GET", "/files/big")
+    reply = conn.getresponse()
+    got, length = hashlib.sha256(), 0
+    while data := reply.read(1024 * 1024):
+        got.update(data)
+        length += len(data)
+    conn.close()
+    assert reply.status == 200 and length == SIZE
+    assert got.hexdigest() == expected.hexdigest()
+    assert peak.stop() < RSS_LIMIT_KIB, f"peak RSS {peak.peak} KiB"
+
+
+@test(timeout=240)
+def one_gib_upload(env):
+    pod = env.python_pod("sink-1", "127.0.1.1", harness.free_port("127.0.1.1"))
+    proxy, address = start(env, [pod])
+    expected = hashlib.sha256()
+    for chunk in pattern_chunks(SIZE):
+        expected.update(chunk)
+    peak = PeakRss(proxy.pid)
+    conn = http.client.HTTPConnection(*address, timeout=120)
+    conn.putrequest("PUT", "/")
+    conn.putheader("Content-Length", str(SIZE))
+    conn.endheaders()
+    for chunk in pattern_chunks(SIZE):
+        conn.send(chunk)
+    reply = conn.getresponse()
+    body = reply.read()
+    conn.close()
+    assert body == f"sink-1 length={SIZE} sha256={expected.hexdigest()}\n".encode(), body
+    assert peak.stop() < RSS_LIMIT_KIB, f"peak RSS {peak.peak} KiB"
+
+
+if __name__ == "__main__":
+    harness.main()

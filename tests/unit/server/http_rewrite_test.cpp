@@ -1,0 +1,131 @@
+// Header rewriting, on heads parsed by Beast from raw text as the session receives them.
+#include "server/http_rewrite.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <string>
+
+using namespace svcproxy::server;
+namespace http = boost::beast::http;
+
+namespace {
+
+http::request<http::string_body> parse_request(const std::string& raw) {
+  http::request_parser<http::string_body> parser;
+  boost::system::error_code error;
+  parser.put(boost::asio::buffer(raw), error);
+  REQUIRE(parser.is_header_done());
+  return parser.release();
+}
+
+std::string forwarded(const std::string& raw, BodyFraming framing = {}, bool upgrade = false,
+                      bool drop_expect = false) {
+  auto request = parse_request(raw);
+  rewrite_request(request, {"10.0.0.9", "http", "127.96.0.10:80"}, framing, upgrade, drop_expect);
+  std::string out;
+  append_head(request, out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hop-by-hop headers and those named in Connection are removed") {
+  const std::string out = forwarded(
+      "GET /x HTTP/1.1\r\nHost: web\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\n"
+      "Proxy-Connection: x\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: h2c\r\nX-Secret: 1\r\n"
+      "Accept: */*\r\n\r\n");
+  CHECK(out.find("GET /x HTTP/1.1\r\n") == 0);
+  for (const char* gone :
+       {"Connection", "Keep-Alive", "Proxy-Connection", "TE:", "Trailer", "Upgrade", "X-Secret"})
+    CHECK_MESSAGE(out.find(gone) == std::string::npos, gone);
+  CHECK(out.find("Accept: */*\r\n") != std::string::npos);
+  CHECK(out.find("Host: web\r\n") != std::string::npos);
+}
+
+TEST_CASE("Connection cannot remove Host") {
+  const std::string out = forwarded("GET / HTTP/1.1\r\nHost: web\r\nConnection: Host\r\n\r\n");
+  CHECK(out.find("Host: web\r\n") != std::string::npos);
+}
+
+TEST_CASE("X-Forwarded-For is appended, -Proto and -Host set") {
+  CHECK(
+      forwarded("GET / HTTP/1.1\r\nHost: web:8080\r\n\r\n").find("X-Forwarded-For: 10.0.0.9\r\n") !=
+      std::string::npos);
+  const std::string out = forwarded(
+      "GET / HTTP/1.1\r\nHost: web:8080\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n"
+      "X-Forwarded-Proto: https\r\n\r\n");
+  CHECK(out.find("X-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.0.0.9\r\n") != std::string::npos);
+  CHECK(out.find("X-Forwarded-Proto: http\r\n") != std::string::npos);
+  CHECK(out.find("X-Forwarded-Host: web:8080\r\n") != std::string::npos);
+}
+
+TEST_CASE("HTTP/1.0 without Host gets the address it reached, and goes out as HTTP/1.1") {
+  const std::string out = forwarded("GET / HTTP/1.0\r\n\r\n");
+  CHECK(out.find("GET / HTTP/1.1\r\n") == 0);
+  CHECK(out.find("Host: 127.96.0.10:80\r\n") != std::string::npos);
+}
+
+TEST_CASE("framing: one Content-Length, or chunked, or none") {
+  const std::string length =
+      forwarded("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+                {BodyFraming::Kind::Length, 5});
+  CHECK(length.find("Content-Length: 5\r\n") != std::string::npos);
+  CHECK(length.find("Content-Length: 5\r\n") == length.rfind("Content-Length"));
+  const std::string chunked =
+      forwarded("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+                {BodyFraming::Kind::Chunked, 0});
+  CHECK(chunked.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(chunked.find("Content-Length") == std::string::npos);
+}
+
+TEST_CASE("an upgrade keeps Upgrade and Connection: upgrade; Expect can be dropped") {
+  const std::string raw =
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Key: k\r\n\r\n";
+  REQUIRE(wants_upgrade(parse_request(raw)));
+  const std::string out = forwarded(raw, {}, true);
+  CHECK(out.find("Upgrade: websocket\r\n") != std::string::npos);
+  CHECK(out.find("Connection: upgrade\r\n") != std::string::npos);
+  CHECK_FALSE(
+      wants_upgrade(parse_request("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n")));
+  const std::string expect =
+      forwarded("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+                {BodyFraming::Kind::Length, 3}, false, true);
+  CHECK(expect.find("Expect") == std::string::npos);
+}
+
+TEST_CASE("responses: hop-by-hop removed, keep-alive and chunking decided by the proxy") {
+  http::response<http::string_body> response;
+  response.result(http::status::ok);
+  response.set(http::field::connection, "keep-alive, X-Internal");
+  response.set("X-Internal", "1");
+  response.set(http::field::transfer_encoding, "chunked");
+  response.set(http::field::server, "nginx");
+  rewrite_response(response, {BodyFraming::Kind::Chunked, 0}, false, false, false);
+  std::string out;
+  append_head(response, out);
+  CHECK(out.find("HTTP/1.1 200 OK\r\n") == 0);
+  CHECK(out.find("X-Internal") == std::string::npos);
+  CHECK(out.find("Connection: close\r\n") != std::string::npos);
+  CHECK(out.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(out.find("Server: nginx\r\n") != std::string::npos);
+
+  http::response<http::string_body> to_http10;
+  to_http10.result(http::status::not_found);
+  to_http10.set(http::field::content_length, "0");
+  rewrite_response(to_http10, {BodyFraming::Kind::Length, 0}, true, true, false);
+  out.clear();
+  append_head(to_http10, out);
+  CHECK(out.find("HTTP/1.1 404 Not Found\r\n") == 0);
+  CHECK(out.find("Connection: keep-alive\r\n") != std::string::npos);
+}
+
+TEST_CASE("idempotent methods") {
+  CHECK(is_idempotent(http::verb::get));
+  CHECK(is_idempotent(http::verb::put));
+  CHECK(is_idempotent(http::verb::delete_));
+  CHECK_FALSE(is_idempotent(http::verb::post));
+  CHECK_FALSE(is_idempotent(http::verb::patch));
+}
