@@ -2,7 +2,9 @@
 // per algorithm; no sockets, no clocks of their own.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 
@@ -30,6 +32,20 @@ class Policy {
 // per endpoint dominated full scans of 10,000 endpoints (bench/lb_pick_benchmark).
 inline std::size_t next_in_ring(std::size_t index, std::size_t count) {
   return index + 1 == count ? 0 : index + 1;
+}
+
+// A pick that drew `ticket` from a shared rotation `counter` but chose the endpoint
+// `skipped` places further on (the ones between could not take it) consumes those turns
+// too, so the next pick starts after the chosen endpoint. Otherwise the endpoint after an
+// ineligible one would also take that one's turn: with one of three pods down, one of the
+// two others would get 2/3 of the traffic. Only if no other pick drew meanwhile: under
+// contention a turn may be repeated, never lost. One CAS, and only when something was
+// skipped.
+inline void consume_skipped_turns(std::atomic<std::uint64_t>& counter, std::uint64_t ticket,
+                                  std::size_t skipped) {
+  if (skipped == 0) return;
+  std::uint64_t expected = ticket + 1;
+  counter.compare_exchange_strong(expected, ticket + 1 + skipped, std::memory_order_relaxed);
 }
 
 std::unique_ptr<Policy> make_policy(conf::LoadBalancing policy);

@@ -2,20 +2,25 @@
 """A tiny pod for what nginx cannot do: hash an uploaded body, answer slowly, or answer
 only after the client's EOF. Runs as its own process so a test can stop it by PID.
 
-  backend.py --name sink-1 --listen 127.0.1.1:8080 [--mode http|eof]
+  backend.py --name sink-1 --listen 127.0.1.1:8080 [--mode http|eof|reset] [--delay S]
 
 http mode (HTTP/1.1, keep-alive): every request gets X-Pod: NAME. A request body
 (Content-Length or chunked) is read in small pieces and answered with its length and
 sha256. Query parameters: delay=SECONDS waits before answering; bytes=N answers with N
-bytes of pattern_bytes() instead of the pod name.
+bytes of pattern_bytes() instead of the pod name. --delay S delays every answer by S
+seconds (a slow pod, whatever the request).
 
 eof mode (raw TCP): reads until the client shuts down its write side, then answers
 "NAME length=N sha256=HEX\n" and closes — it can only answer if half-close got through.
+
+reset mode (raw TCP): accepts every connection and closes it at once with an RST
+(SO_LINGER 0) — a broken pod whose port is open.
 """
 import argparse
 import hashlib
 import http.server
 import socket
+import struct
 import sys
 import threading
 import time
@@ -69,6 +74,7 @@ class BodyReader:
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     pod_name = "backend"
+    default_delay = 0.0
 
     def log_message(self, fmt, *args):  # keep test output quiet; stderr is the log file
         sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
@@ -86,7 +92,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _answer(self):
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         reader = self._read_body()
-        time.sleep(float(query.get("delay", ["0"])[0]))
+        time.sleep(float(query.get("delay", [self.default_delay])[0]))
         if reader is not None:
             body = body_summary(self.pod_name, reader.length, reader.hash.hexdigest())
         elif "bytes" in query:
@@ -133,16 +139,32 @@ def serve_eof(address, name):
         threading.Thread(target=serve_eof_connection, args=(conn, name), daemon=True).start()
 
 
+def serve_reset(address):
+    server = socket.create_server(address, reuse_port=False)
+    print("ready", flush=True)
+    linger = struct.pack("ii", 1, 0)
+    while True:
+        conn, _ = server.accept()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        conn.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True)
     parser.add_argument("--listen", required=True, help="IP:PORT")
-    parser.add_argument("--mode", choices=["http", "eof"], default="http")
+    parser.add_argument("--mode", choices=["http", "eof", "reset"], default="http")
+    parser.add_argument("--delay", type=float, default=0.0,
+                        help="seconds before every answer (http mode)")
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if args.mode == "eof":
         serve_eof((host, int(port)), args.name)
         return
+    if args.mode == "reset":
+        serve_reset((host, int(port)))
+        return
+    Handler.default_delay = args.delay
     Handler.pod_name = args.name
     server = ThreadingHTTPServer((host, int(port)), Handler)
     print("ready", flush=True)

@@ -9,6 +9,7 @@ timed-out test never leaves an nginx or svcproxy behind. Every wait is bounded.
 import argparse
 import ctypes
 import dataclasses
+import datetime
 import hashlib
 import http.client
 import ipaddress
@@ -21,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -269,17 +271,24 @@ class NginxPod(Process):
         """Lines of this pod's access log: what actually reached it."""
         return _read(os.path.join(self.dir, "access.log")).splitlines()
 
+    def quit(self, timeout=10):
+        """Graceful stop, as `nginx -s quit`: SIGQUIT, in-flight requests finish, then the
+        process exits. Returns its exit code (None if it did not exit in time)."""
+        self.send_signal(signal.SIGQUIT)
+        return self.wait(timeout)
+
 
 class PythonPod(Process):
-    """A backend.py pod: hashes uploaded bodies, answers slowly (?delay=), or (mode='eof')
-    answers a raw TCP stream only after the client's half-close."""
+    """A backend.py pod: hashes uploaded bodies, answers slowly (?delay=, or every request
+    with delay=SECONDS), (mode='eof') answers a raw TCP stream only after the client's
+    half-close, or (mode='reset') resets every connection it accepts."""
 
-    def __init__(self, name, ip, port, workdir, mode="http"):
+    def __init__(self, name, ip, port, workdir, mode="http", delay=0):
         self.name, self.ip, self.port, self.mode = name, ip, port, mode
         self.dir = os.path.join(workdir, "pods", name)
         os.makedirs(self.dir, exist_ok=True)
         super().__init__([PYTHON, os.path.join(HERE, "backend.py"), "--name", name,
-                          "--listen", f"{ip}:{port}", "--mode", mode],
+                          "--listen", f"{ip}:{port}", "--mode", mode, "--delay", str(delay)],
                          os.path.join(self.dir, "backend.log"))
 
     @property
@@ -317,17 +326,31 @@ def _read(path):
 # ---------------------------------------------------------------------------------------
 
 
-def pod_doc(name, ip, port, labels=None, namespace="default", port_name="http"):
+def pod_doc(name, ip, port, labels=None, namespace="default", port_name="http",
+            readiness_probe=None):
+    container = {"name": "main", "ports": [{"name": port_name, "containerPort": port}]}
+    if readiness_probe:
+        container["readinessProbe"] = readiness_probe
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": namespace,
                          "labels": labels or {"app": "web"}},
-            "spec": {"containers": [{"name": "main",
-                                     "ports": [{"name": port_name, "containerPort": port}]}]},
+            "spec": {"containers": [container]},
             "status": {"podIP": ip}}
 
 
+def http_probe(path="/", port="http", period=1, failures=1, successes=1, timeout=1,
+               initial_delay=0):
+    """A readinessProbe (httpGet) as in a Pod spec; durations in seconds."""
+    return {"httpGet": {"path": path, "port": port}, "periodSeconds": period,
+            "failureThreshold": failures, "successThreshold": successes,
+            "timeoutSeconds": timeout, "initialDelaySeconds": initial_delay}
+
+
 def service_doc(name, port, target_port, type="ClusterIP", cluster_ip=None, node_port=None,
-                selector=None, load_balancer_ip=None, ingress_ips=(), namespace="default"):
+                selector=None, load_balancer_ip=None, ingress_ips=(), namespace="default",
+                annotations=None, **extra_spec):
+    """A one-port Service; `extra_spec` adds spec fields as written in YAML (e.g.
+    sessionAffinity="ClientIP", publishNotReadyAddresses=True)."""
     port_spec = {"name": "main", "protocol": "TCP", "port": port, "targetPort": target_port}
     if node_port is not None:
         port_spec["nodePort"] = node_port
@@ -336,8 +359,11 @@ def service_doc(name, port, target_port, type="ClusterIP", cluster_ip=None, node
         spec["clusterIP"] = cluster_ip
     if load_balancer_ip:
         spec["loadBalancerIP"] = load_balancer_ip
+    spec.update(extra_spec)
     doc = {"apiVersion": "v1", "kind": "Service",
            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    if annotations:
+        doc["metadata"]["annotations"] = annotations
     if ingress_ips:
         doc["status"] = {"loadBalancer": {"ingress": [{"ip": ip} for ip in ingress_ips]}}
     return doc
@@ -399,10 +425,26 @@ class Svcproxy(Process):
         wait_until(matched, timeout, what=f"log line matching {pattern!r}")
         return found[0]
 
+    def log_lines(self, pattern, since=0):
+        """[(time, line)] of the log lines after offset `since` matching `pattern` (regex);
+        time is the line's own timestamp as seconds since the epoch (time.time() scale)."""
+        found = []
+        for line in self.log_text()[since:].splitlines():
+            if re.search(pattern, line):
+                found.append((log_time(line), line))
+        return found
+
     def access_log_pods(self):
         """Pods named by the access-log lines, in order."""
         return [m.group(1) for m in map(POD_PATTERN.search, self.log_text().splitlines())
                 if m]
+
+
+def log_time(line):
+    """The leading UTC timestamp of a log line (2024-05-01T12:00:00.123Z) as epoch seconds."""
+    stamp = line.split(" ", 1)[0]
+    moment = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def run_binary(binary, args, timeout=30):
@@ -432,9 +474,11 @@ def recv_all(sock, timeout=10):
     return b"".join(chunks)
 
 
-def tcp_exchange(address, data, half_close=True, timeout=10):
-    """Connect, send `data`, optionally shutdown(SHUT_WR), read the answer to EOF."""
-    with socket.create_connection(address, timeout=timeout) as sock:
+def tcp_exchange(address, data, half_close=True, timeout=10, source_ip=None):
+    """Connect (from `source_ip` if given, e.g. 127.0.0.2), send `data`, optionally
+    shutdown(SHUT_WR), read the answer to EOF."""
+    source = (source_ip, 0) if source_ip else None
+    with socket.create_connection(address, timeout=timeout, source_address=source) as sock:
         sock.sendall(data)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
@@ -454,10 +498,10 @@ def parse_response(raw):
     return Response(status, headers, body)
 
 
-def http10_get(address, path="/", half_close=False, timeout=10):
+def http10_get(address, path="/", half_close=False, timeout=10, source_ip=None):
     """A raw HTTP/1.0 GET: one request per TCP connection, read until the server closes."""
     request = f"GET {path} HTTP/1.0\r\nHost: {address[0]}\r\n\r\n".encode()
-    return parse_response(tcp_exchange(address, request, half_close, timeout))
+    return parse_response(tcp_exchange(address, request, half_close, timeout, source_ip))
 
 
 def http_request(address, method="GET", path="/", body=None, headers=None, timeout=10):
@@ -472,9 +516,49 @@ def http_request(address, method="GET", path="/", body=None, headers=None, timeo
         conn.close()
 
 
-def pods_answering(address, count, path="/"):
+def pods_answering(address, count, path="/", source_ip=None):
     """X-Pod of `count` sequential one-shot connections."""
-    return [http10_get(address, path).headers.get("x-pod") for _ in range(count)]
+    return [http10_get(address, path, source_ip=source_ip).headers.get("x-pod")
+            for _ in range(count)]
+
+
+class RequestStream:
+    """A steady stream of one-shot HTTP/1.0 requests from a background thread, one every
+    `interval` seconds, each recorded as (time.time(), X-Pod or None, error or None).
+    Use as a context manager; the thread stops (bounded) on exit."""
+
+    def __init__(self, address, interval=0.02, timeout=5, source_ip=None):
+        self.address, self.interval, self.timeout = address, interval, timeout
+        self.source_ip = source_ip
+        self.results = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            started = time.time()
+            try:
+                pod = http10_get(self.address, timeout=self.timeout,
+                                 source_ip=self.source_ip).headers.get("x-pod")
+                self.results.append((started, pod, None))
+            except (OSError, ValueError) as error:
+                self.results.append((started, None, repr(error)))
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(self.timeout + 5)
+
+    def pods_between(self, start, end=float("inf")):
+        """X-Pod of the requests sent in [start, end)."""
+        return [pod for t, pod, error in list(self.results) if start <= t < end and not error]
+
+    def errors(self):
+        return [(t, error) for t, pod, error in list(self.results) if error]
 
 
 def tally(names):
@@ -506,8 +590,8 @@ class Env:
     def nginx_pod(self, name, ip, port, **options):
         return self.track(NginxPod(name, ip, port, self.workdir, **options)).start()
 
-    def python_pod(self, name, ip, port, mode="http"):
-        return self.track(PythonPod(name, ip, port, self.workdir, mode)).start()
+    def python_pod(self, name, ip, port, mode="http", delay=0):
+        return self.track(PythonPod(name, ip, port, self.workdir, mode, delay)).start()
 
     def web_pods(self, count=3, prefix="web", **options):
         """`count` nginx pods web-1.. on 127.0.1.1.. sharing one free port, like a Deployment."""
@@ -526,8 +610,9 @@ class Env:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def pod_docs(pods, labels=None):
-    return [pod_doc(p.name, p.ip, p.port, labels) for p in pods]
+def pod_docs(pods, labels=None, readiness_probe=None):
+    return [pod_doc(p.name, p.ip, p.port, labels, readiness_probe=readiness_probe)
+            for p in pods]
 
 
 # ---------------------------------------------------------------------------------------

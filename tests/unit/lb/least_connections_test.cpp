@@ -36,10 +36,21 @@ TEST_CASE("least-connections: ties rotate round-robin") {
   for (int i = 0; i < 300; ++i)
     ++counts.at(policy.pick(endpoints, test::any_endpoint));
   CHECK(counts[0] == 0);
-  // Rotation over 4 start positions: the endpoint after the loaded one gets its turn too.
-  CHECK(counts[1] == 150);
-  CHECK(counts[2] == 75);
-  CHECK(counts[3] == 75);
+  // Equal shares: the endpoint after the loaded one must not also take that one's turns.
+  CHECK(counts[1] == 100);
+  CHECK(counts[2] == 100);
+  CHECK(counts[3] == 100);
+}
+
+TEST_CASE("least-connections: idle endpoints share equally around an ineligible one") {
+  LeastConnections policy;
+  const auto endpoints = test::make_endpoints(3);
+  const Endpoint* skipped = endpoints[0].get();  // e.g. not ready
+  auto eligible = [&](const Endpoint& e) { return &e != skipped; };
+  std::array<int, 3> counts{};
+  for (int i = 0; i < 300; ++i)
+    ++counts.at(policy.pick(endpoints, eligible));
+  CHECK(counts == std::array<int, 3>{0, 150, 150});
 }
 
 TEST_CASE("least-connections: idle endpoints share equally") {

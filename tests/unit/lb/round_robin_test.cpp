@@ -44,7 +44,21 @@ TEST_CASE("round-robin: an ineligible endpoint passes its turn on") {
   for (int i = 0; i < 300; ++i)
     ++counts.at(policy.pick(endpoints, eligible));
   CHECK(counts[1] == 0);
-  CHECK(counts[0] + counts[2] == 300);
+  // Not 200/100: the endpoint after the skipped one must not take its turns as well.
+  CHECK(counts[0] == 150);
+  CHECK(counts[2] == 150);
+}
+
+TEST_CASE("round-robin: equal shares whichever endpoints are ineligible") {
+  RoundRobin policy;
+  const auto endpoints = test::make_endpoints(5);
+  auto eligible = [&](const Endpoint& e) {
+    return &e != endpoints[0].get() && &e != endpoints[1].get() && &e != endpoints[3].get();
+  };
+  std::array<int, 5> counts{};
+  for (int i = 0; i < 300; ++i)
+    ++counts.at(policy.pick(endpoints, eligible));
+  CHECK(counts == std::array<int, 5>{0, 0, 150, 0, 150});
 }
 
 TEST_CASE("round-robin: none eligible or no endpoints gives kNone") {
