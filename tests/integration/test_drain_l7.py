@@ -52,7 +52,7 @@ def closed_by_peer(sock, within):
     return True
 
 
-@test(timeout=90)
+@test(timeout=60)
 def sigterm_finishes_requests_and_closes_keep_alive(env):
     ip = "127.0.1.1"
     pod = env.python_pod("slow-1", ip, harness.free_port(ip))
@@ -96,7 +96,7 @@ def sigterm_finishes_requests_and_closes_keep_alive(env):
     assert took < DRAIN_S / 2, f"exit took {took:.1f}s: waited for timeouts.drain"
 
 
-@test(timeout=90)
+@test(timeout=60)
 def second_sigterm_exits_at_once(env):
     ip = "127.0.1.1"
     pod = env.python_pod("slow-1", ip, harness.free_port(ip))
@@ -120,7 +120,7 @@ def second_sigterm_exits_at_once(env):
     busy.close()
 
 
-@test(timeout=60)
+@test(timeout=45)
 def drain_timeout_ends_what_is_left_and_exits_zero(env):
     ip = "127.0.1.1"
     pod = env.python_pod("slow-1", ip, harness.free_port(ip))
@@ -138,7 +138,7 @@ def drain_timeout_ends_what_is_left_and_exits_zero(env):
     busy.close()
 
 
-@test(timeout=90)
+@test(timeout=60)
 def reload_during_drain_opens_no_listener(env):
     """A SIGHUP (a config tool, a log rotator) arriving during a drain must not open the
     ports a new file adds: a draining proxy takes no new connections."""

@@ -134,11 +134,12 @@ def wait_port(address, expected):
                        what=f"{address} {expected} (last: {states[-1:]})")
 
 
-@test(timeout=240)
+@test(timeout=150)
 def ten_reloads_under_load_drop_nothing(env):
-    web = env.web_pods(2)
+    port = harness.free_port_on_all(["127.0.1.1", "127.0.1.2", "127.0.1.3"])
+    web = [env.nginx_pod(f"web-{i}", f"127.0.1.{i}", port) for i in (1, 2)]
     # A WebSocket-capable pod of Service A (it also answers plain GETs with 200).
-    ws = env.python_pod("ws-1", "127.0.1.3", web[0].port)
+    ws = env.python_pod("ws-1", "127.0.1.3", port)
     stream = env.python_pod("stream-1", "127.0.1.4", harness.free_port("127.0.1.4"),
                             mode="eof")
     layout = Layout(env, web, [ws], stream)
@@ -211,7 +212,7 @@ def ten_reloads_under_load_drop_nothing(env):
     assert proxy.running()
 
 
-@test(timeout=120)
+@test(timeout=90)
 def broken_file_is_rejected_and_a_keeps_serving(env):
     web = env.web_pods(2)
     layout = Layout(env, web)
