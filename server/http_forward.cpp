@@ -216,11 +216,10 @@ asio::awaitable<boost::system::error_code> read_response_head(HttpConnection& c,
   for (;;) {
     if (c.upstream_buffer.size() > 0) {
       boost::system::error_code error;
-      const std::size_t used = parser.put(c.upstream_buffer.data(), error);
-      if (parser.is_header_done()) {
-        c.upstream_buffer.consume(used);
-        co_return boost::system::error_code{};
-      }
+      // Consumed even on need_more: Beast takes a complete status line before the fields
+      // are all there and must not be given it again.
+      c.upstream_buffer.consume(parser.put(c.upstream_buffer.data(), error));
+      if (parser.is_header_done()) co_return boost::system::error_code{};
       if (error != http::error::need_more) co_return error;
     }
     auto [error, n] =

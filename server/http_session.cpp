@@ -52,8 +52,12 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
                                             const conf::Timeouts& timeouts) {
   HeadRead read;
   bool started = false;
+  // Bytes at the front of the buffer the parser has taken: Beast takes a complete start
+  // line even when the fields are still incomplete (put() says need_more but returns its
+  // length), and must not be given those bytes again.
+  std::size_t parsed = 0;
   for (;;) {
-    if (c.client_buffer.size() > 0) {
+    if (c.client_buffer.size() > parsed) {
       if (!started) {
         read.started = Clock::now();
         started = true;
@@ -61,16 +65,16 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
       const auto data = c.client_buffer.data();
       const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
       boost::system::error_code error;
-      const std::size_t used = parser.put(data, error);
+      parsed += parser.put(data + parsed, error);
       if (parser.is_header_done()) {
-        if (const auto rejected = check_request_head(parser.get(), buffered.substr(0, used))) {
+        if (const auto rejected = check_request_head(parser.get(), buffered.substr(0, parsed))) {
           read.outcome = HeadRead::Outcome::Rejected;
           read.error = *rejected;
           co_return read;
         }
-        c.client_buffer.consume(used);
+        c.client_buffer.consume(parsed);
         read.outcome = HeadRead::Outcome::Complete;
-        read.bytes = used;
+        read.bytes = parsed;
         co_return read;
       }
       if (error != http::error::need_more) {

@@ -205,7 +205,13 @@ void Proxy::wait_for_signals() {
   signals_.add(SIGUSR1);
   signals_.async_wait([this](const boost::system::error_code& error, int signal) {
     if (error) return;
-    if (signal == SIGHUP) reload();
+    if (signal == SIGHUP) {
+      // Like the file watcher: a reload could open listeners on draining workers.
+      if (draining_)
+        log(LogLevel::Warn, "SIGHUP ignored: draining");
+      else
+        reload();
+    }
     if (signal == SIGUSR1) reopen_access_log();
     if (signal == SIGTERM || signal == SIGINT) {
       if (draining_) {

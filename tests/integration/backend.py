@@ -8,7 +8,9 @@ http mode (HTTP/1.1, keep-alive): every request gets X-Pod: NAME. A request body
 (Content-Length or chunked) is read in small pieces and answered with its length and
 sha256. Query parameters: delay=SECONDS waits before answering; bytes=N answers with N
 bytes of pattern_bytes() instead of the pod name. --delay S delays every answer by S
-seconds (a slow pod, whatever the request).
+seconds (a slow pod, whatever the request). A request with `Upgrade: websocket` is
+answered 101 (Sec-WebSocket-Accept as RFC 6455 says) and every byte after it is echoed
+until the client closes.
 
 eof mode (raw TCP): reads until the client shuts down its write side, then answers
 "NAME length=N sha256=HEX\n" and closes — it can only answer if half-close got through.
@@ -17,6 +19,7 @@ reset mode (raw TCP): accepts every connection and closes it at once with an RST
 (SO_LINGER 0) — a broken pod whose port is open.
 """
 import argparse
+import base64
 import hashlib
 import http.server
 import socket
@@ -27,6 +30,7 @@ import time
 import urllib.parse
 
 CHUNK = 64 * 1024
+WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 def pattern_bytes(size):
@@ -89,7 +93,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return None
         return reader
 
+    def _echo_upgraded(self):
+        key = self.headers.get("Sec-WebSocket-Key", "").encode()
+        accept = base64.b64encode(hashlib.sha1(key + WEBSOCKET_GUID).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.send_header("X-Pod", self.pod_name)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            while data := self.rfile.read1(CHUNK):
+                self.connection.sendall(data)
+        except OSError:
+            pass
+
     def _answer(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            return self._echo_upgraded()
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         reader = self._read_body()
         time.sleep(float(query.get("delay", [self.default_delay])[0]))
@@ -116,6 +139,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class ThreadingHTTPServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 128  # a proxy opening a burst of pooled connections is not refused
 
 
 def serve_eof_connection(conn, name):
