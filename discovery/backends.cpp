@@ -64,17 +64,35 @@ std::shared_ptr<lb::AffinityTable> affinity_table_for(const conf::Service& servi
 // Every endpoint of `previous` that `next` no longer holds (its pod left the file or DNS,
 // its address or probe changed, or its service port is gone) is told it is terminating, so
 // a worker still picking from the previous Backend avoids it and in-flight users, metrics
-// and the API can see it. Removed endpoints leave the set at once: Kubernetes' rule that
-// terminating endpoints keep serving when a port has no other is kept by lb::Backend::pick
-// for endpoints still in a set, but build_backends never keeps a removed one.
-void mark_removed_terminating(const BackendMap& previous, const BackendMap& next) {
+// and the API can see it.
+void mark_removed_terminating(const BackendMap& previous, const BackendMap& next,
+                              lb::Clock::time_point now) {
   std::unordered_set<const lb::Endpoint*> kept;
   for (const auto& [key, backend] : next)
     for (const auto& endpoint : backend->endpoints())
       kept.insert(endpoint.get());
   for (const auto& [key, backend] : previous)
     for (const auto& endpoint : backend->endpoints())
-      if (!kept.contains(endpoint.get())) endpoint->set_terminating();
+      if (!kept.contains(endpoint.get())) endpoint->set_terminating(now);
+}
+
+// Kubernetes' terminating-endpoint rule: a removed pod stays in its set, terminating, for
+// the grace period (timeouts.drain, like terminationGracePeriodSeconds). Backend::pick
+// never prefers it, but when every endpoint of a port is terminating they still serve
+// rather than the service answering 503 the moment its pods are removed.
+void carry_over_terminating(const EndpointIndex& old_endpoints, lb::Clock::time_point now,
+                            conf::Duration grace, std::vector<lb::EndpointPtr>& endpoints) {
+  const std::unordered_set<const lb::Endpoint*> live = [&] {
+    std::unordered_set<const lb::Endpoint*> pointers;
+    for (const auto& endpoint : endpoints)
+      pointers.insert(endpoint.get());
+    return pointers;
+  }();
+  for (const auto& [key, endpoint] : old_endpoints) {
+    if (live.contains(endpoint.get())) continue;
+    endpoint->set_terminating(now);
+    if (endpoint->terminating_since() + grace > now) endpoints.push_back(endpoint);
+  }
 }
 
 }  // namespace
@@ -140,7 +158,8 @@ std::vector<ExternalRoute> routes_of(const conf::Service& service,
 }  // namespace
 
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
-                          const BackendMap& previous) {
+                          const BackendMap& previous, lb::Clock::time_point now) {
+  const conf::Duration grace = snapshot.proxy.timeouts.drain;
   BackendMap backends;
   for (const auto& service : snapshot.services) {
     const auto affinity = affinity_table_for(service, previous);
@@ -153,6 +172,7 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
           lb::EndpointPtr endpoint = reuse(old_endpoints, address);
           endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
         }
+        carry_over_terminating(old_endpoints, now, grace, endpoints);
         lb::BackendSettings settings = settings_for(service, port, snapshot.proxy);
         settings.name = key;
         // A node is no pod: the edge keeps its own per-port table (Backend makes one).
@@ -162,8 +182,20 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
       }
     }
   }
-  mark_removed_terminating(previous, backends);
+  mark_removed_terminating(previous, backends, now);
   return backends;
+}
+
+std::optional<lb::Clock::time_point> next_termination_end(const BackendMap& backends,
+                                                          conf::Duration grace) {
+  std::optional<lb::Clock::time_point> earliest;
+  for (const auto& [key, backend] : backends)
+    for (const auto& endpoint : backend->endpoints())
+      if (endpoint->terminating()) {
+        const auto end = endpoint->terminating_since() + grace;
+        if (!earliest || end < *earliest) earliest = end;
+      }
+  return earliest;
 }
 
 }  // namespace svcproxy::discovery

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,13 @@ using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_ke
 
 // Endpoints of `previous` that the result no longer holds are marked terminating (and
 // leave the set at once); see backends.cpp.
+// A pod that left keeps its endpoint in the set, terminating, for timeouts.drain (see
+// carry_over_terminating in the .cpp); `now` decides which have served their grace.
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
-                          const BackendMap& previous);
+                          const BackendMap& previous, lb::Clock::time_point now = lb::Clock::now());
+
+// When the first terminating endpoint's grace ends, so the caller can rebuild then.
+std::optional<lb::Clock::time_point> next_termination_end(const BackendMap& backends,
+                                                          conf::Duration grace);
 
 }  // namespace svcproxy::discovery

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,8 +60,16 @@ class Endpoint {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
 
   // Removed from the configuration or DNS: no new traffic, in-flight work finishes.
-  bool terminating() const { return terminating_.load(std::memory_order_relaxed); }
-  void set_terminating() { terminating_.store(true, std::memory_order_relaxed); }
+  bool terminating() const { return terminating_since_.load(std::memory_order_relaxed) != kNever; }
+  // Marks the endpoint terminating from `now` on; the first call's time is kept.
+  void set_terminating(Clock::time_point now = Clock::now()) {
+    Clock::rep expected = kNever;
+    terminating_since_.compare_exchange_strong(expected, now.time_since_epoch().count(),
+                                               std::memory_order_relaxed);
+  }
+  Clock::time_point terminating_since() const {
+    return Clock::time_point(Clock::duration(terminating_since_.load(std::memory_order_relaxed)));
+  }
 
   // Passive outlier ejection: excluded until the given time.
   bool ejected(Clock::time_point now) const {
@@ -84,7 +93,8 @@ class Endpoint {
  private:
   const EndpointAddress address_;
   std::atomic<bool> ready_;
-  std::atomic<bool> terminating_{false};
+  static constexpr Clock::rep kNever = std::numeric_limits<Clock::rep>::min();
+  std::atomic<Clock::rep> terminating_since_{kNever};
   std::atomic<Clock::rep> ejected_until_{0};
   std::atomic<int> active_{0};
   OutlierCounters outlier_counters_;

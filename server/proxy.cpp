@@ -145,6 +145,18 @@ void Proxy::publish_routes(const conf::Snapshot& snapshot) {
   for (const auto& [key, backend] : backends_)
     endpoints.insert(endpoints.end(), backend->endpoints().begin(), backend->endpoints().end());
   prober_.watch(endpoints);
+  schedule_termination_sweep(snapshot.proxy.timeouts.drain);
+}
+
+// Removed pods serve out their grace inside the sets; rebuild when the first one ends.
+void Proxy::schedule_termination_sweep(conf::Duration grace) {
+  const auto end = discovery::next_termination_end(backends_, grace);
+  termination_sweep_.cancel();
+  if (!end) return;
+  termination_sweep_.expires_at(*end + std::chrono::milliseconds(1));
+  termination_sweep_.async_wait([this](const boost::system::error_code& error) {
+    if (!error && !draining_) publish_routes(snapshot_);
+  });
 }
 
 // DNS answers and config file changes arrive on the control context, like signals.
@@ -254,6 +266,7 @@ void Proxy::finish() {
   admin_.stop();
   signals_.cancel();
   drain_deadline_.cancel();
+  termination_sweep_.cancel();
   control_.stop();
 }
 

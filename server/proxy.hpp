@@ -42,6 +42,7 @@ class Proxy {
   // Rebuilds the backends from the snapshot's pods plus the DNS pods and publishes a new
   // RoutingTable to every worker. After apply() and on every DNS change.
   void publish_routes(const conf::Snapshot& snapshot);
+  void schedule_termination_sweep(conf::Duration grace);
   void start_discovery();
   void reload();
   void begin_drain();
@@ -55,6 +56,7 @@ class Proxy {
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_};
   boost::asio::steady_timer drain_deadline_{control_};
+  boost::asio::steady_timer termination_sweep_{control_};
   std::atomic<int> open_connections_{0};
   ReadinessProber prober_{control_, [](std::string_view line) { log(LogLevel::Info, line); }};
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -16,9 +16,9 @@ from http_support import http_service
 DELAY_S = 3
 
 
-def documents(admin_port, address, pods):
-    return [harness.proxy_config_doc(admin_port, workers=1),
-            http_service("web", address[1], pods[0].port, cluster_ip=address[0]),
+def documents(admin_port, address, pods, drain="10s", target_port=None):
+    return [harness.proxy_config_doc(admin_port, workers=1, drain=drain),
+            http_service("web", address[1], target_port or pods[0].port, cluster_ip=address[0]),
             *harness.pod_docs(pods)]
 
 
@@ -113,6 +113,34 @@ def removed_pod_finishes_in_flight_and_takes_no_new_requests(env):
     idle.close()
     assert "slow-1" not in endpoint_addresses(admin_port) or \
         endpoint_addresses(admin_port)["slow-1"]["terminating"] is True
+
+
+@test(timeout=60)
+def when_every_pod_is_removed_they_serve_until_the_grace_ends(env):
+    """Kubernetes' terminating-endpoint rule: with no other endpoint left, terminating ones
+    still serve (for timeouts.drain here) instead of an instant 503."""
+    port = harness.free_port_on_all(["127.0.1.1"])
+    pods = [env.python_pod("last-1", "127.0.1.1", port)]
+    admin_port = harness.free_port()
+    ip = harness.random_ip()
+    address = (ip, harness.free_port(ip))
+    grace_s = 3
+    proxy = env.svcproxy(documents(admin_port, address, pods, drain=f"{grace_s}s"))
+    assert harness.pods_answering(address, 2) == ["last-1"] * 2
+
+    since = len(proxy.log_text())
+    harness.write_yaml(proxy.config_path, documents(admin_port, address, [], f"{grace_s}s", port))
+    proxy.send_signal(signal.SIGHUP)
+    proxy.wait_for_log(r"reload applied", timeout=10, since=since)
+    removed_at = time.monotonic()
+    assert harness.pods_answering(address, 3) == ["last-1"] * 3
+    assert endpoint_addresses(admin_port)["last-1"]["terminating"] is True
+    assert time.monotonic() - removed_at < grace_s - 0.5, "too slow to observe the grace"
+
+    time.sleep(grace_s + 1 - (time.monotonic() - removed_at))
+    reply = harness.http_request(address, path="/")
+    assert reply.status == 503, (reply.status, reply.body)
+    assert "last-1" not in endpoint_addresses(admin_port)
 
 
 if __name__ == "__main__":

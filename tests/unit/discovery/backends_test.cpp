@@ -48,14 +48,32 @@ TEST_CASE("build_backends keeps the Endpoint objects of pods that stay") {
   CHECK(second.at("default/web:80")->endpoints().size() == 3);
 }
 
-TEST_CASE("a removed pod's endpoint is marked terminating and leaves the set") {
+TEST_CASE("a removed pod stays in its set, terminating, until timeouts.drain has passed") {
   const auto snapshot = web_snapshot();
-  const auto first = build_backends(snapshot, {pod("a", "127.0.1.1"), pod("b", "127.0.1.2")}, {});
+  const auto start = lb::Clock::now();
+  const auto first =
+      build_backends(snapshot, {pod("a", "127.0.1.1"), pod("b", "127.0.1.2")}, {}, start);
   const auto removed = find(first, "b");
-  const auto second = build_backends(snapshot, {pod("a", "127.0.1.1")}, first);
+  const auto second = build_backends(snapshot, {pod("a", "127.0.1.1")}, first, start);
   CHECK(removed->terminating());
   CHECK_FALSE(find(second, "a")->terminating());
-  CHECK(second.at("default/web:80")->endpoints().size() == 1);
+  CHECK(second.at("default/web:80")->endpoints().size() == 2);
+  CHECK(second.at("default/web:80")->pick({}).get() == find(second, "a").get());
+  const auto grace = snapshot.proxy.timeouts.drain;
+  CHECK(next_termination_end(second, grace) == start + grace);
+  const auto third = build_backends(snapshot, {pod("a", "127.0.1.1")}, second, start + grace);
+  CHECK(third.at("default/web:80")->endpoints().size() == 1);
+  CHECK_FALSE(next_termination_end(third, grace));
+}
+
+TEST_CASE("when every pod of a port was removed, the terminating ones still serve") {
+  const auto snapshot = web_snapshot();
+  const auto first = build_backends(snapshot, {pod("a", "127.0.1.1")}, {});
+  const auto second = build_backends(snapshot, {}, first);
+  const auto picked = second.at("default/web:80")->pick({});
+  REQUIRE(picked);
+  CHECK(picked->address().pod_name == "a");
+  CHECK(picked->terminating());
 }
 
 TEST_CASE("a pod that moves to a new address: the old endpoint terminates") {
