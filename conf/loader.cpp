@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "conf/allocation.hpp"
@@ -86,23 +87,80 @@ void read_document(YamlReader& reader, const Field& document, LoadState& state) 
   handler->second(reader, document, state);
 }
 
-// yaml-cpp reports syntax errors by exception; turn them into positioned diagnostics.
+struct DocumentText {
+  std::string_view text;
+  int first_line = 0;  // 0-based line of `text` in the file
+};
+
+bool starts_document(std::string_view line) {
+  return line.substr(0, 3) == "---" &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+}
+
+// The stream cut at its "---" lines. Parsing one document at a time keeps a 10,000-Service
+// file from becoming one huge node graph (page faults and a long free at the end), and a
+// syntax error in one document no longer hides the documents after it.
+std::vector<DocumentText> split_documents(std::string_view text) {
+  std::vector<DocumentText> documents{{text.substr(0, 0), 0}};
+  std::size_t start = 0;
+  int line = 0;
+  for (std::size_t pos = 0; pos < text.size(); ++line) {
+    const std::size_t end = std::min(text.find('\n', pos), text.size());
+    if (starts_document(text.substr(pos, end - pos)) && pos > start) {
+      documents.back().text = text.substr(start, pos - start);
+      documents.push_back({{}, line});
+      start = pos;
+    }
+    pos = end + 1;
+  }
+  documents.back().text = text.substr(start);
+  return documents;
+}
+
+// One document's parse: the nodes, or yaml-cpp's syntax error (it reports by exception).
+struct ParsedDocument {
+  std::vector<YAML::Node> nodes;
+  std::optional<YAML::Mark> syntax_error_mark;
+  std::string error;
+};
+
+ParsedDocument parse_document(std::string_view text) {
+  ParsedDocument parsed;
+  try {
+    parsed.nodes = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    parsed.syntax_error_mark = e.mark;
+    parsed.error = "YAML syntax error: " + e.msg;
+  } catch (const std::exception& e) {
+    parsed.error = std::string("cannot parse: ") + e.what();
+  }
+  return parsed;
+}
+
+void read_parsed(const DocumentText& document, const ParsedDocument& parsed, YamlReader& reader,
+                 LoadState& state) {
+  reader.set_line_offset(document.first_line);
+  if (!parsed.error.empty()) {
+    const SourceLocation where = parsed.syntax_error_mark
+                                     ? reader.location(*parsed.syntax_error_mark)
+                                     : SourceLocation{reader.file(), document.first_line + 1, 1};
+    state.errors.push_back({where, "", parsed.error});
+    return;
+  }
+  for (const YAML::Node& node : parsed.nodes) {
+    try {
+      read_document(reader, document_field(node), state);
+    } catch (const std::exception& e) {  // a yaml-cpp corner we did not foresee
+      reader.error(document_field(node), std::string("cannot read this document: ") + e.what());
+    }
+  }
+}
+
 void read_stream(const std::string& text, const std::string& file, LoadState& state) {
   state.files.push_back(file);
   YamlReader reader(file, state.errors, state.warnings);
-  try {
-    for (const YAML::Node& node : YAML::LoadAll(text)) {
-      try {
-        read_document(reader, document_field(node), state);
-      } catch (const std::exception& e) {  // a yaml-cpp corner we did not foresee
-        reader.error(document_field(node), std::string("cannot read this document: ") + e.what());
-      }
-    }
-  } catch (const YAML::Exception& e) {
-    state.errors.push_back({reader.location(e.mark), "", "YAML syntax error: " + e.msg});
-  } catch (const std::exception& e) {
-    state.errors.push_back({{file, 1, 1}, "", std::string("cannot parse: ") + e.what()});
-  }
+  for (const DocumentText& document : split_documents(text))
+    read_parsed(document, parse_document(document.text), reader, state);
 }
 
 void read_file(const fs::path& path, LoadState& state) {

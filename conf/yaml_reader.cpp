@@ -50,7 +50,7 @@ YamlReader::YamlReader(std::string file, Diagnostics& errors, Diagnostics& warni
 
 SourceLocation YamlReader::location(const YAML::Mark& mark) const {
   // yaml-cpp counts from 0 and uses -1 for "unknown"; diagnostics count from 1.
-  return {file_, std::max(0, mark.line) + 1, std::max(0, mark.column) + 1};
+  return {file_, std::max(0, mark.line) + line_offset_ + 1, std::max(0, mark.column) + 1};
 }
 
 SourceLocation YamlReader::location(const Field& field) const {

@@ -35,6 +35,8 @@ class YamlReader {
   YamlReader(std::string file, Diagnostics& errors, Diagnostics& warnings);
 
   const std::string& file() const { return file_; }
+  // Lines before the text being parsed, when a stream is parsed one document at a time.
+  void set_line_offset(int lines) { line_offset_ = lines; }
   SourceLocation location(const Field& field) const;
   SourceLocation location(const YAML::Mark& mark) const;
   void error(const Field& field, std::string message);
@@ -63,6 +65,7 @@ class YamlReader {
   bool expect(const Field& field, YAML::NodeType::value type, const char* what);
 
   std::string file_;
+  int line_offset_ = 0;
   Diagnostics& errors_;
   Diagnostics& warnings_;
 };

@@ -127,8 +127,7 @@ namespace {
 std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
                                                  const conf::ServicePort& port,
                                                  const conf::Snapshot& snapshot,
-                                                 const std::vector<conf::Pod>& pods,
-                                                 ExternalRoute route) {
+                                                 const PodIndex& pods, ExternalRoute route) {
   std::vector<lb::EndpointAddress> addresses;
   if (route == ExternalRoute::EdgeNodes) {
     for (const auto& node : snapshot.proxy.nodes)
@@ -160,6 +159,7 @@ std::vector<ExternalRoute> routes_of(const conf::Service& service,
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
                           const BackendMap& previous, lb::Clock::time_point now) {
   const conf::Duration grace = snapshot.proxy.timeouts.drain;
+  const PodIndex pod_index(pods);
   BackendMap backends;
   for (const auto& service : snapshot.services) {
     const auto affinity = affinity_table_for(service, previous);
@@ -168,7 +168,7 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
         const std::string key = route_key(service, port, route);
         const EndpointIndex old_endpoints = index_endpoints(previous, key);
         std::vector<lb::EndpointPtr> endpoints;
-        for (auto& address : route_addresses(service, port, snapshot, pods, route)) {
+        for (auto& address : route_addresses(service, port, snapshot, pod_index, route)) {
           lb::EndpointPtr endpoint = reuse(old_endpoints, address);
           endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
         }

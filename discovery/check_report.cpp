@@ -31,9 +31,9 @@ std::vector<std::string> dns_sources(const conf::Service& service,
   return names;
 }
 
-std::string endpoints_column(const conf::Snapshot& snapshot, const conf::Service& service,
-                             const conf::ServicePort& port) {
-  const std::size_t count = select_endpoints(service, port, snapshot.pods).size();
+std::string endpoints_column(const conf::Snapshot& snapshot, const PodIndex& pods,
+                             const conf::Service& service, const conf::ServicePort& port) {
+  const std::size_t count = select_endpoints(service, port, pods).size();
   const auto dns = dns_sources(service, snapshot.deployments);
   if (dns.empty()) return "endpoints=" + std::to_string(count);
   std::string text = "endpoints=" + (count > 0 ? std::to_string(count) + "+" : std::string());
@@ -42,7 +42,7 @@ std::string endpoints_column(const conf::Snapshot& snapshot, const conf::Service
   return text;
 }
 
-Row make_row(const conf::Snapshot& snapshot, const conf::Service& service,
+Row make_row(const conf::Snapshot& snapshot, const PodIndex& pods, const conf::Service& service,
              const conf::ServicePort& port) {
   const std::string port_label = port.name.empty() ? std::to_string(port.port) : port.name;
   const std::string address = service.headless ? "None" : service.cluster_ip;
@@ -52,7 +52,7 @@ Row make_row(const conf::Snapshot& snapshot, const conf::Service& service,
           port.node_port != 0 ? std::to_string(port.node_port) : "-",
           conf::to_string(port.app_protocol),
           conf::to_string(conf::effective_load_balancing(service, snapshot.proxy)),
-          endpoints_column(snapshot, service, port)};
+          endpoints_column(snapshot, pods, service, port)};
 }
 
 std::string format_rows(const std::vector<Row>& rows) {
@@ -73,9 +73,10 @@ std::string format_rows(const std::vector<Row>& rows) {
 
 std::string format_check_report(const conf::Snapshot& snapshot) {
   std::vector<Row> rows;
+  const PodIndex pods(snapshot.pods);
   for (const auto& service : snapshot.services)
     for (const auto& port : service.ports)
-      rows.push_back(make_row(snapshot, service, port));
+      rows.push_back(make_row(snapshot, pods, service, port));
   return format_rows(rows);
 }
 

@@ -5,14 +5,6 @@
 namespace svcproxy::discovery {
 namespace {
 
-bool selects(const conf::Labels& selector, const conf::Labels& labels) {
-  if (selector.empty()) return false;
-  return std::all_of(selector.begin(), selector.end(), [&](const auto& pair) {
-    auto found = labels.find(pair.first);
-    return found != labels.end() && found->second == pair.second;
-  });
-}
-
 // A container port's number by name, or 0 when the pod declares no such port.
 int find_named_port(const conf::Pod& pod, const std::string& name) {
   for (const auto& container : pod.containers)
@@ -45,10 +37,16 @@ std::optional<conf::Probe> readiness_probe_for(const conf::Pod& pod, int target_
 std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
                                                   const conf::ServicePort& port,
                                                   const std::vector<conf::Pod>& pods) {
+  return select_endpoints(service, port, PodIndex(pods));
+}
+
+std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
+                                                  const conf::ServicePort& port,
+                                                  const PodIndex& pods) {
   std::vector<lb::EndpointAddress> selected;
-  for (const auto& pod : pods) {
-    if (pod.namespace_name != service.namespace_name || pod.pod_ip.empty()) continue;
-    if (!selects(service.selector, pod.labels)) continue;
+  for (const conf::Pod* candidate : pods.select(service.namespace_name, service.selector)) {
+    const conf::Pod& pod = *candidate;
+    if (pod.pod_ip.empty()) continue;
     const int target = port.target_port.is_named() ? find_named_port(pod, port.target_port.name)
                                                    : port.target_port.number;
     if (target == 0) continue;

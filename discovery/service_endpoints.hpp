@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "conf/model.hpp"
+#include "discovery/pod_index.hpp"
 #include "lb/endpoint.hpp"
 
 namespace svcproxy::discovery {
@@ -18,5 +19,10 @@ namespace svcproxy::discovery {
 std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
                                                   const conf::ServicePort& port,
                                                   const std::vector<conf::Pod>& pods);
+
+// The same over an index built once for many services.
+std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
+                                                  const conf::ServicePort& port,
+                                                  const PodIndex& pods);
 
 }  // namespace svcproxy::discovery

@@ -195,6 +195,42 @@ spec:
         "test.yaml:9:18: spec.ports[0].port: must be between 1 and 65535, got 0");
 }
 
+TEST_CASE("a syntax error in one document does not hide the errors of the next") {
+  const LoadResult result = load(R"(apiVersion: v1
+kind: Pod
+metadata: {name: [broken
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  ports: [{port: 0}]
+--- # a comment after the marker
+apiVersion: v1
+kind: Pod
+metadata: {name: Bad_Name}
+)");
+  REQUIRE(result.errors.size() == 3);
+  CHECK(result.errors[0].message.starts_with("YAML syntax error: "));
+  CHECK(result.errors[0].location.line <= 4);
+  CHECK(result.errors[1].to_string() ==
+        "test.yaml:9:18: spec.ports[0].port: must be between 1 and 65535, got 0");
+  CHECK(result.errors[2].location.line == 13);
+}
+
+TEST_CASE("a '---' that is not a document marker stays inside its document") {
+  const LoadResult result = load(R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1
+  annotations: {note: "----"}
+status: {podIP: 127.0.1.1}
+)");
+  CHECK(joined(result.errors).empty());
+  REQUIRE(result.ok());
+  CHECK(result.snapshot->pods.size() == 1);
+}
+
 TEST_CASE("arbitrary junk never throws") {
   for (const char* junk : {"- a\n- b\n", "42", "{", "kind: [x]\napiVersion: {a: b}\n",
                            "apiVersion: v1\nkind: Service\nspec: 3\nmetadata: [1]\n",

@@ -1,0 +1,45 @@
+#include "discovery/pod_index.hpp"
+
+#include <algorithm>
+
+namespace svcproxy::discovery {
+
+PodIndex::PodIndex(const std::vector<conf::Pod>& pods) : pods_(pods) {
+  for (std::size_t i = 0; i < pods.size(); ++i)
+    for (const auto& [label, value] : pods[i].labels)
+      postings_[posting_key(pods[i].namespace_name, label, value)].push_back(i);
+}
+
+std::string PodIndex::posting_key(const std::string& namespace_name, const std::string& label,
+                                  const std::string& value) {
+  std::string key = namespace_name;
+  key += '\0';
+  key += label;
+  key += '\0';
+  key += value;
+  return key;
+}
+
+std::vector<const conf::Pod*> PodIndex::select(const std::string& namespace_name,
+                                               const conf::Labels& selector) const {
+  // Walk the shortest posting list and check the other pairs on its pods only.
+  const std::vector<std::size_t>* shortest = nullptr;
+  for (const auto& [label, value] : selector) {
+    const auto found = postings_.find(posting_key(namespace_name, label, value));
+    if (found == postings_.end()) return {};
+    if (!shortest || found->second.size() < shortest->size()) shortest = &found->second;
+  }
+  std::vector<const conf::Pod*> selected;
+  if (!shortest) return selected;
+  for (const std::size_t i : *shortest) {
+    const conf::Pod& pod = pods_[i];
+    const bool all = std::all_of(selector.begin(), selector.end(), [&](const auto& pair) {
+      const auto label = pod.labels.find(pair.first);
+      return label != pod.labels.end() && label->second == pair.second;
+    });
+    if (all) selected.push_back(&pod);
+  }
+  return selected;
+}
+
+}  // namespace svcproxy::discovery

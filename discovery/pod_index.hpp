@@ -1,0 +1,32 @@
+// Pods indexed by namespace and label, so selecting the pods of every service costs the
+// size of the answers rather than services × pods (10,000 Services over 50,000 Pods).
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "conf/model.hpp"
+
+namespace svcproxy::discovery {
+
+class PodIndex {
+ public:
+  // Keeps a reference: `pods` must outlive the index and not change.
+  explicit PodIndex(const std::vector<conf::Pod>& pods);
+
+  // Pods of `namespace_name` whose labels contain every pair of `selector`, in the order
+  // of the pod list. An empty selector selects nothing, as in Kubernetes.
+  std::vector<const conf::Pod*> select(const std::string& namespace_name,
+                                       const conf::Labels& selector) const;
+
+ private:
+  static std::string posting_key(const std::string& namespace_name, const std::string& label,
+                                 const std::string& value);
+
+  const std::vector<conf::Pod>& pods_;
+  // "namespace\0label\0value" -> positions in pods_, ascending.
+  std::unordered_map<std::string, std::vector<std::size_t>> postings_;
+};
+
+}  // namespace svcproxy::discovery
