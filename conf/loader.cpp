@@ -27,6 +27,7 @@ struct LoadState {
   std::optional<SourceLocation> proxy_config_at;  // the first ProxyConfig, if any
   bool proxy_config_valid = true;                 // allocation needs its CIDR and range
   std::vector<std::string> files;                 // in load order, to sort diagnostics
+  DocumentCache* cache = nullptr;                 // documents parsed by an earlier load
 };
 
 void read_document(YamlReader& reader, const Field& document, LoadState& state);
@@ -156,11 +157,54 @@ void read_parsed(const DocumentText& document, const ParsedDocument& parsed, Yam
   }
 }
 
+template <typename T>
+void append(std::vector<T>& to, const std::vector<T>& from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+void add_contribution(const DocumentCache::Contribution& from, LoadState& state) {
+  append(state.snapshot.services, from.services);
+  append(state.snapshot.pods, from.pods);
+  append(state.snapshot.deployments, from.deployments);
+  append(state.snapshot.secrets, from.secrets);
+  append(state.errors, from.errors);
+  append(state.warnings, from.warnings);
+}
+
+// Reads a document on its own, to remember what it added. A ProxyConfig is read again
+// against the whole state instead: only one is allowed, so it depends on what came before.
+void read_and_cache(const std::string& file, const DocumentText& document, YamlReader& reader,
+                    LoadState& state) {
+  const ParsedDocument parsed = parse_document(document.text);
+  LoadState alone;
+  YamlReader alone_reader(file, alone.errors, alone.warnings);
+  read_parsed(document, parsed, alone_reader, alone);
+  if (alone.proxy_config_at) {
+    read_parsed(document, parsed, reader, state);
+    return;
+  }
+  DocumentCache::Contribution contribution{std::move(alone.snapshot.services),
+                                           std::move(alone.snapshot.pods),
+                                           std::move(alone.snapshot.deployments),
+                                           std::move(alone.snapshot.secrets),
+                                           std::move(alone.errors),
+                                           std::move(alone.warnings)};
+  add_contribution(contribution, state);
+  state.cache->store(file, document.first_line, document.text, std::move(contribution));
+}
+
 void read_stream(const std::string& text, const std::string& file, LoadState& state) {
   state.files.push_back(file);
   YamlReader reader(file, state.errors, state.warnings);
-  for (const DocumentText& document : split_documents(text))
-    read_parsed(document, parse_document(document.text), reader, state);
+  for (const DocumentText& document : split_documents(text)) {
+    if (!state.cache) {
+      read_parsed(document, parse_document(document.text), reader, state);
+    } else if (const auto* cached = state.cache->find(file, document.first_line, document.text)) {
+      add_contribution(*cached, state);
+    } else {
+      read_and_cache(file, document, reader, state);
+    }
+  }
 }
 
 void read_file(const fs::path& path, LoadState& state) {
@@ -232,11 +276,13 @@ LoadResult finish(LoadState& state) {
 
 }  // namespace
 
-LoadResult load_files(const std::vector<std::string>& paths) {
+LoadResult load_files(const std::vector<std::string>& paths, DocumentCache* cache) {
   LoadState state;
+  state.cache = cache;
   try {
     for (const auto& path : paths)
       read_path(path, state);
+    if (cache) cache->end_load();
     return finish(state);
   } catch (const std::exception& e) {  // e.g. std::bad_alloc: still a diagnostic, not a crash
     LoadResult result;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conf/diagnostics.hpp"
+#include "conf/document_cache.hpp"
 #include "conf/model.hpp"
 
 namespace svcproxy::conf {
@@ -20,7 +21,9 @@ struct LoadResult {
 
 // Each path is a file or a directory of *.yaml / *.yml files (read in name order, not
 // recursively); each file is a multi-document YAML stream. Never throws for bad input.
-LoadResult load_files(const std::vector<std::string>& paths);
+// With a cache, documents whose text and place did not change since the last load are not
+// parsed again (reloads); the result is the same as without one.
+LoadResult load_files(const std::vector<std::string>& paths, DocumentCache* cache = nullptr);
 
 // The same for YAML text in memory; `file_name` is used in diagnostics. For tests and tools.
 LoadResult load_text(const std::string& yaml_text, const std::string& file_name = "<text>");

@@ -46,7 +46,9 @@ int main(int argc, char* argv[]) {
   // A peer that closes early must not kill the process on the next write.
   std::signal(SIGPIPE, SIG_IGN);
 
-  conf::LoadResult loaded = conf::load_files(options->config_paths);
+  conf::DocumentCache documents;
+  conf::LoadResult loaded =
+      conf::load_files(options->config_paths, options->check ? nullptr : &documents);
   if (options->check) return check(loaded);
   for (const auto& warning : loaded.warnings)
     server::log(server::LogLevel::Warn, warning.to_string());
@@ -57,6 +59,6 @@ int main(int argc, char* argv[]) {
                 " errors");
     return 1;
   }
-  server::Proxy proxy(options->config_paths, std::move(*loaded.snapshot));
+  server::Proxy proxy(options->config_paths, std::move(*loaded.snapshot), std::move(documents));
   return proxy.run();
 }

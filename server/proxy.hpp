@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "conf/document_cache.hpp"
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
 #include "discovery/dns_discovery.hpp"
@@ -27,7 +28,10 @@ namespace svcproxy::server {
 
 class Proxy {
  public:
-  Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot);
+  // `documents` holds what loading `snapshot` parsed, so the first reload re-parses only
+  // what changed.
+  Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot,
+        conf::DocumentCache documents = {});
   ~Proxy();
 
   // Serves until SIGTERM/SIGINT and the drain that follows. Returns the exit code:
@@ -52,6 +56,7 @@ class Proxy {
   void start_admin();
 
   std::vector<std::string> config_paths_;
+  conf::DocumentCache documents_;
   conf::Snapshot snapshot_;
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_};

@@ -1,0 +1,80 @@
+#include "conf/document_cache.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "conf/loader.hpp"
+
+namespace svcproxy::conf {
+namespace {
+
+const std::string kServices = R"(apiVersion: svcproxy.io/v1
+kind: ProxyConfig
+spec: {nodePortAddresses: ["127.0.0.1"]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {selector: {app: a}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {selector: {app: b}, ports: [{port: 80}]}
+)";
+
+std::string write_temp(const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("svcproxy-cache-test-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("a reload with a cache gives the same snapshot, parsing only what changed") {
+  const std::string path = write_temp(kServices);
+  DocumentCache cache;
+  const LoadResult first = load_files({path}, &cache);
+  REQUIRE(first.ok());
+  CHECK(cache.size() == 2);  // the two Services; the ProxyConfig is never cached
+
+  std::string changed = kServices;
+  changed.replace(changed.rfind("port: 80"), 8, "port: 81");
+  write_temp(changed);
+  const LoadResult second = load_files({path}, &cache);
+  const LoadResult fresh = load_files({path});
+  REQUIRE(second.ok());
+  REQUIRE(fresh.ok());
+  CHECK(cache.size() == 2);  // b's old text was forgotten, its new text remembered
+  REQUIRE(second.snapshot->services.size() == 2);
+  CHECK(second.snapshot->services[1].ports[0].port == 81);
+  CHECK(second.snapshot->services[0].cluster_ip == fresh.snapshot->services[0].cluster_ip);
+  CHECK(second.snapshot->services[1].cluster_ip == fresh.snapshot->services[1].cluster_ip);
+  CHECK(second.snapshot->proxy.node_port_addresses == std::vector<std::string>{"127.0.0.1"});
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("cached errors are reported again, at the same place") {
+  const std::string path = write_temp("apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\n");
+  DocumentCache cache;
+  const LoadResult first = load_files({path}, &cache);
+  const LoadResult second = load_files({path}, &cache);
+  REQUIRE(first.errors.size() == 1);
+  REQUIRE(second.errors.size() == 1);
+  CHECK(second.errors[0].to_string() == first.errors[0].to_string());
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a second ProxyConfig is still an error when the first comes from the cache") {
+  const std::string path = write_temp(kServices + "---\n" + kServices.substr(0, 80));
+  DocumentCache cache;
+  CHECK_FALSE(load_files({path}, &cache).ok());
+  CHECK_FALSE(load_files({path}, &cache).ok());
+  std::filesystem::remove(path);
+}
+
+}  // namespace svcproxy::conf
