@@ -57,6 +57,15 @@ void report_outcome(const lb::Backend& backend, lb::Endpoint& endpoint, lb::Outc
       " (ejection ", ejection->ejection_number, ")");
 }
 
+asio::awaitable<boost::system::error_code> connect_endpoint(tcp::socket& socket,
+                                                            const lb::EndpointAddress& address,
+                                                            conf::Duration timeout) {
+  boost::system::error_code error;
+  const tcp::endpoint target = to_tcp_endpoint(address, error);
+  if (error) co_return error;
+  co_return co_await connect_within(socket, target, timeout);
+}
+
 asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
                                                      std::string_view client_ip,
                                                      conf::Duration connect_timeout,

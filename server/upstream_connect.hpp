@@ -32,6 +32,12 @@ boost::asio::awaitable<UpstreamConnection> connect_upstream(
 // Feeds the outlier detector and logs an ejection. Call on the worker that picked.
 void report_outcome(const lb::Backend& backend, lb::Endpoint& endpoint, lb::Outcome outcome);
 
+// Connects `socket` to one pod within `timeout`, with TCP_NODELAY; the socket is closed
+// again on failure. For callers that pick the endpoint themselves (the L7 pool).
+boost::asio::awaitable<boost::system::error_code> connect_endpoint(
+    boost::asio::ip::tcp::socket& socket, const lb::EndpointAddress& address,
+    conf::Duration timeout);
+
 // Resolves a pod address once per connect; returns an empty endpoint for a malformed IP.
 boost::asio::ip::tcp::endpoint to_tcp_endpoint(const lb::EndpointAddress& address,
                                                boost::system::error_code& error);

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "server/http_session.hpp"
 #include "server/l4_session.hpp"
 #include "server/log.hpp"
 
@@ -25,11 +26,16 @@ Worker::Worker(int index, std::atomic<int>& open_connections)
 Worker::~Worker() {
   stop();
   join();
+  // Pooled sockets belong to io_, which is destroyed before resources_.
+  resources_.upstream_pool.clear();
   // Acceptors must go while io_ (declared last, destroyed first) still exists.
   listeners_.clear();
 }
 
 void Worker::start() {
+  asio::co_spawn(io_, sweep_upstream_pool(), [index = index_](std::exception_ptr e) {
+    if (e) log(LogLevel::Error, "worker ", index, ": upstream pool sweeper failed");
+  });
   thread_ = std::thread([this] {
     auto work = asio::make_work_guard(io_);  // idle workers keep running until stop()
     io_.run();
@@ -86,6 +92,9 @@ void Worker::drain(std::function<void()> on_drained) {
       listener->acceptor.close(ignored);
     }
     listeners_.clear();
+    // Keep-alive connections between requests close now; busy ones after their response.
+    resources_.close_idle_sessions();
+    resources_.upstream_pool.clear();
     if (sessions_ == 0) on_drained_();
   });
 }
@@ -126,7 +135,11 @@ void Worker::start_session(tcp::socket socket, const ListenerSpec& spec) {
   }
   ++sessions_;
   record_connection_opened(*stats);
-  asio::co_spawn(io_, serve_l4_connection(std::move(socket), std::move(backend), routes_, stats),
+  auto session =
+      spec.protocol == conf::AppProtocol::Http
+          ? serve_http_connection(std::move(socket), spec.backend_key, *this)
+          : serve_l4_connection(std::move(socket), std::move(backend), routes_, stats);
+  asio::co_spawn(io_, std::move(session),
                  [this, stats, key = spec.backend_key](std::exception_ptr e) {
                    record_connection_closed(*stats);
                    if (e) {
@@ -138,6 +151,21 @@ void Worker::start_session(tcp::socket socket, const ListenerSpec& spec) {
                    }
                    session_ended();
                  });
+}
+
+asio::awaitable<void> Worker::sweep_upstream_pool() {
+  asio::steady_timer timer(io_);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+    if (routes_) {
+      const auto& timeouts = routes_->settings.timeouts;
+      resources_.upstream_pool.set_settings(
+          {.idle_timeout = std::min<conf::Duration>(timeouts.idle, std::chrono::seconds(60))});
+    }
+    resources_.upstream_pool.sweep(std::chrono::steady_clock::now());
+  }
 }
 
 void Worker::session_ended() {

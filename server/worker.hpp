@@ -14,6 +14,7 @@
 
 #include "server/listen_plan.hpp"
 #include "server/routing_table.hpp"
+#include "server/worker_resources.hpp"
 
 namespace svcproxy::server {
 
@@ -41,12 +42,16 @@ class Worker {
   boost::asio::io_context& io() { return io_; }
   const RoutingTablePtr& routes() const { return routes_; }
   bool draining() const { return draining_; }
+  // The L7 upstream pool, body buffers and HTTP session list of this worker.
+  WorkerResources& resources() { return resources_; }
 
  private:
   struct Listener;
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
   void start_session(boost::asio::ip::tcp::socket socket, const ListenerSpec& spec);
   void session_ended();
+  // Every second: closes pooled upstream connections that timed out or that pods closed.
+  boost::asio::awaitable<void> sweep_upstream_pool();
 
   const int index_;
   std::atomic<int>& open_connections_;
@@ -56,6 +61,8 @@ class Worker {
   bool draining_ = false;
   std::function<void()> on_drained_;
   std::thread thread_;
+  // Before io_: sessions (destroyed with io_) unlink themselves from its session list.
+  WorkerResources resources_;
   // Last member: destroyed first, together with the session frames that still refer to
   // the members above.
   boost::asio::io_context io_{1};

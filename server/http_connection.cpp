@@ -1,0 +1,67 @@
+#include "server/http_connection.hpp"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "server/worker.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+std::string address_of(const tcp::endpoint& endpoint) {
+  const std::string ip = endpoint.address().to_string();
+  return (endpoint.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(tcp::socket socket, Worker& owner)
+    : client(std::move(socket)), worker(owner), resources(owner.resources()) {
+  boost::system::error_code error;
+  client.set_option(tcp::no_delay(true), error);
+  const auto peer = client.remote_endpoint(error);
+  if (!error) {
+    client_ip = peer.address().to_string();
+    client_address = address_of(peer);
+  }
+  const auto local = client.local_endpoint(error);
+  if (!error) local_host = address_of(local);
+  resources.http_sessions.push_back(*this);
+}
+
+HttpConnection::~HttpConnection() = default;  // the intrusive hook unlinks itself
+
+void HttpConnection::close_if_idle() {
+  if (deadline.waiting != Waiting::NextRequest) return;
+  boost::system::error_code ignored;
+  client.cancel(ignored);
+}
+
+asio::awaitable<std::size_t> send_error(HttpConnection& c, HttpError error, bool keep_alive) {
+  const std::string response = error_response(error, keep_alive);
+  c.expect(Waiting::Closing, kClosingGrace);
+  auto [failure, written] = co_await asio::async_write(c.client, asio::buffer(response),
+                                                       asio::as_tuple(asio::use_awaitable));
+  co_return failure ? 0 : written;
+}
+
+asio::awaitable<void> close_gracefully(HttpConnection& c) {
+  boost::system::error_code ignored;
+  c.client.shutdown(tcp::socket::shutdown_send, ignored);
+  c.expect(Waiting::Closing, kClosingGrace);
+  std::array<char, 4096> discard;
+  for (std::size_t total = 0; total < 1024 * 1024;) {
+    auto [error, n] = co_await c.client.async_read_some(asio::buffer(discard),
+                                                        asio::as_tuple(asio::use_awaitable));
+    if (error) break;
+    total += n;
+  }
+  c.client.close(ignored);
+}
+
+}  // namespace svcproxy::server

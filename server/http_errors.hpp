@@ -1,0 +1,48 @@
+// What a client sees when a request cannot be served: the status for each kind of failure
+// and a short text body. The one place where upstream error codes become 502/503/504.
+#pragma once
+
+#include <boost/system/error_code.hpp>
+#include <string>
+#include <string_view>
+
+namespace svcproxy::server {
+
+enum class HttpError : int {
+  BadRequest = 400,
+  RequestTimeout = 408,
+  PayloadTooLarge = 413,
+  UriTooLong = 414,
+  HeaderFieldsTooLarge = 431,
+  NotImplemented = 501,
+  BadGateway = 502,
+  ServiceUnavailable = 503,
+  GatewayTimeout = 504,
+  VersionNotSupported = 505,
+};
+
+// Why a request could not be answered by a pod.
+enum class UpstreamFailure {
+  NoEndpoint,     // no ready endpoint to pick
+  ConnectFailed,  // every pod tried refused or timed out
+  Reset,          // the connection broke before a complete response head
+  BadResponse,    // the pod's response could not be parsed
+  Timeout,        // no response head within timeouts.upstreamResponse
+};
+
+int status_code(HttpError error);
+std::string_view reason_phrase(HttpError error);
+const char* to_string(UpstreamFailure failure);
+
+// 502 for refused, reset and malformed, 503 for no endpoint, 504 for a timeout.
+HttpError to_http_error(UpstreamFailure failure);
+
+// Classifies an error from reading or writing a pod's connection; `timed_out` is set when
+// our own deadline cancelled the operation.
+UpstreamFailure classify_upstream_error(const boost::system::error_code& error, bool timed_out);
+
+// A complete response with a one-line text/plain body; `keep_alive` false adds
+// Connection: close.
+std::string error_response(HttpError error, bool keep_alive);
+
+}  // namespace svcproxy::server

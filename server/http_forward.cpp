@@ -1,0 +1,554 @@
+#include "server/http_forward.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <charconv>
+#include <optional>
+
+#include "server/http_rewrite.hpp"
+#include "server/http_validation.hpp"
+#include "server/log.hpp"
+#include "server/tcp_relay.hpp"
+#include "server/upstream_connect.hpp"
+#include "server/worker.hpp"
+
+// GCC 12 reports a false mismatched-new-delete on Asio's awaitable frames in this file.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Kind = BodyFraming::Kind;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeadReadSize = 16 * 1024;
+constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
+constexpr int kMaxAttempts = 4;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+struct Upstream {
+  explicit Upstream(const asio::any_io_executor& executor) : socket(executor) {}
+  tcp::socket socket;
+  lb::ActiveGuard guard;
+  bool reused = false;
+};
+
+// Clears the connection's pointer to a socket that lives in this frame.
+struct UpstreamWatch {
+  HttpConnection& c;
+  UpstreamWatch(HttpConnection& connection, tcp::socket& socket) : c(connection) {
+    c.deadline.upstream = &socket;
+  }
+  ~UpstreamWatch() { c.deadline.upstream = nullptr; }
+};
+
+BodyFraming request_framing(const RequestParser& parser) {
+  if (parser.chunked()) return {Kind::Chunked, 0};
+  if (const auto length = parser.content_length()) return {Kind::Length, *length};
+  return {};
+}
+
+BodyFraming response_framing(const ResponseParser& parser) {
+  if (parser.is_done()) return {};
+  if (parser.chunked()) return {Kind::Chunked, 0};
+  if (const auto length = parser.content_length()) return {Kind::Length, *length};
+  return {Kind::UntilClose, 0};
+}
+
+void close_quietly(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
+void reset(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+asio::awaitable<boost::system::error_code> write_chunk(tcp::socket& to, const char* data,
+                                                       std::size_t size) {
+  char header[24];
+  auto end = std::to_chars(header, header + 20, size, 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  const std::array<asio::const_buffer, 3> pieces{asio::buffer(header, end - header),
+                                                 asio::buffer(data, size), asio::buffer("\r\n", 2)};
+  auto [error, written] = co_await asio::async_write(to, pieces, kNoThrow);
+  co_return error;
+}
+
+// Takes a pooled connection to a pod picked for this request, or connects. `forced` names
+// the pod of a retry, which always gets a fresh connection. A refused connect moves on to
+// the next pod (connect_upstream).
+asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
+                                                        const lb::Backend& backend,
+                                                        const conf::ProxySettings& settings,
+                                                        lb::EndpointPtr forced, Upstream& up) {
+  lb::EndpointPtr endpoint =
+      forced ? std::move(forced) : backend.pick({c.client_ip, lb::Clock::now(), c.tried});
+  if (!endpoint) {
+    co_return c.tried.empty() ? UpstreamFailure::NoEndpoint : UpstreamFailure::ConnectFailed;
+  }
+  if (!forced) {
+    if (auto pooled = c.resources.upstream_pool.take(*endpoint)) {
+      up.socket = std::move(*pooled);
+      up.reused = true;
+      up.guard = lb::ActiveGuard(std::move(endpoint));
+      co_return std::nullopt;
+    }
+  }
+  up.reused = false;
+  close_quietly(up.socket);
+  const auto error =
+      co_await connect_endpoint(up.socket, endpoint->address(), settings.timeouts.connect);
+  if (!error) {
+    up.guard = lb::ActiveGuard(std::move(endpoint));
+    co_return std::nullopt;
+  }
+  log(LogLevel::Warn, "service ", backend.name(), ": connect to ", endpoint->address().pod_key(),
+      " ", endpoint->address().key(), ": ", error.message());
+  c.tried.push_back(endpoint.get());
+  UpstreamConnection next =
+      co_await connect_upstream(backend, c.client_ip, settings.timeouts.connect, c.tried);
+  if (!next.connected()) co_return UpstreamFailure::ConnectFailed;
+  up.socket = std::move(next.socket);
+  up.guard = std::move(next.endpoint);
+  co_return std::nullopt;
+}
+
+enum class SendOutcome { Sent, UpstreamFailed, ClientFailed, BadBody };
+
+struct SendResult {
+  SendOutcome outcome = SendOutcome::Sent;
+  HttpError bad_body = HttpError::BadRequest;
+};
+
+// Streams the rest of a Content-Length body from the client to the pod.
+asio::awaitable<SendResult> stream_length_body(HttpConnection& c, tcp::socket& to,
+                                               std::uint64_t remaining, ForwardResult& result,
+                                               conf::Duration idle) {
+  auto buffer = c.resources.body_buffers.lease();
+  while (remaining > 0) {
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BodyBufferPool::kSize));
+    auto [read_error, n] =
+        co_await c.client.async_read_some(asio::buffer(buffer.data(), want), kNoThrow);
+    if (read_error) co_return SendResult{SendOutcome::ClientFailed};
+    c.expect(Waiting::Transfer, idle);
+    result.body_received += n;
+    remaining -= n;
+    auto [write_error, written] =
+        co_await asio::async_write(to, asio::buffer(buffer.data(), n), kNoThrow);
+    if (write_error) co_return SendResult{SendOutcome::UpstreamFailed};
+  }
+  co_return SendResult{};
+}
+
+// A chunked body is decoded by Beast (which validates chunk sizes and the body limit) and
+// chunked again to the pod, so only well-formed framing reaches a pod. What the client sent
+// with the head is decoded before a pod is even picked: a bad chunk there is answered with
+// 400 and no pod sees any of the request.
+struct ChunkedProgress {
+  BodyBufferPool::Lease buffer;
+  std::size_t produced = 0;  // decoded bytes in `buffer` not yet written
+  bool need_read = true;
+  boost::system::error_code error;
+};
+
+void decode_buffered_chunks(HttpConnection& c, RequestParser& parser, ChunkedProgress& progress,
+                            ForwardResult& result) {
+  auto& body = parser.get().body();
+  body.data = progress.buffer.data();
+  body.size = BodyBufferPool::kSize;
+  const std::size_t used = parser.put(c.client_buffer.data(), progress.error);
+  c.client_buffer.consume(used);
+  result.body_received += used;
+  progress.produced = BodyBufferPool::kSize - body.size;
+  if (progress.error == http::error::need_more || progress.error == http::error::need_buffer)
+    progress.error = {};
+  progress.need_read = c.client_buffer.size() == 0 || used == 0;
+}
+
+asio::awaitable<SendResult> stream_chunked_body(HttpConnection& c, RequestParser& parser,
+                                                tcp::socket& to, ChunkedProgress& progress,
+                                                ForwardResult& result, conf::Duration idle) {
+  for (;;) {
+    if (progress.error)
+      co_return SendResult{SendOutcome::BadBody, classify_request_parse_error(progress.error, {})};
+    if (progress.produced > 0) {
+      if (co_await write_chunk(to, progress.buffer.data(), progress.produced))
+        co_return SendResult{SendOutcome::UpstreamFailed};
+      progress.produced = 0;
+    }
+    if (parser.is_done()) {
+      auto [write_error, written] =
+          co_await asio::async_write(to, asio::buffer(kLastChunk), kNoThrow);
+      co_return SendResult{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
+    }
+    if (progress.need_read) {
+      auto [read_error, n] =
+          co_await c.client.async_read_some(c.client_buffer.prepare(kHeadReadSize), kNoThrow);
+      if (read_error) co_return SendResult{SendOutcome::ClientFailed};
+      c.client_buffer.commit(n);
+      c.expect(Waiting::Transfer, idle);
+    }
+    decode_buffered_chunks(c, parser, progress, result);
+  }
+}
+
+// Reads a response head into `parser`. Sets `any_bytes` once the pod sent something.
+asio::awaitable<boost::system::error_code> read_response_head(HttpConnection& c, tcp::socket& from,
+                                                              ResponseParser& parser,
+                                                              bool& any_bytes) {
+  for (;;) {
+    if (c.upstream_buffer.size() > 0) {
+      boost::system::error_code error;
+      const std::size_t used = parser.put(c.upstream_buffer.data(), error);
+      if (parser.is_header_done()) {
+        c.upstream_buffer.consume(used);
+        co_return boost::system::error_code{};
+      }
+      if (error != http::error::need_more) co_return error;
+    }
+    auto [error, n] =
+        co_await from.async_read_some(c.upstream_buffer.prepare(kHeadReadSize), kNoThrow);
+    if (error) co_return error;
+    c.upstream_buffer.commit(n);
+    any_bytes = true;
+  }
+}
+
+void prepare_response_parser(ResponseParser& parser, bool head_request) {
+  parser.header_limit(kMaxResponseHead);
+  parser.body_limit(boost::none);
+  if (head_request) parser.skip(true);
+}
+
+enum class RelayOutcome { Done, UpstreamFailed, ClientFailed };
+
+// Streams a response body from the pod to the client after its head went out.
+asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponseParser& parser,
+                                                  tcp::socket& from, const BodyFraming& from_pod,
+                                                  const BodyFraming& to_client,
+                                                  std::uint64_t remaining, ForwardResult& result,
+                                                  conf::Duration idle) {
+  if (from_pod.kind == Kind::None || (from_pod.kind == Kind::Length && remaining == 0))
+    co_return RelayOutcome::Done;
+  auto buffer = c.resources.body_buffers.lease();
+  if (from_pod.kind != Kind::Chunked) {
+    // Length or until-close: bytes pass through as they are.
+    for (;;) {
+      const std::size_t want =
+          from_pod.kind == Kind::Length
+              ? static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BodyBufferPool::kSize))
+              : BodyBufferPool::kSize;
+      auto [read_error, n] =
+          co_await from.async_read_some(asio::buffer(buffer.data(), want), kNoThrow);
+      if (read_error == asio::error::eof && from_pod.kind == Kind::UntilClose)
+        co_return RelayOutcome::Done;
+      if (read_error) co_return RelayOutcome::UpstreamFailed;
+      c.expect(Waiting::Transfer, idle);
+      auto [write_error, written] =
+          co_await asio::async_write(c.client, asio::buffer(buffer.data(), n), kNoThrow);
+      result.bytes_sent += written;
+      if (write_error) co_return RelayOutcome::ClientFailed;
+      if (from_pod.kind == Kind::Length && (remaining -= n) == 0) co_return RelayOutcome::Done;
+    }
+  }
+  bool need_read = c.upstream_buffer.size() == 0;
+  for (;;) {
+    if (need_read) {
+      auto [read_error, n] =
+          co_await from.async_read_some(c.upstream_buffer.prepare(kHeadReadSize), kNoThrow);
+      if (read_error) co_return RelayOutcome::UpstreamFailed;
+      c.upstream_buffer.commit(n);
+      c.expect(Waiting::Transfer, idle);
+    }
+    auto& body = parser.get().body();
+    body.data = buffer.data();
+    body.size = BodyBufferPool::kSize;
+    boost::system::error_code error;
+    c.upstream_buffer.consume(parser.put(c.upstream_buffer.data(), error));
+    const std::size_t produced = BodyBufferPool::kSize - body.size;
+    if (produced > 0) {
+      boost::system::error_code write_error;
+      if (to_client.kind == Kind::Chunked) {
+        write_error = co_await write_chunk(c.client, buffer.data(), produced);
+      } else {
+        auto [failure, written] =
+            co_await asio::async_write(c.client, asio::buffer(buffer.data(), produced), kNoThrow);
+        write_error = failure;
+      }
+      if (write_error) co_return RelayOutcome::ClientFailed;
+      result.bytes_sent += produced;
+    }
+    if (parser.is_done()) {
+      if (to_client.kind != Kind::Chunked) co_return RelayOutcome::Done;
+      auto [write_error, written] =
+          co_await asio::async_write(c.client, asio::buffer(kLastChunk), kNoThrow);
+      result.bytes_sent += written;
+      co_return write_error ? RelayOutcome::ClientFailed : RelayOutcome::Done;
+    }
+    if (error && error != http::error::need_more && error != http::error::need_buffer)
+      co_return RelayOutcome::UpstreamFailed;
+    need_read = error == http::error::need_more || c.upstream_buffer.size() == 0;
+  }
+}
+
+// After the pod's 101: what each side already sent goes first, then bytes flow both ways
+// until both ends close (the L4 relay).
+asio::awaitable<void> tunnel(HttpConnection& c, tcp::socket& upstream, ForwardResult& result,
+                             conf::Duration idle) {
+  const std::array<asio::const_buffer, 2> to_client{asio::buffer(c.head), c.upstream_buffer.data()};
+  auto [client_error, sent] = co_await asio::async_write(c.client, to_client, kNoThrow);
+  result.bytes_sent += sent;
+  if (client_error) co_return;
+  c.upstream_buffer.consume(c.upstream_buffer.size());
+  if (c.client_buffer.size() > 0) {
+    auto [upstream_error, written] =
+        co_await asio::async_write(upstream, c.client_buffer.data(), kNoThrow);
+    result.body_received += written;
+    if (upstream_error) co_return;
+    c.client_buffer.consume(c.client_buffer.size());
+  }
+  c.expect_nothing();  // the relay keeps its own idle timeout
+  const RelayResult relayed = co_await relay(c.client, upstream, idle);
+  result.body_received += relayed.client_to_upstream;
+  result.bytes_sent += relayed.upstream_to_client;
+}
+
+asio::awaitable<void> fail(HttpConnection& c, ForwardResult& result, UpstreamFailure failure,
+                           bool keep_alive) {
+  const HttpError error = to_http_error(failure);
+  result.status = status_code(error);
+  result.error = to_string(failure);
+  result.keep_client = keep_alive && failure != UpstreamFailure::Timeout;
+  result.bytes_sent += co_await send_error(c, error, result.keep_client);
+  if (!result.keep_client) result.linger = true;
+}
+
+}  // namespace
+
+asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser& parser,
+                                               const lb::Backend& backend,
+                                               const conf::ProxySettings& settings) {
+  ForwardResult result;
+  auto& request = parser.get();
+  const auto& timeouts = settings.timeouts;
+  const BodyFraming framing = request_framing(parser);
+  const bool client_http10 = request.version() == 10;
+  const bool client_keep_alive = request.keep_alive();
+  const bool head_request = request.method() == http::verb::head;
+  const bool upgrade = wants_upgrade(request);
+  const bool idempotent = is_idempotent(request.method());
+  const bool expect_continue = framing.has_body() && !client_http10 &&
+                               boost::beast::iequals(request[http::field::expect], "100-continue");
+  // A retry can send the body again only when it is already buffered whole.
+  const std::size_t buffered_body = framing.kind == Kind::Length
+                                        ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                              framing.length, c.client_buffer.size()))
+                                        : 0;
+  const bool replayable =
+      !framing.has_body() || (framing.kind == Kind::Length && buffered_body == framing.length);
+
+  ChunkedProgress chunked;
+  if (framing.kind == Kind::Chunked) {
+    chunked.buffer = c.resources.body_buffers.lease();
+    if (c.client_buffer.size() > 0) decode_buffered_chunks(c, parser, chunked, result);
+    if (chunked.error) {
+      const HttpError error = classify_request_parse_error(chunked.error, {});
+      result.status = status_code(error);
+      result.error = "bad_request_body";
+      result.bytes_sent += co_await send_error(c, error, false);
+      result.linger = true;
+      co_return result;
+    }
+  }
+
+  rewrite_request(request, {c.client_ip, "http", c.local_host}, framing, upgrade, expect_continue);
+  c.head.clear();
+  append_head(request, c.head);
+
+  c.tried.clear();
+  Upstream up(c.client.get_executor());
+  UpstreamWatch watch(c, up.socket);
+  lb::EndpointPtr retry_pod;
+  std::optional<ResponseParser> response;
+  Clock::time_point sent_at;
+  for (int attempt = 1;; ++attempt) {
+    c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
+    if (auto failure = co_await acquire(c, backend, settings, std::move(retry_pod), up)) {
+      // Without the body read, the connection cannot carry another request.
+      co_await fail(c, result, *failure, client_keep_alive && replayable);
+      c.client_buffer.consume(buffered_body);
+      co_return result;
+    }
+    result.endpoint = up.guard.endpoint().get();
+    sent_at = Clock::now();
+    c.expect(Waiting::Transfer, timeouts.idle);
+    const std::array<asio::const_buffer, 2> head_and_body{
+        asio::buffer(c.head), asio::buffer(c.client_buffer.data().data(), buffered_body)};
+    auto [write_error, written] = co_await asio::async_write(up.socket, head_and_body, kNoThrow);
+    SendResult sent{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
+    if (!write_error && !replayable) {
+      c.client_buffer.consume(buffered_body);
+      result.body_received += buffered_body;
+      if (expect_continue) {
+        auto [continue_error, n] =
+            co_await asio::async_write(c.client, asio::buffer(kContinue), kNoThrow);
+        result.bytes_sent += n;
+        if (continue_error) sent.outcome = SendOutcome::ClientFailed;
+      }
+      if (sent.outcome == SendOutcome::Sent) {
+        // Not a conditional expression: GCC 12 miscompiles co_await inside ?:.
+        if (framing.kind == Kind::Chunked) {
+          sent = co_await stream_chunked_body(c, parser, up.socket, chunked, result, timeouts.idle);
+        } else {
+          sent = co_await stream_length_body(c, up.socket, framing.length - buffered_body, result,
+                                             timeouts.idle);
+        }
+      }
+    }
+    if (sent.outcome == SendOutcome::ClientFailed || sent.outcome == SendOutcome::BadBody) {
+      // The pod must not take a truncated body for a complete one: reset, do not close.
+      reset(up.socket);
+    }
+    if (sent.outcome == SendOutcome::ClientFailed) {
+      result.error = "client_reset";
+      co_return result;  // nobody left to answer; the pod's connection is dropped
+    }
+    if (sent.outcome == SendOutcome::BadBody) {
+      result.status = status_code(sent.bad_body);
+      result.error = "bad_request_body";
+      result.bytes_sent += co_await send_error(c, sent.bad_body, false);
+      result.linger = true;
+      co_return result;
+    }
+
+    bool any_bytes = false;
+    boost::system::error_code error;
+    if (sent.outcome == SendOutcome::Sent) {
+      c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
+      response.emplace();
+      prepare_response_parser(*response, head_request);
+      error = co_await read_response_head(c, up.socket, *response, any_bytes);
+      // Interim responses (103 Early Hints, a 100 the pod sends anyway) go to the client as
+      // they are; the final response follows on the same connection.
+      while (!error && response->get().result_int() / 100 == 1 &&
+             response->get().result() != http::status::switching_protocols) {
+        auto& interim = response->get();
+        remove_hop_by_hop(interim, false);
+        std::string head;
+        append_head(interim, head);
+        if (!client_http10) {
+          auto [interim_error, n] =
+              co_await asio::async_write(c.client, asio::buffer(head), kNoThrow);
+          result.bytes_sent += n;
+          if (interim_error) co_return result;
+        }
+        response.emplace();
+        prepare_response_parser(*response, head_request);
+        error = co_await read_response_head(c, up.socket, *response, any_bytes);
+      }
+      if (!error) break;
+    }
+
+    const bool timed_out = c.deadline.fired == Waiting::UpstreamHead;
+    const UpstreamFailure failure = classify_upstream_error(error, timed_out);
+    const lb::EndpointPtr failed_pod = up.guard.endpoint();
+    log(LogLevel::Warn, "service ", backend.name(), ": ", failed_pod->address().pod_key(), " ",
+        failed_pod->address().key(), (up.reused ? " (reused connection)" : ""), ": ",
+        to_string(failure), error ? ": " + error.message() : std::string());
+    close_quietly(up.socket);
+    up.guard.release();
+    c.upstream_buffer.clear();
+    const bool retry = !any_bytes && replayable && !timed_out && attempt < kMaxAttempts &&
+                       failure != UpstreamFailure::BadResponse && (up.reused || idempotent);
+    if (retry) {
+      c.tried.push_back(failed_pod.get());
+      lb::EndpointPtr other =
+          idempotent ? backend.pick({c.client_ip, lb::Clock::now(), c.tried}) : nullptr;
+      retry_pod = other ? std::move(other) : (up.reused ? failed_pod : nullptr);
+      if (retry_pod) continue;
+    }
+    co_await fail(c, result, failure, client_keep_alive && replayable && !timed_out);
+    c.client_buffer.consume(replayable ? buffered_body : 0);
+    co_return result;
+  }
+
+  // A complete response head from the pod.
+  c.client_buffer.consume(replayable ? buffered_body : 0);
+  if (replayable) result.body_received += buffered_body;
+  result.upstream_duration = Clock::now() - sent_at;
+  auto& head = response->get();
+  result.status = head.result_int();
+  const bool switching = head.result() == http::status::switching_protocols;
+  if (switching && !upgrade) {
+    co_await fail(c, result, UpstreamFailure::BadResponse, false);
+    co_return result;
+  }
+
+  const BodyFraming from_pod = switching ? BodyFraming{} : response_framing(*response);
+  BodyFraming to_client = from_pod;
+  if (from_pod.kind == Kind::Chunked && client_http10) to_client = {Kind::UntilClose, 0};
+  const bool upstream_reusable =
+      !switching && response->keep_alive() && from_pod.kind != Kind::UntilClose;
+  result.keep_client =
+      !switching && client_keep_alive && !c.worker.draining() && to_client.kind != Kind::UntilClose;
+  rewrite_response(head, to_client, result.keep_client, client_http10, switching);
+  c.head.clear();
+  append_head(head, c.head);
+
+  if (switching) {
+    co_await tunnel(c, up.socket, result, timeouts.idle);
+    result.keep_client = false;
+    co_return result;
+  }
+
+  // The head and whatever part of the body came with it, in one write.
+  std::size_t leftover = 0;
+  if (from_pod.kind == Kind::Length)
+    leftover = static_cast<std::size_t>(
+        std::min<std::uint64_t>(from_pod.length, c.upstream_buffer.size()));
+  else if (from_pod.kind == Kind::UntilClose)
+    leftover = c.upstream_buffer.size();
+  c.expect(Waiting::Transfer, timeouts.idle);
+  const std::array<asio::const_buffer, 2> head_and_body{
+      asio::buffer(c.head), asio::buffer(c.upstream_buffer.data().data(), leftover)};
+  auto [write_error, written] = co_await asio::async_write(c.client, head_and_body, kNoThrow);
+  result.bytes_sent += written;
+  if (write_error) {
+    result.error = "client_reset";
+    result.keep_client = false;
+    co_return result;
+  }
+  c.upstream_buffer.consume(leftover);
+
+  const RelayOutcome relayed =
+      co_await relay_response_body(c, *response, up.socket, from_pod, to_client,
+                                   from_pod.length - leftover, result, timeouts.idle);
+  if (relayed != RelayOutcome::Done) {
+    result.error = relayed == RelayOutcome::ClientFailed ? "client_reset" : "upstream_reset";
+    result.keep_client = false;
+    c.upstream_buffer.clear();
+    co_return result;
+  }
+  if (upstream_reusable && c.upstream_buffer.size() == 0) {
+    c.resources.upstream_pool.put(up.guard.endpoint(), std::move(up.socket));
+  }
+  c.upstream_buffer.clear();
+  co_return result;
+}
+
+}  // namespace svcproxy::server

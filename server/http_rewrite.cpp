@@ -1,0 +1,149 @@
+#include "server/http_rewrite.hpp"
+
+#include <array>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+#include <charconv>
+
+namespace svcproxy::server {
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kForwardedFor = "X-Forwarded-For";
+
+constexpr std::array kHopByHop = {
+    http::field::keep_alive, http::field::proxy_connection,  http::field::te,
+    http::field::trailer,    http::field::transfer_encoding,
+};
+
+bool connection_has_token(const http::fields& fields, std::string_view token) {
+  for (auto it = fields.find(http::field::connection);
+       it != fields.end() && it->name() == http::field::connection; ++it) {
+    for (const auto& item : http::token_list(it->value()))
+      if (boost::beast::iequals(item, token)) return true;
+  }
+  return false;
+}
+
+void append_decimal(std::string& out, std::uint64_t value) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, result.ptr);
+}
+
+void append_fields(const http::fields& fields, std::string& out) {
+  for (const auto& field : fields) {
+    out += field.name_string();
+    out += ": ";
+    out += field.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+}  // namespace
+
+void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+  // Headers named in Connection go first; Host is never hop-by-hop, whatever a client says.
+  for (auto it = fields.find(http::field::connection);
+       it != fields.end() && it->name() == http::field::connection; ++it) {
+    for (const auto& name : http::token_list(it->value())) {
+      if (boost::beast::iequals(name, "host") || boost::beast::iequals(name, "connection"))
+        continue;
+      if (keep_upgrade && boost::beast::iequals(name, "upgrade")) continue;
+      fields.erase(name);
+    }
+  }
+  fields.erase(http::field::connection);
+  for (const http::field name : kHopByHop)
+    fields.erase(name);
+  if (!keep_upgrade) fields.erase(http::field::upgrade);
+}
+
+bool wants_upgrade(const http::request_header<>& head) {
+  return head.count(http::field::upgrade) > 0 && connection_has_token(head, "upgrade");
+}
+
+void rewrite_request(http::request_header<>& head, const ForwardedContext& context,
+                     const BodyFraming& framing, bool upgrade, bool drop_expect) {
+  remove_hop_by_hop(head, upgrade);
+  if (upgrade) head.set(http::field::connection, "upgrade");
+  if (drop_expect) head.erase(http::field::expect);
+
+  head.erase(http::field::content_length);
+  if (framing.kind == BodyFraming::Kind::Length) {
+    char digits[24];
+    const auto result = std::to_chars(digits, digits + sizeof digits, framing.length);
+    head.set(http::field::content_length, std::string_view(digits, result.ptr - digits));
+  } else if (framing.kind == BodyFraming::Kind::Chunked) {
+    head.set(http::field::transfer_encoding, "chunked");
+  }
+
+  if (head.count(http::field::host) == 0 && !context.default_host.empty())
+    head.set(http::field::host, context.default_host);
+
+  // Several X-Forwarded-For lines are one list (RFC 9110 5.3); keep it one line.
+  std::string forwarded_for;
+  for (auto it = head.find(kForwardedFor);
+       it != head.end() && boost::beast::iequals(it->name_string(), kForwardedFor); ++it) {
+    forwarded_for += it->value();
+    forwarded_for += ", ";
+  }
+  forwarded_for += context.client_ip;
+  head.set(kForwardedFor, forwarded_for);
+  head.set("X-Forwarded-Proto", context.proto);
+  const auto host = head.find(http::field::host);
+  if (host != head.end()) head.set("X-Forwarded-Host", host->value());
+  head.version(11);
+}
+
+void rewrite_response(http::response_header<>& head, const BodyFraming& to_client, bool keep_alive,
+                      bool client_http10, bool upgrade) {
+  remove_hop_by_hop(head, upgrade);
+  if (upgrade) {
+    head.set(http::field::connection, "upgrade");
+  } else if (!keep_alive) {
+    head.set(http::field::connection, "close");
+  } else if (client_http10) {
+    head.set(http::field::connection, "keep-alive");
+  }
+  if (to_client.kind == BodyFraming::Kind::Chunked)
+    head.set(http::field::transfer_encoding, "chunked");
+  head.version(11);
+}
+
+void append_head(const http::request_header<>& head, std::string& out) {
+  out += head.method_string();
+  out += ' ';
+  out += head.target();
+  out += " HTTP/1.1\r\n";
+  append_fields(head, out);
+}
+
+void append_head(const http::response_header<>& head, std::string& out) {
+  out += "HTTP/1.1 ";
+  append_decimal(out, head.result_int());
+  out += ' ';
+  const std::string_view reason = head.reason();
+  out += reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason;
+  out += "\r\n";
+  append_fields(head, out);
+}
+
+bool is_idempotent(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+    case http::verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace svcproxy::server

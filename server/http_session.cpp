@@ -1,0 +1,229 @@
+#include "server/http_session.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/error.hpp>
+#include <optional>
+
+#include "server/access_log.hpp"
+#include "server/http_connection.hpp"
+#include "server/http_forward.hpp"
+#include "server/http_validation.hpp"
+#include "server/log.hpp"
+#include "server/worker.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeadReadSize = 8 * 1024;
+constexpr std::size_t kKeepBufferCapacity = 64 * 1024;
+
+struct HeadRead {
+  enum class Outcome { Complete, Closed, Rejected };
+  Outcome outcome = Outcome::Closed;
+  HttpError error = HttpError::BadRequest;
+  std::size_t bytes = 0;
+  Clock::time_point started;
+};
+
+void prepare_request_parser(RequestParser& parser, const conf::Limits& limits) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  if (limits.max_body_bytes > 0)
+    parser.body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
+  else
+    parser.body_limit(boost::none);
+}
+
+// Reads until `parser` holds a complete request head, leaving the bytes after it (body,
+// pipelined requests) in the client buffer.
+asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& parser,
+                                            const conf::Timeouts& timeouts) {
+  HeadRead read;
+  bool started = false;
+  for (;;) {
+    if (c.client_buffer.size() > 0) {
+      if (!started) {
+        read.started = Clock::now();
+        started = true;
+      }
+      const auto data = c.client_buffer.data();
+      const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+      boost::system::error_code error;
+      const std::size_t used = parser.put(data, error);
+      if (parser.is_header_done()) {
+        if (const auto rejected = check_request_head(parser.get(), buffered.substr(0, used))) {
+          read.outcome = HeadRead::Outcome::Rejected;
+          read.error = *rejected;
+          co_return read;
+        }
+        c.client_buffer.consume(used);
+        read.outcome = HeadRead::Outcome::Complete;
+        read.bytes = used;
+        co_return read;
+      }
+      if (error != http::error::need_more) {
+        read.outcome = HeadRead::Outcome::Rejected;
+        read.error = classify_request_parse_error(error, buffered);
+        co_return read;
+      }
+      // The first bytes of a request on a kept-alive connection: now the header timeout runs.
+      if (c.deadline.waiting == Waiting::NextRequest)
+        c.expect(Waiting::RequestHead, timeouts.request_header);
+    }
+    auto [error, n] =
+        co_await c.client.async_read_some(c.client_buffer.prepare(kHeadReadSize), kNoThrow);
+    if (error) {
+      if (c.deadline.fired == Waiting::RequestHead) {
+        read.outcome = HeadRead::Outcome::Rejected;
+        read.error = HttpError::RequestTimeout;
+      }
+      co_return read;
+    }
+    c.client_buffer.commit(n);
+  }
+}
+
+void log_rejected(const HttpConnection& c, std::string_view service, const HeadRead& head,
+                  std::size_t sent) {
+  L7AccessRecord record;
+  record.service = service;
+  record.client = c.client_address;
+  record.status = status_code(head.error);
+  record.bytes_received = c.client_buffer.size();
+  record.bytes_sent = sent;
+  record.duration =
+      head.started == Clock::time_point{} ? Clock::duration{} : Clock::now() - head.started;
+  record.error = "rejected";
+  write_access_log(record);
+}
+
+void log_forwarded(const HttpConnection& c, std::string_view service, const RequestParser& parser,
+                   const HeadRead& head, const ForwardResult& result) {
+  L7AccessRecord record;
+  record.service = service;
+  record.client = c.client_address;
+  if (result.endpoint) {
+    record.pod_namespace = result.endpoint->address().pod_namespace;
+    record.pod_name = result.endpoint->address().pod_name;
+  }
+  record.method = parser.get().method_string();
+  record.target = parser.get().target();
+  record.status = result.status;
+  record.bytes_received = head.bytes + result.body_received;
+  record.bytes_sent = result.bytes_sent;
+  record.duration = Clock::now() - head.started;
+  record.upstream_duration = result.upstream_duration;
+  record.error = result.error;
+  write_access_log(record);
+}
+
+asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backend_key) {
+  RoutingTablePtr routes;
+  lb::BackendPtr backend;
+  std::optional<RequestParser> parser;
+  for (bool first = true;; first = false) {
+    if (routes != c.worker.routes()) {
+      routes = c.worker.routes();
+      backend = routes ? routes->find(backend_key) : nullptr;
+    }
+    if (!routes) co_return;
+    const conf::ProxySettings& settings = routes->settings;
+    parser.emplace();
+    prepare_request_parser(*parser, settings.limits);
+    if (first || c.client_buffer.size() > 0)
+      c.expect(Waiting::RequestHead, settings.timeouts.request_header);
+    else
+      c.expect(Waiting::NextRequest, settings.timeouts.idle);
+    const HeadRead head = co_await read_request_head(c, *parser, settings.timeouts);
+    const std::string_view service = backend ? std::string_view(backend->name()) : backend_key;
+    if (head.outcome == HeadRead::Outcome::Closed) co_return;
+    if (head.outcome == HeadRead::Outcome::Rejected) {
+      const std::size_t sent = co_await send_error(c, head.error, false);
+      log_rejected(c, service, head, sent);
+      co_await close_gracefully(c);
+      co_return;
+    }
+    if (!backend) {
+      ForwardResult gone;
+      gone.status = status_code(HttpError::ServiceUnavailable);
+      gone.error = "no_route";
+      gone.bytes_sent = co_await send_error(c, HttpError::ServiceUnavailable, false);
+      log_forwarded(c, service, *parser, head, gone);
+      co_await close_gracefully(c);
+      co_return;
+    }
+    const ForwardResult result = co_await forward_request(c, *parser, *backend, settings);
+    log_forwarded(c, service, *parser, head, result);
+    if (!result.keep_client || c.worker.draining()) {
+      if (result.linger) co_await close_gracefully(c);
+      co_return;
+    }
+    if (c.client_buffer.size() == 0 && c.client_buffer.capacity() > kKeepBufferCapacity)
+      c.client_buffer.shrink_to_fit();
+  }
+}
+
+// Enforces the connection's deadline: at the deadline the awaited operations are cancelled
+// (the request loop then answers 408 or 504, or closes); a connection still not done after
+// a grace period is closed hard. Wakes at most every `tick`, so the data path moves the
+// deadline with a store and never re-arms the timer.
+asio::awaitable<void> watch_deadline(HttpConnection& c, conf::Duration tick) {
+  asio::steady_timer timer(c.client.get_executor());
+  for (;;) {
+    const auto now = Clock::now();
+    if (c.deadline.at <= now) {
+      boost::system::error_code ignored;
+      if (c.deadline.waiting == Waiting::Closing) {
+        c.client.close(ignored);
+        if (c.deadline.upstream) c.deadline.upstream->close(ignored);
+        c.deadline.at = Clock::time_point::max();
+      } else {
+        c.deadline.fired = c.deadline.waiting;
+        c.client.cancel(ignored);
+        if (c.deadline.upstream) c.deadline.upstream->cancel(ignored);
+        c.expect(Waiting::Closing, kClosingGrace);
+      }
+    }
+    timer.expires_at(std::min(c.deadline.at, now + tick));
+    auto [error] = co_await timer.async_wait(kNoThrow);
+    if (error) co_return;
+  }
+}
+
+// A branch of `||` must return rather than throw, or its sibling runs on.
+asio::awaitable<void> serve_requests_logged(HttpConnection& c, const std::string& backend_key) {
+  try {
+    co_await serve_requests(c, backend_key);
+  } catch (const std::exception& failure) {
+    log(LogLevel::Error, "http session on ", backend_key, " failed: ", failure.what());
+  }
+}
+
+conf::Duration watch_tick(const conf::Timeouts& timeouts) {
+  const conf::Duration tick =
+      std::min({timeouts.idle, timeouts.request_header, timeouts.upstream_response,
+                std::chrono::duration_cast<conf::Duration>(kClosingGrace)});
+  return std::max(tick, conf::Duration(10));
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_http_connection(tcp::socket client, std::string backend_key,
+                                            Worker& worker) {
+  HttpConnection connection(std::move(client), worker);
+  if (!worker.routes()) co_return;
+  const conf::Duration tick = watch_tick(worker.routes()->settings.timeouts);
+  co_await (serve_requests_logged(connection, backend_key) || watch_deadline(connection, tick));
+}
+
+}  // namespace svcproxy::server

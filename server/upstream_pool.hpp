@@ -1,0 +1,60 @@
+// Idle keep-alive connections to pods, per endpoint, for one worker. Worker-local: touched
+// only on its worker's thread, so no locks.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "conf/model.hpp"
+#include "lb/endpoint.hpp"
+
+namespace svcproxy::server {
+
+class UpstreamPool {
+ public:
+  struct Settings {
+    std::size_t max_idle_per_endpoint = 512;
+    conf::Duration idle_timeout = std::chrono::seconds(60);
+  };
+
+  UpstreamPool() = default;
+  explicit UpstreamPool(Settings settings) : settings_(settings) {}
+
+  // The most recently parked connection to `endpoint` that is still open, or nothing.
+  // A connection the pod closed (or wrote to unasked) while idle is dropped here with one
+  // non-blocking peek, so it never carries a request.
+  std::optional<boost::asio::ip::tcp::socket> take(const lb::Endpoint& endpoint);
+
+  // Parks a connection after a complete exchange. Over the per-endpoint bound the oldest
+  // goes; a terminating endpoint's connections are closed instead.
+  void put(const lb::EndpointPtr& endpoint, boost::asio::ip::tcp::socket socket);
+
+  // Closes connections idle longer than the idle timeout or closed by their pod.
+  void sweep(std::chrono::steady_clock::time_point now);
+  void clear();
+
+  std::size_t idle_count() const;
+  void set_settings(Settings settings) { settings_ = settings; }
+
+ private:
+  struct Idle {
+    boost::asio::ip::tcp::socket socket;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct Entry {
+    lb::EndpointPtr endpoint;  // keeps the key's address unique while the entry exists
+    std::vector<Idle> idle;    // oldest first
+  };
+
+  Settings settings_;
+  std::unordered_map<const lb::Endpoint*, Entry> entries_;
+};
+
+// True when a connection has neither been closed by its peer nor received unexpected data.
+bool idle_connection_usable(boost::asio::ip::tcp::socket& socket);
+
+}  // namespace svcproxy::server

@@ -1,0 +1,82 @@
+// What a worker's HTTP sessions share: the upstream keep-alive pool, body buffers and the
+// list of live sessions (so a drain can close the idle ones). Worker-local: touched only on
+// the worker's thread.
+#pragma once
+
+#include <boost/intrusive/list.hpp>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "server/upstream_pool.hpp"
+
+namespace svcproxy::server {
+
+// A session that can be asked to close when it is between requests.
+class DrainableSession : public boost::intrusive::list_base_hook<
+                             boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+ public:
+  virtual void close_if_idle() = 0;
+
+ protected:
+  ~DrainableSession() = default;
+};
+
+// Fixed-size buffers for streaming bodies, recycled so that a request with a body costs no
+// allocation in the steady state, and an idle connection holds none.
+class BodyBufferPool {
+ public:
+  static constexpr std::size_t kSize = 32 * 1024;
+
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(BodyBufferPool* pool, std::unique_ptr<char[]> data)
+        : pool_(pool), data_(std::move(data)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&& other) {
+      give_back();
+      pool_ = other.pool_;
+      data_ = std::move(other.data_);
+      return *this;
+    }
+    ~Lease() { give_back(); }
+    char* data() const { return data_.get(); }
+    explicit operator bool() const { return static_cast<bool>(data_); }
+
+   private:
+    void give_back() {
+      if (data_) pool_->give_back(std::move(data_));
+    }
+    BodyBufferPool* pool_ = nullptr;
+    std::unique_ptr<char[]> data_;
+  };
+
+  Lease lease() {
+    if (free_.empty()) return Lease(this, std::make_unique_for_overwrite<char[]>(kSize));
+    Lease lease(this, std::move(free_.back()));
+    free_.pop_back();
+    return lease;
+  }
+
+ private:
+  static constexpr std::size_t kMaxFree = 64;
+  void give_back(std::unique_ptr<char[]> data) {
+    if (free_.size() < kMaxFree) free_.push_back(std::move(data));
+  }
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
+struct WorkerResources {
+  UpstreamPool upstream_pool;
+  BodyBufferPool body_buffers;
+  boost::intrusive::list<DrainableSession, boost::intrusive::constant_time_size<false>>
+      http_sessions;
+
+  void close_idle_sessions() {
+    for (auto& session : http_sessions)
+      session.close_if_idle();
+  }
+};
+
+}  // namespace svcproxy::server
