@@ -16,6 +16,7 @@ import ipaddress
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -183,11 +184,11 @@ class Process:
 NGINX_CONF = """\
 {user}master_process {master_process};
 worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{ worker_connections 1024; }}
+{worker_rlimit}pid {dir}/nginx.pid;
+error_log {dir}/error.log {error_level};
+events {{ worker_connections {worker_connections}; }}
 http {{
-  access_log {dir}/access.log;
+  access_log {access_log};
   client_body_temp_path {dir}/tmp/body;
   proxy_temp_path {dir}/tmp/proxy;
   fastcgi_temp_path {dir}/tmp/fastcgi;
@@ -195,7 +196,7 @@ http {{
   scgi_temp_path {dir}/tmp/scgi;
   default_type text/plain;
   keepalive_timeout {keepalive_timeout};
-  keepalive_requests 100000;
+  keepalive_requests {keepalive_requests};
   client_max_body_size 0;
   server {{
     listen {ip}:{port};
@@ -227,15 +228,21 @@ class NginxPod(Process):
     serves files from `files` (see make_file). By default nginx runs as a single process
     (master_process off): if the test process is SIGKILLed (a ctest timeout), the kernel
     kills that one process through PDEATHSIG, whereas a master's orphaned worker would keep
-    the port. A benchmark can ask for a real master with workers."""
+    the port. A benchmark can ask for a real master with workers, no access log (tests
+    read it; a benchmark would measure its writes), more connections (worker_connections
+    and the worker's RLIMIT_NOFILE) and more requests per connection."""
 
     def __init__(self, name, ip, port, workdir, keepalive_timeout="75s", files=None,
-                 master_process=False):
+                 master_process=False, access_log=True, keepalive_requests=100000,
+                 worker_connections=1024):
         self.name, self.ip, self.port = name, ip, port
         self.dir = os.path.join(workdir, "pods", name)
         self.files = files or os.path.join(self.dir, "files")
         self.keepalive_timeout = keepalive_timeout
         self.master_process = master_process
+        self.access_log = access_log
+        self.keepalive_requests = keepalive_requests
+        self.worker_connections = worker_connections
         conf = os.path.join(self.dir, "nginx.conf")
         super().__init__([NGINX, "-p", self.dir, "-c", conf, "-e", f"{self.dir}/error.log",
                           "-g", "daemon off;"], os.path.join(self.dir, "stderr.log"))
@@ -253,9 +260,26 @@ class NginxPod(Process):
         text = NGINX_CONF.format(user=user, dir=self.dir, ip=self.ip, port=self.port,
                                  name=self.name, files=self.files,
                                  master_process="on" if self.master_process else "off",
-                                 keepalive_timeout=self.keepalive_timeout)
+                                 keepalive_timeout=self.keepalive_timeout,
+                                 keepalive_requests=self.keepalive_requests,
+                                 worker_connections=self.worker_connections,
+                                 worker_rlimit=self._worker_rlimit(),
+                                 error_level="info" if self.access_log else "warn",
+                                 access_log=os.path.join(self.dir, "access.log")
+                                 if self.access_log else "off")
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write(text)
+
+    def _worker_rlimit(self):
+        # Above the default 1024 descriptors a worker needs its limit raised; nginx can
+        # raise it up to the hard limit it inherits (no further without CAP_SYS_RESOURCE).
+        if self.worker_connections <= 1000:
+            return ""
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        wanted = 2 * self.worker_connections + 64
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        return f"worker_rlimit_nofile {wanted};\n"
 
     def start(self, timeout=10):
         self.write_conf()

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Open N keep-alive HTTP connections to HOST:PORT, send one request on each, read the
+answer, then hold them all open and idle until stdin closes or SIGTERM.
+
+A separate process from bench/run, so the descriptors and memory of the client side
+are not counted with anything we measure. Prints "open N" once every connection has had
+its answer, or "failed: ..." and exits 1.
+
+  idle_client.py HOST PORT N [--batch 500] [--timeout 60]
+"""
+import argparse
+import errno
+import resource
+import selectors
+import signal
+import socket
+import sys
+import time
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def open_batch(selector, host, port, count, request):
+    """Start `count` non-blocking connects; each socket waits to become writable."""
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        code = sock.connect_ex((host, port))
+        if code not in (0, errno.EINPROGRESS):
+            sock.close()
+            raise OSError(code, f"connect: {errno.errorcode.get(code, code)}")
+        selector.register(sock, selectors.EVENT_WRITE, {"sent": False, "got": b""})
+
+
+def complete(selector, request, deadline):
+    """Drive the registered sockets until each has read one whole response head (the
+    bodies are a few bytes and arrive with it). Returns the finished sockets."""
+    done = []
+    while selector.get_map():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(selector.get_map())} connections unanswered")
+        for key, _ in selector.select(timeout=1.0):
+            sock, state = key.fileobj, key.data
+            if not state["sent"]:
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if error:
+                    raise OSError(error, f"connect: {errno.errorcode.get(error, error)}")
+                sock.send(request)
+                state["sent"] = True
+                selector.modify(sock, selectors.EVENT_READ, state)
+                continue
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("the proxy closed a connection before answering")
+            state["got"] += data
+            head, sep, body = state["got"].partition(b"\r\n\r\n")
+            if sep and body.endswith(b"\n"):
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise ConnectionError(f"unexpected answer {head[:40]!r}")
+                selector.unregister(sock)
+                done.append(sock)
+    return done
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("count", type=int)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--timeout", type=float, default=60)
+    args = parser.parse_args()
+    raise_nofile()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    request = f"GET / HTTP/1.1\r\nHost: {args.host}\r\n\r\n".encode()
+    deadline = time.monotonic() + args.timeout
+    held = []
+    try:
+        with selectors.DefaultSelector() as selector:
+            while len(held) < args.count:
+                open_batch(selector, args.host, args.port,
+                           min(args.batch, args.count - len(held)), request)
+                held += complete(selector, request, deadline)
+    except (OSError, TimeoutError, ConnectionError) as failure:
+        print(f"failed after {len(held)} connections: {failure}", flush=True)
+        sys.exit(1)
+    print(f"open {len(held)}", flush=True)
+    sys.stdin.read()  # bench/run closes our stdin (or sends SIGTERM) when it has measured
+
+
+if __name__ == "__main__":
+    main()
