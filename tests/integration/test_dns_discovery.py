@@ -111,7 +111,7 @@ class Traffic:
                            what=f"traffic to every pod of {sorted(expected)}")
 
 
-def start(env, ips_at_start, pod_count):
+def start(env, ips_at_start, pod_count, drain="10s"):
     pods = env.web_pods(pod_count)
     dns = env.track(DnsServer(env.workdir, harness.free_port()))
     dns.serve(ips_at_start)
@@ -127,7 +127,8 @@ def start(env, ips_at_start, pod_count):
                               "spec": {"containers": [{"name": "nginx", "ports": [
                                   {"name": "http", "containerPort": pods[0].port}]}]}}}}
     admin_port = harness.free_port()
-    docs = [harness.proxy_config_doc(admin_port, dnsServers=[f"127.0.0.1:{dns.port}"]),
+    docs = [harness.proxy_config_doc(admin_port, drain=drain,
+                                     dnsServers=[f"127.0.0.1:{dns.port}"]),
             harness.service_doc("web", port, pods[0].port, cluster_ip=cluster_ip), deployment]
     proxy = env.svcproxy(docs)
     proxy.admin_port = admin_port
@@ -214,7 +215,8 @@ def name_that_resolves_later(env):
 @test(timeout=60)
 def nxdomain_twice_empties_the_set(env):
     ips = ["127.0.1.1", "127.0.1.2"]
-    dns, proxy, address, by_ip = start(env, ips, 2)
+    grace_s = 2  # timeouts.drain: how long removed pods stay terminating
+    dns, proxy, address, by_ip = start(env, ips, 2, drain=f"{grace_s}s")
     assert set(harness.pods_answering(address, 4)) == names(by_ip, ips)
     since = len(proxy.log_text())
     dns.serve([])
@@ -223,6 +225,11 @@ def nxdomain_twice_empties_the_set(env):
     proxy.wait_for_log(r"dns: .*nxdomain; keeping the last 2 addresses", timeout=WITHIN,
                        since=since)
     proxy.wait_for_log(r"dns: .*0 addresses", timeout=WITHIN + SETTLE, since=since)
+    emptied = time.monotonic()
+    # Kubernetes' terminating-endpoint rule: with no other endpoint, the removed pods still
+    # serve until their grace ends; then the service has nothing and closes at once.
+    assert set(harness.pods_answering(address, 2)) <= names(by_ip, ips)
+    time.sleep(max(0.0, grace_s + 1 - (time.monotonic() - emptied)))
     assert_closed_at_once(address)
 
 
