@@ -112,13 +112,18 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
 
   dns_->update(snapshot);
   publish_routes(snapshot);
+  // One line per listener helps with a handful; with thousands it drowns the log.
+  constexpr std::size_t kListenersLoggedOneByOne = 64;
+  const LogLevel each = added.size() > kListenersLoggedOneByOne ? LogLevel::Debug : LogLevel::Info;
   for (std::size_t i = 0; i < added.size(); ++i) {
     for (std::size_t w = 0; w < workers_.size(); ++w)
       workers_[w]->open_listener(*added[i], descriptors[i][w]);
-    log(LogLevel::Info, "listening on ", added[i]->address.to_string(), " for ",
-        added[i]->backend_key, " (", to_string(added[i]->role), ", ",
-        conf::to_string(added[i]->protocol), ")");
+    log(each, "listening on ", added[i]->address.to_string(), " for ", added[i]->backend_key, " (",
+        to_string(added[i]->role), ", ", conf::to_string(added[i]->protocol), ")");
   }
+  if (each == LogLevel::Debug)
+    log(LogLevel::Info, "listening on ", added.size(),
+        " new addresses (--log-level debug lists them)");
   for (const auto& old : listeners_) {
     const ListenerSpec* now = find_listener(plan, old.address);
     if (!now) {
