@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "server/drained_read.hpp"
 #include "server/worker.hpp"
 
 namespace svcproxy::server {
@@ -24,6 +25,7 @@ HttpConnection::HttpConnection(tcp::socket socket, Worker& owner)
     : client(std::move(socket)), worker(owner), resources(owner.resources()) {
   boost::system::error_code error;
   client.set_option(tcp::no_delay(true), error);
+  enable_inq(client.native_handle());
   const auto peer = client.remote_endpoint(error);
   if (!error) {
     client_ip = peer.address().to_string();

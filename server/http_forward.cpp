@@ -10,6 +10,7 @@
 #include <charconv>
 #include <optional>
 
+#include "server/drained_read.hpp"
 #include "server/http_rewrite.hpp"
 #include "server/http_validation.hpp"
 #include "server/log.hpp"
@@ -114,6 +115,7 @@ asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
   const auto error =
       co_await connect_endpoint(up.socket, endpoint->address(), settings.timeouts.connect);
   if (!error) {
+    enable_inq(up.socket.native_handle());
     up.guard = lb::ActiveGuard(std::move(endpoint));
     co_return std::nullopt;
   }
@@ -125,6 +127,7 @@ asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
       co_await connect_upstream(backend, c.client_ip, settings.timeouts.connect, c.tried);
   if (!next.connected()) co_return UpstreamFailure::ConnectFailed;
   up.socket = std::move(next.socket);
+  enable_inq(up.socket.native_handle());
   up.guard = std::move(next.endpoint);
   co_return std::nullopt;
 }
@@ -145,7 +148,7 @@ asio::awaitable<SendResult> stream_length_body(HttpConnection& c, tcp::socket& t
     const std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BodyBufferPool::kSize));
     auto [read_error, n] =
-        co_await c.client.async_read_some(asio::buffer(buffer.data(), want), kNoThrow);
+        co_await c.client.async_read_some(draining(asio::buffer(buffer.data(), want)), kNoThrow);
     if (read_error) co_return SendResult{SendOutcome::ClientFailed};
     c.expect(Waiting::Transfer, idle);
     result.body_received += n;
@@ -199,8 +202,8 @@ asio::awaitable<SendResult> stream_chunked_body(HttpConnection& c, RequestParser
       co_return SendResult{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
     }
     if (progress.need_read) {
-      auto [read_error, n] =
-          co_await c.client.async_read_some(c.client_buffer.prepare(kHeadReadSize), kNoThrow);
+      auto [read_error, n] = co_await c.client.async_read_some(
+          draining(c.client_buffer.prepare(kHeadReadSize)), kNoThrow);
       if (read_error) co_return SendResult{SendOutcome::ClientFailed};
       c.client_buffer.commit(n);
       c.expect(Waiting::Transfer, idle);
@@ -224,7 +227,7 @@ asio::awaitable<boost::system::error_code> read_response_head(HttpConnection& c,
       if (error != http::error::need_more) co_return error;
     }
     auto [error, n] =
-        co_await from.async_read_some(c.upstream_buffer.prepare(kHeadReadSize), kNoThrow);
+        co_await from.async_read_some(draining(c.upstream_buffer.prepare(kHeadReadSize)), kNoThrow);
     if (error) co_return error;
     c.upstream_buffer.commit(n);
     any_bytes = true;
@@ -256,7 +259,7 @@ asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponsePar
               ? static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BodyBufferPool::kSize))
               : BodyBufferPool::kSize;
       auto [read_error, n] =
-          co_await from.async_read_some(asio::buffer(buffer.data(), want), kNoThrow);
+          co_await from.async_read_some(draining(asio::buffer(buffer.data(), want)), kNoThrow);
       if (read_error == asio::error::eof && from_pod.kind == Kind::UntilClose)
         co_return RelayOutcome::Done;
       if (read_error) co_return RelayOutcome::UpstreamFailed;
@@ -271,8 +274,8 @@ asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponsePar
   bool need_read = c.upstream_buffer.size() == 0;
   for (;;) {
     if (need_read) {
-      auto [read_error, n] =
-          co_await from.async_read_some(c.upstream_buffer.prepare(kHeadReadSize), kNoThrow);
+      auto [read_error, n] = co_await from.async_read_some(
+          draining(c.upstream_buffer.prepare(kHeadReadSize)), kNoThrow);
       if (read_error) co_return RelayOutcome::UpstreamFailed;
       c.upstream_buffer.commit(n);
       c.expect(Waiting::Transfer, idle);

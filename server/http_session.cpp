@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "server/access_log.hpp"
+#include "server/drained_read.hpp"
 #include "server/http_connection.hpp"
 #include "server/http_forward.hpp"
 #include "server/http_validation.hpp"
@@ -82,8 +83,8 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
       if (c.deadline.waiting == Waiting::NextRequest)
         c.expect(Waiting::RequestHead, timeouts.request_header);
     }
-    auto [error, n] =
-        co_await c.client.async_read_some(c.client_buffer.prepare(kHeadReadSize), kNoThrow);
+    auto [error, n] = co_await c.client.async_read_some(
+        draining(c.client_buffer.prepare(kHeadReadSize)), kNoThrow);
     if (error) {
       if (c.deadline.fired == Waiting::RequestHead) {
         read.outcome = HeadRead::Outcome::Rejected;
