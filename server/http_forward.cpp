@@ -32,6 +32,9 @@ namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeadReadSize = 16 * 1024;
+// The first read of a response: a typical head fits, and many requests in flight at once
+// do not leave 16 KiB each of freed (but resident) heap behind.
+constexpr std::size_t kFirstResponseRead = 2 * 1024;
 constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
 constexpr int kMaxAttempts = 4;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -42,6 +45,16 @@ struct Upstream {
   tcp::socket socket;
   lb::ActiveGuard guard;
   bool reused = false;
+};
+
+// The connection's response-head buffer for one exchange, given back to the worker at the
+// end (bytes a pod sent beyond its response are never used for the next request anyway).
+struct UpstreamBufferLoan {
+  HttpConnection& c;
+  explicit UpstreamBufferLoan(HttpConnection& connection) : c(connection) {
+    if (c.upstream_buffer.capacity() == 0) c.upstream_buffer = c.resources.upstream_buffers.take();
+  }
+  ~UpstreamBufferLoan() { c.resources.upstream_buffers.give_back(std::move(c.upstream_buffer)); }
 };
 
 // Clears the connection's pointer to a socket that lives in this frame.
@@ -226,8 +239,11 @@ asio::awaitable<boost::system::error_code> read_response_head(HttpConnection& c,
       }
       if (error != http::error::need_more) co_return error;
     }
+    const std::size_t room = c.upstream_buffer.capacity() - c.upstream_buffer.size();
+    const std::size_t want =
+        std::max(room, c.upstream_buffer.size() == 0 ? kFirstResponseRead : kHeadReadSize);
     auto [error, n] =
-        co_await from.async_read_some(draining(c.upstream_buffer.prepare(kHeadReadSize)), kNoThrow);
+        co_await from.async_read_some(draining(c.upstream_buffer.prepare(want)), kNoThrow);
     if (error) co_return error;
     c.upstream_buffer.commit(n);
     any_bytes = true;
@@ -349,6 +365,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
                                                const lb::Backend& backend,
                                                const conf::ProxySettings& settings) {
   ForwardResult result;
+  UpstreamBufferLoan upstream_buffer(c);
   auto& request = parser.get();
   const auto& timeouts = settings.timeouts;
   const BodyFraming framing = request_framing(parser);
