@@ -36,6 +36,9 @@ constexpr std::size_t kHeadReadSize = 16 * 1024;
 // do not leave 16 KiB each of freed (but resident) heap behind.
 constexpr std::size_t kFirstResponseRead = 2 * 1024;
 constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
+// Body bytes up to this size are copied after the head, so head and body go out in one
+// send(2) of one buffer rather than a sendmsg(2) of two.
+constexpr std::size_t kCoalesceBytes = 4 * 1024;
 constexpr int kMaxAttempts = 4;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -398,7 +401,11 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     }
   }
 
-  rewrite_request(request, {c.client_ip, "http", c.local_host}, framing, upgrade, expect_continue);
+  const bool needs_host = request.count(http::field::host) == 0;
+  rewrite_request(
+      request,
+      {c.client_ip, "http", needs_host ? std::string_view(c.local_host()) : std::string_view()},
+      framing, upgrade, expect_continue);
   c.head.clear();
   append_head(request, c.head);
 
@@ -422,7 +429,16 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     c.expect(Waiting::Transfer, timeouts.idle);
     const std::array<asio::const_buffer, 2> head_and_body{
         asio::buffer(c.head), asio::buffer(c.client_buffer.data().data(), buffered_body)};
-    auto [write_error, written] = co_await asio::async_write(up.socket, head_and_body, kNoThrow);
+    // No body buffered: one buffer, so send(2) rather than sendmsg(2) (and no ?: around
+    // co_await, which GCC 12 miscompiles).
+    boost::system::error_code write_error;
+    if (buffered_body == 0) {
+      auto [error, n] = co_await asio::async_write(up.socket, asio::buffer(c.head), kNoThrow);
+      write_error = error;
+    } else {
+      auto [error, n] = co_await asio::async_write(up.socket, head_and_body, kNoThrow);
+      write_error = error;
+    }
     SendResult sent{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
     if (!write_error && !replayable) {
       c.client_buffer.consume(buffered_body);
@@ -554,10 +570,20 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   else if (from_pod.kind == Kind::UntilClose)
     leftover = c.upstream_buffer.size();
   c.expect(Waiting::Transfer, timeouts.idle);
-  const std::array<asio::const_buffer, 2> head_and_body{
-      asio::buffer(c.head), asio::buffer(c.upstream_buffer.data().data(), leftover)};
-  auto [write_error, written] = co_await asio::async_write(c.client, head_and_body, kNoThrow);
-  result.bytes_sent += written;
+  const char* const body = static_cast<const char*>(c.upstream_buffer.data().data());
+  boost::system::error_code write_error;
+  if (leftover <= kCoalesceBytes) {
+    c.head.append(body, leftover);
+    auto [error, written] = co_await asio::async_write(c.client, asio::buffer(c.head), kNoThrow);
+    write_error = error;
+    result.bytes_sent += written;
+  } else {
+    const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(c.head),
+                                                          asio::buffer(body, leftover)};
+    auto [error, written] = co_await asio::async_write(c.client, head_and_body, kNoThrow);
+    write_error = error;
+    result.bytes_sent += written;
+  }
   if (write_error) {
     result.error = "client_reset";
     result.keep_client = false;
