@@ -33,7 +33,7 @@ const char* to_string(RelayEnd end) {
 
 namespace {
 
-constexpr std::size_t kRelayBufferBytes = 16 * 1024;
+constexpr std::size_t kRelayBufferBytes = 64 * 1024;
 
 // Closes with an RST, so the peer learns the other side failed rather than finished.
 void reset(tcp::socket& socket) {
