@@ -402,12 +402,11 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   }
 
   const bool needs_host = request.count(http::field::host) == 0;
-  rewrite_request(
+  c.head.clear();
+  append_forwarded_request(
       request,
       {c.client_ip, "http", needs_host ? std::string_view(c.local_host()) : std::string_view()},
-      framing, upgrade, expect_continue);
-  c.head.clear();
-  append_head(request, c.head);
+      framing, upgrade, expect_continue, c.head);
 
   c.tried.clear();
   Upstream up(c.client.get_executor());
@@ -552,9 +551,8 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
       !switching && response->keep_alive() && from_pod.kind != Kind::UntilClose;
   result.keep_client =
       !switching && client_keep_alive && !c.worker.draining() && to_client.kind != Kind::UntilClose;
-  rewrite_response(head, to_client, result.keep_client, client_http10, switching);
   c.head.clear();
-  append_head(head, c.head);
+  append_forwarded_response(head, to_client, result.keep_client, client_http10, switching, c.head);
 
   if (switching) {
     co_await tunnel(c, up.socket, result, timeouts.idle);
