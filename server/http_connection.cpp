@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "server/drained_read.hpp"
 #include "server/worker.hpp"
 
 namespace svcproxy::server {
@@ -21,20 +22,31 @@ std::string address_of(const tcp::endpoint& endpoint) {
 }  // namespace
 
 HttpConnection::HttpConnection(tcp::socket socket, Worker& owner)
-    : client(std::move(socket)), worker(owner), resources(owner.resources()) {
+    : client(std::move(socket)),
+      worker(owner),
+      resources(owner.resources()),
+      watch_timer(client.get_executor()) {
   boost::system::error_code error;
   client.set_option(tcp::no_delay(true), error);
+  enable_inq(client.native_handle());
   const auto peer = client.remote_endpoint(error);
   if (!error) {
     client_ip = peer.address().to_string();
     client_address = address_of(peer);
   }
-  const auto local = client.local_endpoint(error);
-  if (!error) local_host = address_of(local);
   resources.http_sessions.push_back(*this);
 }
 
 HttpConnection::~HttpConnection() = default;  // the intrusive hook unlinks itself
+
+const std::string& HttpConnection::local_host() {
+  if (local_host_.empty()) {
+    boost::system::error_code error;
+    const auto local = client.local_endpoint(error);
+    if (!error) local_host_ = address_of(local);
+  }
+  return local_host_;
+}
 
 void HttpConnection::close_if_idle() {
   if (deadline.waiting != Waiting::NextRequest) return;

@@ -5,6 +5,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -59,6 +60,10 @@ class HttpConnection final : public DrainableSession {
   }
   bool timed_out() const { return deadline.fired != Waiting::Nothing; }
 
+  // ip:port the client reached, the Host of a request without one (HTTP/1.0). Asked of
+  // the kernel on first use: most connections never need it (a getsockname(2) saved).
+  const std::string& local_host();
+
   // Drain: a connection between requests closes now; a busy one after its response.
   void close_if_idle() override;
 
@@ -70,9 +75,14 @@ class HttpConnection final : public DrainableSession {
   std::string head;                           // a serialised head, reused
   std::string client_ip;
   std::string client_address;              // ip:port, for the access log
-  std::string local_host;                  // ip:port the client reached, Host for HTTP/1.0
   std::vector<const lb::Endpoint*> tried;  // endpoints tried for the current request
   Deadline deadline;
+  // The deadline watcher's timer, here so that the request loop can stop the watcher.
+  boost::asio::steady_timer watch_timer;
+  bool watching = true;  // false once the request loop ended: the watcher returns
+
+ private:
+  std::string local_host_;
 };
 
 // Writes a short error response; returns the bytes written (0 when the client is gone).

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <optional>
 
+#include "server/drained_read.hpp"
 #include "server/http_rewrite.hpp"
 #include "server/http_validation.hpp"
 #include "server/log.hpp"
@@ -31,7 +32,13 @@ namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeadReadSize = 16 * 1024;
+// The first read of a response: a typical head fits, and many requests in flight at once
+// do not leave 16 KiB each of freed (but resident) heap behind.
+constexpr std::size_t kFirstResponseRead = 2 * 1024;
 constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
+// Body bytes up to this size are copied after the head, so head and body go out in one
+// send(2) of one buffer rather than a sendmsg(2) of two.
+constexpr std::size_t kCoalesceBytes = 4 * 1024;
 constexpr int kMaxAttempts = 4;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -41,6 +48,16 @@ struct Upstream {
   tcp::socket socket;
   lb::ActiveGuard guard;
   bool reused = false;
+};
+
+// The connection's response-head buffer for one exchange, given back to the worker at the
+// end (bytes a pod sent beyond its response are never used for the next request anyway).
+struct UpstreamBufferLoan {
+  HttpConnection& c;
+  explicit UpstreamBufferLoan(HttpConnection& connection) : c(connection) {
+    if (c.upstream_buffer.capacity() == 0) c.upstream_buffer = c.resources.upstream_buffers.take();
+  }
+  ~UpstreamBufferLoan() { c.resources.upstream_buffers.give_back(std::move(c.upstream_buffer)); }
 };
 
 // Clears the connection's pointer to a socket that lives in this frame.
@@ -114,6 +131,7 @@ asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
   const auto error =
       co_await connect_endpoint(up.socket, endpoint->address(), settings.timeouts.connect);
   if (!error) {
+    enable_inq(up.socket.native_handle());
     up.guard = lb::ActiveGuard(std::move(endpoint));
     co_return std::nullopt;
   }
@@ -125,6 +143,7 @@ asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
       co_await connect_upstream(backend, c.client_ip, settings.timeouts.connect, c.tried);
   if (!next.connected()) co_return UpstreamFailure::ConnectFailed;
   up.socket = std::move(next.socket);
+  enable_inq(up.socket.native_handle());
   up.guard = std::move(next.endpoint);
   co_return std::nullopt;
 }
@@ -145,7 +164,7 @@ asio::awaitable<SendResult> stream_length_body(HttpConnection& c, tcp::socket& t
     const std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BodyBufferPool::kSize));
     auto [read_error, n] =
-        co_await c.client.async_read_some(asio::buffer(buffer.data(), want), kNoThrow);
+        co_await c.client.async_read_some(draining(asio::buffer(buffer.data(), want)), kNoThrow);
     if (read_error) co_return SendResult{SendOutcome::ClientFailed};
     c.expect(Waiting::Transfer, idle);
     result.body_received += n;
@@ -199,8 +218,8 @@ asio::awaitable<SendResult> stream_chunked_body(HttpConnection& c, RequestParser
       co_return SendResult{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
     }
     if (progress.need_read) {
-      auto [read_error, n] =
-          co_await c.client.async_read_some(c.client_buffer.prepare(kHeadReadSize), kNoThrow);
+      auto [read_error, n] = co_await c.client.async_read_some(
+          draining(c.client_buffer.prepare(kHeadReadSize)), kNoThrow);
       if (read_error) co_return SendResult{SendOutcome::ClientFailed};
       c.client_buffer.commit(n);
       c.expect(Waiting::Transfer, idle);
@@ -222,8 +241,11 @@ asio::awaitable<boost::system::error_code> read_response_head(HttpConnection& c,
       if (parser.is_header_done()) co_return boost::system::error_code{};
       if (error != http::error::need_more) co_return error;
     }
+    const std::size_t room = c.upstream_buffer.capacity() - c.upstream_buffer.size();
+    const std::size_t want =
+        std::max(room, c.upstream_buffer.size() == 0 ? kFirstResponseRead : kHeadReadSize);
     auto [error, n] =
-        co_await from.async_read_some(c.upstream_buffer.prepare(kHeadReadSize), kNoThrow);
+        co_await from.async_read_some(draining(c.upstream_buffer.prepare(want)), kNoThrow);
     if (error) co_return error;
     c.upstream_buffer.commit(n);
     any_bytes = true;
@@ -255,7 +277,7 @@ asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponsePar
               ? static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BodyBufferPool::kSize))
               : BodyBufferPool::kSize;
       auto [read_error, n] =
-          co_await from.async_read_some(asio::buffer(buffer.data(), want), kNoThrow);
+          co_await from.async_read_some(draining(asio::buffer(buffer.data(), want)), kNoThrow);
       if (read_error == asio::error::eof && from_pod.kind == Kind::UntilClose)
         co_return RelayOutcome::Done;
       if (read_error) co_return RelayOutcome::UpstreamFailed;
@@ -270,8 +292,8 @@ asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponsePar
   bool need_read = c.upstream_buffer.size() == 0;
   for (;;) {
     if (need_read) {
-      auto [read_error, n] =
-          co_await from.async_read_some(c.upstream_buffer.prepare(kHeadReadSize), kNoThrow);
+      auto [read_error, n] = co_await from.async_read_some(
+          draining(c.upstream_buffer.prepare(kHeadReadSize)), kNoThrow);
       if (read_error) co_return RelayOutcome::UpstreamFailed;
       c.upstream_buffer.commit(n);
       c.expect(Waiting::Transfer, idle);
@@ -345,6 +367,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
                                                const lb::Backend& backend,
                                                const conf::ProxySettings& settings) {
   ForwardResult result;
+  UpstreamBufferLoan upstream_buffer(c);
   auto& request = parser.get();
   const auto& timeouts = settings.timeouts;
   const BodyFraming framing = request_framing(parser);
@@ -377,9 +400,12 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     }
   }
 
-  rewrite_request(request, {c.client_ip, "http", c.local_host}, framing, upgrade, expect_continue);
+  const bool needs_host = request.count(http::field::host) == 0;
   c.head.clear();
-  append_head(request, c.head);
+  append_forwarded_request(
+      request,
+      {c.client_ip, "http", needs_host ? std::string_view(c.local_host()) : std::string_view()},
+      framing, upgrade, expect_continue, c.head);
 
   c.tried.clear();
   Upstream up(c.client.get_executor());
@@ -401,7 +427,16 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     c.expect(Waiting::Transfer, timeouts.idle);
     const std::array<asio::const_buffer, 2> head_and_body{
         asio::buffer(c.head), asio::buffer(c.client_buffer.data().data(), buffered_body)};
-    auto [write_error, written] = co_await asio::async_write(up.socket, head_and_body, kNoThrow);
+    // No body buffered: one buffer, so send(2) rather than sendmsg(2) (and no ?: around
+    // co_await, which GCC 12 miscompiles).
+    boost::system::error_code write_error;
+    if (buffered_body == 0) {
+      auto [error, n] = co_await asio::async_write(up.socket, asio::buffer(c.head), kNoThrow);
+      write_error = error;
+    } else {
+      auto [error, n] = co_await asio::async_write(up.socket, head_and_body, kNoThrow);
+      write_error = error;
+    }
     SendResult sent{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
     if (!write_error && !replayable) {
       c.client_buffer.consume(buffered_body);
@@ -515,9 +550,8 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
       !switching && response->keep_alive() && from_pod.kind != Kind::UntilClose;
   result.keep_client =
       !switching && client_keep_alive && !c.worker.draining() && to_client.kind != Kind::UntilClose;
-  rewrite_response(head, to_client, result.keep_client, client_http10, switching);
   c.head.clear();
-  append_head(head, c.head);
+  append_forwarded_response(head, to_client, result.keep_client, client_http10, switching, c.head);
 
   if (switching) {
     co_await tunnel(c, up.socket, result, timeouts.idle);
@@ -533,10 +567,20 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   else if (from_pod.kind == Kind::UntilClose)
     leftover = c.upstream_buffer.size();
   c.expect(Waiting::Transfer, timeouts.idle);
-  const std::array<asio::const_buffer, 2> head_and_body{
-      asio::buffer(c.head), asio::buffer(c.upstream_buffer.data().data(), leftover)};
-  auto [write_error, written] = co_await asio::async_write(c.client, head_and_body, kNoThrow);
-  result.bytes_sent += written;
+  const char* const body = static_cast<const char*>(c.upstream_buffer.data().data());
+  boost::system::error_code write_error;
+  if (leftover <= kCoalesceBytes) {
+    c.head.append(body, leftover);
+    auto [error, written] = co_await asio::async_write(c.client, asio::buffer(c.head), kNoThrow);
+    write_error = error;
+    result.bytes_sent += written;
+  } else {
+    const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(c.head),
+                                                          asio::buffer(body, leftover)};
+    auto [error, written] = co_await asio::async_write(c.client, head_and_body, kNoThrow);
+    write_error = error;
+    result.bytes_sent += written;
+  }
   if (write_error) {
     result.error = "client_reset";
     result.keep_client = false;

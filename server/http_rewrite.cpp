@@ -4,6 +4,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/container/small_vector.hpp>
 #include <charconv>
 
 namespace svcproxy::server {
@@ -40,6 +41,53 @@ void append_fields(const http::fields& fields, std::string& out) {
     out += field.value();
     out += "\r\n";
   }
+  out += "\r\n";
+}
+
+// Which fields remove_hop_by_hop would erase, decided per field without erasing.
+class HopByHop {
+ public:
+  HopByHop(const http::fields& fields, bool keep_upgrade) : keep_upgrade_(keep_upgrade) {
+    for (auto it = fields.find(http::field::connection);
+         it != fields.end() && it->name() == http::field::connection; ++it) {
+      for (const auto& name : http::token_list(it->value())) {
+        if (boost::beast::iequals(name, "host") || boost::beast::iequals(name, "connection"))
+          continue;
+        if (keep_upgrade && boost::beast::iequals(name, "upgrade")) continue;
+        named_.push_back(name);
+      }
+    }
+  }
+
+  bool drops(const http::fields::value_type& field) const {
+    switch (field.name()) {
+      case http::field::connection:
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::transfer_encoding:
+        return true;
+      case http::field::upgrade:
+        if (!keep_upgrade_) return true;
+        break;
+      default:
+        break;
+    }
+    for (const std::string_view name : named_)
+      if (boost::beast::iequals(name, field.name_string())) return true;
+    return false;
+  }
+
+ private:
+  bool keep_upgrade_;
+  boost::container::small_vector<std::string_view, 4> named_;
+};
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
   out += "\r\n";
 }
 
@@ -130,6 +178,92 @@ void append_head(const http::response_header<>& head, std::string& out) {
   out += reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason;
   out += "\r\n";
   append_fields(head, out);
+}
+
+void append_forwarded_request(const http::request_header<>& head, const ForwardedContext& context,
+                              const BodyFraming& framing, bool upgrade, bool drop_expect,
+                              std::string& out) {
+  const HopByHop hop(head, upgrade);
+  // What rewrite_request erases before it collects X-Forwarded-For.
+  const auto gone = [&](const http::fields::value_type& field) {
+    return hop.drops(field) || field.name() == http::field::content_length ||
+           (drop_expect && field.name() == http::field::expect);
+  };
+  const auto is_forwarded_for = [](const http::fields::value_type& field) {
+    return boost::beast::iequals(field.name_string(), kForwardedFor);
+  };
+  const http::fields::value_type* host = nullptr;
+  for (const auto& field : head) {
+    if (field.name() == http::field::host && !gone(field)) {
+      host = &field;
+      break;
+    }
+  }
+  const std::string_view host_value = host ? std::string_view(host->value()) : context.default_host;
+  const bool sets_host = host != nullptr || !context.default_host.empty();
+
+  out += head.method_string();
+  out += ' ';
+  out += head.target();
+  out += " HTTP/1.1\r\n";
+  for (const auto& field : head) {
+    if (gone(field) || is_forwarded_for(field)) continue;
+    if (boost::beast::iequals(field.name_string(), "X-Forwarded-Proto")) continue;
+    if (sets_host && boost::beast::iequals(field.name_string(), "X-Forwarded-Host")) continue;
+    append_field(out, field.name_string(), field.value());
+  }
+  if (upgrade) append_field(out, "Connection", "upgrade");
+  if (framing.kind == BodyFraming::Kind::Length) {
+    out += "Content-Length: ";
+    append_decimal(out, framing.length);
+    out += "\r\n";
+  } else if (framing.kind == BodyFraming::Kind::Chunked) {
+    append_field(out, "Transfer-Encoding", "chunked");
+  }
+  if (!host && !context.default_host.empty()) append_field(out, "Host", context.default_host);
+  // Like rewrite_request: the run of X-Forwarded-For lines from the first one, then us.
+  out += kForwardedFor;
+  out += ": ";
+  bool in_run = false;
+  for (const auto& field : head) {
+    if (gone(field)) continue;
+    if (is_forwarded_for(field)) {
+      in_run = true;
+      out += field.value();
+      out += ", ";
+    } else if (in_run) {
+      break;
+    }
+  }
+  out += context.client_ip;
+  out += "\r\n";
+  append_field(out, "X-Forwarded-Proto", context.proto);
+  if (sets_host) append_field(out, "X-Forwarded-Host", host_value);
+  out += "\r\n";
+}
+
+void append_forwarded_response(const http::response_header<>& head, const BodyFraming& to_client,
+                               bool keep_alive, bool client_http10, bool upgrade,
+                               std::string& out) {
+  const HopByHop hop(head, upgrade);
+  out += "HTTP/1.1 ";
+  append_decimal(out, head.result_int());
+  out += ' ';
+  const std::string_view reason = head.reason();
+  out += reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason;
+  out += "\r\n";
+  for (const auto& field : head)
+    if (!hop.drops(field)) append_field(out, field.name_string(), field.value());
+  if (upgrade) {
+    append_field(out, "Connection", "upgrade");
+  } else if (!keep_alive) {
+    append_field(out, "Connection", "close");
+  } else if (client_http10) {
+    append_field(out, "Connection", "keep-alive");
+  }
+  if (to_client.kind == BodyFraming::Kind::Chunked)
+    append_field(out, "Transfer-Encoding", "chunked");
+  out += "\r\n";
 }
 
 bool is_idempotent(http::verb method) {

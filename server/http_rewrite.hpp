@@ -50,6 +50,16 @@ void rewrite_response(boost::beast::http::response_header<>& head, const BodyFra
 void append_head(const boost::beast::http::request_header<>& head, std::string& out);
 void append_head(const boost::beast::http::response_header<>& head, std::string& out);
 
+// The same bytes as rewrite_request (or rewrite_response) followed by append_head, written
+// in one pass over the parsed fields: no field is erased or inserted, so forwarding a head
+// costs no allocation (the proxy's hot path; rewrite_* stay for interim responses).
+void append_forwarded_request(const boost::beast::http::request_header<>& head,
+                              const ForwardedContext& context, const BodyFraming& framing,
+                              bool upgrade, bool drop_expect, std::string& out);
+void append_forwarded_response(const boost::beast::http::response_header<>& head,
+                               const BodyFraming& to_client, bool keep_alive, bool client_http10,
+                               bool upgrade, std::string& out);
+
 bool is_idempotent(boost::beast::http::verb method);
 
 }  // namespace svcproxy::server

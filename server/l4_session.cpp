@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "server/access_log.hpp"
+#include "server/drained_read.hpp"
 #include "server/log.hpp"
 #include "server/tcp_relay.hpp"
 #include "server/upstream_connect.hpp"
@@ -36,6 +37,7 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr bac
   record.client = peer_of(client);
   boost::system::error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
+  enable_inq(client.native_handle());
 
   std::vector<const lb::Endpoint*> tried;
   UpstreamConnection upstream =
@@ -46,6 +48,7 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr bac
         ": ", upstream.failure);
     record.close_reason = "no_endpoint";
   } else {
+    enable_inq(upstream.socket.native_handle());
     const auto& address = upstream.endpoint.endpoint()->address();
     record.pod = address.pod_key();
     record.upstream = address.key();

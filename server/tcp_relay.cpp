@@ -9,6 +9,8 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 
+#include "server/drained_read.hpp"
+
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -31,7 +33,7 @@ const char* to_string(RelayEnd end) {
 
 namespace {
 
-constexpr std::size_t kRelayBufferBytes = 16 * 1024;
+constexpr std::size_t kRelayBufferBytes = 64 * 1024;
 
 // Closes with an RST, so the peer learns the other side failed rather than finished.
 void reset(tcp::socket& socket) {
@@ -53,7 +55,7 @@ asio::awaitable<void> copy(Direction direction, Clock::time_point& last_activity
   std::array<char, kRelayBufferBytes> buffer;
   for (;;) {
     auto [read_error, n] = co_await direction.from.async_read_some(
-        asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+        draining(asio::buffer(buffer)), asio::as_tuple(asio::use_awaitable));
     if (read_error == asio::error::eof) {
       boost::system::error_code ignored;
       direction.to.shutdown(tcp::socket::shutdown_send, ignored);

@@ -3,6 +3,7 @@
 // the worker's thread.
 #pragma once
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/intrusive/list.hpp>
 #include <cstddef>
 #include <memory>
@@ -68,8 +69,34 @@ class BodyBufferPool {
   std::vector<std::unique_ptr<char[]>> free_;
 };
 
+// Read buffers for response heads, lent to a connection for one exchange: an idle
+// keep-alive connection then holds no upstream buffer (16 KiB each otherwise), and taking
+// one back costs no allocation in the steady state.
+class FlatBufferPool {
+ public:
+  boost::beast::flat_buffer take() {
+    if (free_.empty()) return {};
+    boost::beast::flat_buffer buffer = std::move(free_.back());
+    free_.pop_back();
+    return buffer;
+  }
+  void give_back(boost::beast::flat_buffer&& buffer) {
+    buffer.clear();
+    if (buffer.capacity() > 0 && buffer.capacity() <= kMaxKeptCapacity && free_.size() < kMaxFree)
+      free_.push_back(std::move(buffer));
+    else
+      buffer.shrink_to_fit();
+  }
+
+ private:
+  static constexpr std::size_t kMaxFree = 64;
+  static constexpr std::size_t kMaxKeptCapacity = 64 * 1024;
+  std::vector<boost::beast::flat_buffer> free_;
+};
+
 struct WorkerResources {
   UpstreamPool upstream_pool;
+  FlatBufferPool upstream_buffers;
   // Access-log lines of the current event-loop round, written by one posted flush: one
   // write(2) for many requests under load, the next loop turn when idle.
   std::string access_log_batch;

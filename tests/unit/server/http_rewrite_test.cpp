@@ -129,3 +129,80 @@ TEST_CASE("idempotent methods") {
   CHECK_FALSE(is_idempotent(http::verb::post));
   CHECK_FALSE(is_idempotent(http::verb::patch));
 }
+
+// append_forwarded_* are the hot path's one-pass versions of rewrite_* + append_head: the
+// same bytes for every head, including the odd ones.
+TEST_CASE("append_forwarded_request writes what rewrite_request and append_head write") {
+  const std::string heads[] = {
+      "GET /x HTTP/1.1\r\nHost: web\r\n\r\n",
+      "GET / HTTP/1.0\r\n\r\n",
+      "GET /x HTTP/1.1\r\nHost: web\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\n"
+      "Proxy-Connection: x\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: h2c\r\nX-Secret: 1\r\n"
+      "Accept: */*\r\n\r\n",
+      "GET / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nhost: a\r\nx-forwarded-for: 2.2.2.2\r\n"
+      "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 3.3.3.3\r\n"
+      "Accept: */*\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-For, host\r\n"
+      "X-Forwarded-For: 1.1.1.1\r\n\r\n",
+      "GET / HTTP/1.0\r\nX-Forwarded-Host: kept\r\n\r\n",
+      "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+      "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n",
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, X-B\r\nUpgrade: websocket\r\n"
+      "X-B: 1\r\nSec-WebSocket-Key: k\r\n\r\n",
+  };
+  const BodyFraming framings[] = {
+      {}, {BodyFraming::Kind::Length, 5}, {BodyFraming::Kind::Chunked, 0}};
+  for (const std::string& raw : heads) {
+    for (const BodyFraming& framing : framings) {
+      for (const bool upgrade : {false, true}) {
+        for (const bool drop_expect : {false, true}) {
+          for (const std::string_view default_host : {"127.96.0.10:80", ""}) {
+            CAPTURE(raw);
+            const ForwardedContext context{"10.0.0.9", "http", default_host};
+            auto request = parse_request(raw);
+            std::string one_pass;
+            append_forwarded_request(request, context, framing, upgrade, drop_expect, one_pass);
+            rewrite_request(request, context, framing, upgrade, drop_expect);
+            std::string expected;
+            append_head(request, expected);
+            CHECK(one_pass == expected);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("append_forwarded_response writes what rewrite_response and append_head write") {
+  const std::string heads[] = {
+      "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close, X-Secret\r\n"
+      "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTrailer: X-T\r\n\r\n",
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "HTTP/1.0 404 \r\nContent-Length: 0\r\n\r\n",
+  };
+  for (const std::string& raw : heads) {
+    http::response_parser<http::string_body> parser;
+    boost::system::error_code error;
+    parser.put(boost::asio::buffer(raw), error);
+    REQUIRE(parser.is_header_done());
+    for (const BodyFraming to_client :
+         {BodyFraming{}, BodyFraming{BodyFraming::Kind::Chunked, 0}}) {
+      for (const bool keep_alive : {false, true}) {
+        for (const bool http10 : {false, true}) {
+          for (const bool upgrade : {false, true}) {
+            CAPTURE(raw);
+            auto response = parser.get();
+            std::string one_pass;
+            append_forwarded_response(response, to_client, keep_alive, http10, upgrade, one_pass);
+            rewrite_response(response, to_client, keep_alive, http10, upgrade);
+            std::string expected;
+            append_head(response, expected);
+            CHECK(one_pass == expected);
+          }
+        }
+      }
+    }
+  }
+}
