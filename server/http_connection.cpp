@@ -21,7 +21,7 @@ std::string address_of(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(tcp::socket socket, Worker& owner)
+HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Worker& owner)
     : client(std::move(socket)),
       worker(owner),
       resources(owner.resources()),
@@ -29,11 +29,8 @@ HttpConnection::HttpConnection(tcp::socket socket, Worker& owner)
   boost::system::error_code error;
   client.set_option(tcp::no_delay(true), error);
   enable_inq(client.native_handle());
-  const auto peer = client.remote_endpoint(error);
-  if (!error) {
-    client_ip = peer.address().to_string();
-    client_address = address_of(peer);
-  }
+  client_ip = peer.address().to_string();
+  client_address = address_of(peer);
   resources.http_sessions.push_back(*this);
 }
 

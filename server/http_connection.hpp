@@ -46,7 +46,8 @@ struct Deadline {
 
 class HttpConnection final : public DrainableSession {
  public:
-  HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker);
+  HttpConnection(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+                 Worker& worker);
   ~HttpConnection();
 
   // Sets what the connection waits for next and the deadline for it.

@@ -278,9 +278,9 @@ conf::Duration watch_tick(const conf::Timeouts& timeouts) {
 
 }  // namespace
 
-asio::awaitable<void> serve_http_connection(tcp::socket client, std::string backend_key,
-                                            Worker& worker) {
-  HttpConnection connection(std::move(client), worker);
+asio::awaitable<void> serve_http_connection(tcp::socket client, tcp::endpoint peer,
+                                            std::string backend_key, Worker& worker) {
+  HttpConnection connection(std::move(client), peer, worker);
   if (!worker.routes()) co_return;
   const conf::Duration tick = watch_tick(worker.routes()->settings.timeouts);
   co_await serve_watched(connection, backend_key, tick);

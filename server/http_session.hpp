@@ -16,6 +16,7 @@ class Worker;
 // worker drains. The backend is looked up by `backend_key` in the worker's current routes
 // for each request, so a reload reaches keep-alive connections.
 boost::asio::awaitable<void> serve_http_connection(boost::asio::ip::tcp::socket client,
+                                                   boost::asio::ip::tcp::endpoint peer,
                                                    std::string backend_key, Worker& worker);
 
 }  // namespace svcproxy::server

@@ -15,33 +15,26 @@ using asio::ip::tcp;
 
 namespace {
 
-std::string peer_of(const tcp::socket& socket) {
-  boost::system::error_code error;
-  const auto peer = socket.remote_endpoint(error);
-  return error ? std::string("?") : peer.address().to_string() + ":" + std::to_string(peer.port());
-}
-
-std::string ip_of(const tcp::socket& socket) {
-  boost::system::error_code error;
-  const auto peer = socket.remote_endpoint(error);
-  return error ? std::string() : peer.address().to_string();
+std::string address_of(const tcp::endpoint& peer) {
+  return peer.address().to_string() + ":" + std::to_string(peer.port());
 }
 
 }  // namespace
 
-asio::awaitable<void> serve_l4_connection(tcp::socket client, lb::BackendPtr backend,
-                                          RoutingTablePtr routes, StatsHandle stats) {
+asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer,
+                                          lb::BackendPtr backend, RoutingTablePtr routes,
+                                          StatsHandle stats) {
   const auto started = std::chrono::steady_clock::now();
   L4AccessRecord record;
   record.service = backend->name();
-  record.client = peer_of(client);
+  record.client = address_of(peer);
   boost::system::error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
   enable_inq(client.native_handle());
 
   std::vector<const lb::Endpoint*> tried;
-  UpstreamConnection upstream =
-      co_await connect_upstream(*backend, ip_of(client), routes->settings.timeouts.connect, tried);
+  UpstreamConnection upstream = co_await connect_upstream(*backend, peer.address().to_string(),
+                                                          routes->settings.timeouts.connect, tried);
   record_upstream_connect_failures(*stats, upstream.failed_attempts);
   if (!upstream.connected()) {
     log(LogLevel::Warn, "service ", backend->name(), ": closing connection from ", record.client,

@@ -16,6 +16,7 @@ namespace svcproxy::server {
 // bytes and failed connects into `stats` (the worker's slot; opened/closed are counted by
 // the worker).
 boost::asio::awaitable<void> serve_l4_connection(boost::asio::ip::tcp::socket client,
+                                                 boost::asio::ip::tcp::endpoint peer,
                                                  lb::BackendPtr backend, RoutingTablePtr routes,
                                                  StatsHandle stats);
 

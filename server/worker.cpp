@@ -104,8 +104,10 @@ void Worker::drain(std::function<void()> on_drained) {
 asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
   asio::steady_timer backoff(io_);
   for (;;) {
+    // The peer's address comes with the accept: no getpeername(2) per connection.
+    tcp::endpoint peer;
     auto [error, socket] =
-        co_await listener->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        co_await listener->acceptor.async_accept(peer, asio::as_tuple(asio::use_awaitable));
     if (error == asio::error::operation_aborted || !listener->acceptor.is_open()) co_return;
     if (error) {
       // EMFILE, ENFILE, ENOBUFS...: pause instead of spinning; connections wait in the
@@ -116,11 +118,12 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    start_session(std::move(socket), listener->spec);
+    start_session(std::move(socket), peer, listener->spec);
   }
 }
 
-void Worker::start_session(tcp::socket socket, const ListenerSpec& spec) {
+void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer,
+                           const ListenerSpec& spec) {
   lb::BackendPtr backend = routes_ ? routes_->find(spec.backend_key) : nullptr;
   // Looked up once per connection; the session counts into its own worker's slot.
   StatsHandle stats = routes_ ? routes_->stats_for(spec.backend_key, index_) : StatsHandle{};
@@ -137,9 +140,10 @@ void Worker::start_session(tcp::socket socket, const ListenerSpec& spec) {
   }
   ++sessions_;
   record_connection_opened(*stats);
-  auto session = spec.protocol == conf::AppProtocol::Http
-                     ? serve_http_connection(std::move(socket), spec.backend_key, *this)
-                     : serve_l4_connection(std::move(socket), std::move(backend), routes_, stats);
+  auto session =
+      spec.protocol == conf::AppProtocol::Http
+          ? serve_http_connection(std::move(socket), peer, spec.backend_key, *this)
+          : serve_l4_connection(std::move(socket), peer, std::move(backend), routes_, stats);
   asio::co_spawn(io_, std::move(session),
                  [this, stats, key = spec.backend_key](std::exception_ptr e) {
                    record_connection_closed(*stats);

@@ -49,7 +49,8 @@ class Worker {
  private:
   struct Listener;
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
-  void start_session(boost::asio::ip::tcp::socket socket, const ListenerSpec& spec);
+  void start_session(boost::asio::ip::tcp::socket socket,
+                     const boost::asio::ip::tcp::endpoint& peer, const ListenerSpec& spec);
   void session_ended();
   // Every second: closes pooled upstream connections that timed out or that pods closed.
   boost::asio::awaitable<void> sweep_upstream_pool();
