@@ -46,24 +46,6 @@ void write_line(std::string_view line) {
   }
 }
 
-// Minimal JSON string escaping: quotes, backslashes and control characters.
-std::string json_string(const std::string& value) {
-  std::string out = "\"";
-  for (const char c : value) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string or_dash(const std::string& value) {
   return value.empty() ? "-" : value;
 }
@@ -72,6 +54,7 @@ long long millis(std::chrono::steady_clock::duration duration) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
 }
 
+// Minimal JSON string escaping: quotes, backslashes and control characters.
 void append_json_string(std::string& out, std::string_view value) {
   out += '"';
   for (const char c : value) {
@@ -87,6 +70,12 @@ void append_json_string(std::string& out, std::string_view value) {
     }
   }
   out += '"';
+}
+
+std::string json_string(std::string_view value) {
+  std::string out;
+  append_json_string(out, value);
+  return out;
 }
 
 void append_number(std::string& out, long long value) {

@@ -1,11 +1,12 @@
 #include "server/http_rewrite.hpp"
 
-#include <array>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
+#include <string>
+#include <vector>
 
 namespace svcproxy::server {
 namespace http = boost::beast::http;
@@ -13,11 +14,6 @@ namespace http = boost::beast::http;
 namespace {
 
 constexpr std::string_view kForwardedFor = "X-Forwarded-For";
-
-constexpr std::array kHopByHop = {
-    http::field::keep_alive, http::field::proxy_connection,  http::field::te,
-    http::field::trailer,    http::field::transfer_encoding,
-};
 
 bool connection_has_token(const http::fields& fields, std::string_view token) {
   for (auto it = fields.find(http::field::connection);
@@ -94,20 +90,13 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 }  // namespace
 
 void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
-  // Headers named in Connection go first; Host is never hop-by-hop, whatever a client says.
-  for (auto it = fields.find(http::field::connection);
-       it != fields.end() && it->name() == http::field::connection; ++it) {
-    for (const auto& name : http::token_list(it->value())) {
-      if (boost::beast::iequals(name, "host") || boost::beast::iequals(name, "connection"))
-        continue;
-      if (keep_upgrade && boost::beast::iequals(name, "upgrade")) continue;
-      fields.erase(name);
-    }
-  }
-  fields.erase(http::field::connection);
-  for (const http::field name : kHopByHop)
+  // Names first: HopByHop looks into the Connection values that erasing would free.
+  const HopByHop hop_by_hop(fields, keep_upgrade);
+  std::vector<std::string> doomed;
+  for (const auto& field : fields)
+    if (hop_by_hop.drops(field)) doomed.emplace_back(field.name_string());
+  for (const auto& name : doomed)
     fields.erase(name);
-  if (!keep_upgrade) fields.erase(http::field::upgrade);
 }
 
 bool wants_upgrade(const http::request_header<>& head) {
