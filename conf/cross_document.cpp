@@ -24,14 +24,6 @@ void check_unique(const std::vector<Object>& objects, const char* kind, Diagnost
   }
 }
 
-bool labels_contain(const Labels& labels, const Labels& selector) {
-  for (const auto& [key, value] : selector) {
-    auto found = labels.find(key);
-    if (found == labels.end() || found->second != value) return false;
-  }
-  return true;
-}
-
 const Deployment* owning_deployment(const Pod& pod, const std::vector<Deployment>& deployments) {
   for (const auto& deployment : deployments) {
     if (deployment.namespace_name != pod.namespace_name || deployment.match_labels.empty())

@@ -26,6 +26,14 @@ const char* to_string(SessionAffinity affinity) {
   return affinity == SessionAffinity::ClientIP ? "ClientIP" : "None";
 }
 
+bool labels_contain(const Labels& labels, const Labels& selector) {
+  for (const auto& [key, value] : selector) {
+    const auto found = labels.find(key);
+    if (found == labels.end() || found->second != value) return false;
+  }
+  return true;
+}
+
 const char* to_string(TrafficPolicy policy) {
   return policy == TrafficPolicy::Local ? "Local" : "Cluster";
 }

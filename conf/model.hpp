@@ -221,6 +221,10 @@ const char* to_string(LoadBalancing policy);
 const char* to_string(SessionAffinity affinity);
 const char* to_string(TrafficPolicy policy);
 
+// True when `labels` carry every pair of `selector` (an empty selector is contained in
+// anything; callers decide whether that selects).
+bool labels_contain(const Labels& labels, const Labels& selector);
+
 // The policy a service actually uses: its annotation, else the proxy-wide default.
 inline LoadBalancing effective_load_balancing(const Service& service, const ProxySettings& proxy) {
   return service.load_balancing.value_or(proxy.load_balancing);

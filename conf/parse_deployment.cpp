@@ -9,14 +9,6 @@ namespace {
 const std::string dns_annotation = "svcproxy.io/dns";
 const std::string dns_refresh_annotation = "svcproxy.io/dns-refresh";
 
-bool is_subset(const Labels& subset, const Labels& superset) {
-  for (const auto& [key, value] : subset) {
-    auto found = superset.find(key);
-    if (found == superset.end() || found->second != value) return false;
-  }
-  return true;
-}
-
 void parse_dns_annotations(YamlReader& reader, const Field& annotations, Deployment& deployment) {
   const Field name = annotations.child(dns_annotation);
   if (auto text = reader.string(name)) {
@@ -71,7 +63,7 @@ Deployment parse_deployment(YamlReader& reader, const Field& document) {
   parse_selector(reader, spec.child("selector"), deployment);
   parse_template(reader, spec.child("template"), deployment);
   if (!deployment.match_labels.empty() &&
-      !is_subset(deployment.match_labels, deployment.template_labels))
+      !labels_contain(deployment.template_labels, deployment.match_labels))
     reader.error(spec.child("selector").child("matchLabels"),
                  "selector does not match template labels (spec.template.metadata.labels)");
   return deployment;

@@ -13,11 +13,7 @@ constexpr std::size_t column_count = 7;
 using Row = std::array<std::string, column_count>;
 
 bool selects(const conf::Labels& selector, const conf::Labels& labels) {
-  if (selector.empty()) return false;
-  return std::all_of(selector.begin(), selector.end(), [&](const auto& pair) {
-    auto found = labels.find(pair.first);
-    return found != labels.end() && found->second == pair.second;
-  });
+  return !selector.empty() && conf::labels_contain(labels, selector);
 }
 
 // DNS names of the svcproxy.io/dns Deployments whose pod template the service selects.

@@ -32,12 +32,7 @@ std::vector<const conf::Pod*> PodIndex::select(const std::string& namespace_name
   std::vector<const conf::Pod*> selected;
   if (!shortest) return selected;
   for (const std::size_t i : *shortest) {
-    const conf::Pod& pod = pods_[i];
-    const bool all = std::all_of(selector.begin(), selector.end(), [&](const auto& pair) {
-      const auto label = pod.labels.find(pair.first);
-      return label != pod.labels.end() && label->second == pair.second;
-    });
-    if (all) selected.push_back(&pod);
+    if (conf::labels_contain(pods_[i].labels, selector)) selected.push_back(&pods_[i]);
   }
   return selected;
 }

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
-#include <sstream>
 
 #include "server/log.hpp"
 
@@ -46,8 +45,8 @@ void write_line(std::string_view line) {
   }
 }
 
-std::string or_dash(const std::string& value) {
-  return value.empty() ? "-" : value;
+std::string_view or_dash(const std::string& value) {
+  return value.empty() ? std::string_view("-") : std::string_view(value);
 }
 
 long long millis(std::chrono::steady_clock::duration duration) {
@@ -70,12 +69,6 @@ void append_json_string(std::string& out, std::string_view value) {
     }
   }
   out += '"';
-}
-
-std::string json_string(std::string_view value) {
-  std::string out;
-  append_json_string(out, value);
-  return out;
 }
 
 void append_number(std::string& out, long long value) {
@@ -135,24 +128,54 @@ void reopen_access_log() {
   if (!to_stderr(settings)) configure_access_log(settings, ignored);
 }
 
-void write_access_log(const L4AccessRecord& record) {
-  std::ostringstream line;
+void append_access_log_line(const L4AccessRecord& r, std::string& line) {
   if (sink().json.load(std::memory_order_relaxed)) {
-    line << "{\"time\":" << json_string(utc_timestamp())
-         << ",\"kind\":\"l4\",\"service\":" << json_string(record.service)
-         << ",\"client\":" << json_string(record.client) << ",\"pod\":" << json_string(record.pod)
-         << ",\"upstream\":" << json_string(record.upstream)
-         << ",\"bytes_received\":" << record.bytes_received
-         << ",\"bytes_sent\":" << record.bytes_sent
-         << ",\"duration_ms\":" << millis(record.duration)
-         << ",\"close\":" << json_string(record.close_reason) << "}\n";
+    line += "{\"time\":\"";
+    append_timestamp(line);
+    line += "\",\"kind\":\"l4\",\"service\":";
+    append_json_string(line, r.service);
+    line += ",\"client\":";
+    append_json_string(line, r.client);
+    line += ",\"pod\":";
+    append_json_string(line, r.pod);
+    line += ",\"upstream\":";
+    append_json_string(line, r.upstream);
+    line += ",\"bytes_received\":";
+    append_number(line, static_cast<long long>(r.bytes_received));
+    line += ",\"bytes_sent\":";
+    append_number(line, static_cast<long long>(r.bytes_sent));
+    line += ",\"duration_ms\":";
+    append_number(line, millis(r.duration));
+    line += ",\"close\":";
+    append_json_string(line, r.close_reason);
+    line += "}\n";
   } else {
-    line << utc_timestamp() << " l4 service=" << record.service << " client=" << record.client
-         << " pod=" << or_dash(record.pod) << " upstream=" << or_dash(record.upstream)
-         << " received=" << record.bytes_received << " sent=" << record.bytes_sent
-         << " duration_ms=" << millis(record.duration) << " close=" << record.close_reason << "\n";
+    append_timestamp(line);
+    line += " l4 service=";
+    line += r.service;
+    line += " client=";
+    line += r.client;
+    line += " pod=";
+    line += or_dash(r.pod);
+    line += " upstream=";
+    line += or_dash(r.upstream);
+    line += " received=";
+    append_number(line, static_cast<long long>(r.bytes_received));
+    line += " sent=";
+    append_number(line, static_cast<long long>(r.bytes_sent));
+    line += " duration_ms=";
+    append_number(line, millis(r.duration));
+    line += " close=";
+    line += r.close_reason;
+    line += "\n";
   }
-  write_line(line.str());
+}
+
+void write_access_log(const L4AccessRecord& record) {
+  thread_local std::string line;
+  line.clear();
+  append_access_log_line(record, line);
+  write_line(line);
 }
 
 void write_access_log(const L7AccessRecord& record) {

@@ -49,6 +49,7 @@ void write_access_log(const L7AccessRecord& record);
 // For callers that batch lines (a worker writes the lines of one event-loop round at once):
 // appends the line, newline included, to `out`; then writes whole lines.
 void append_access_log_line(const L7AccessRecord& record, std::string& out);
+void append_access_log_line(const L4AccessRecord& record, std::string& out);
 void write_access_log_lines(std::string_view lines);
 
 }  // namespace svcproxy::server
