@@ -18,6 +18,7 @@ Scenarios (svcproxy mode vs HAProxy mode):
   large      GET /files/1m.bin keep-alive, wrk -c10              L7 vs http, per MiB
   close      GET /ok with Connection: close, wrk -c50            L7 vs http
   l4small    GET /ok keep-alive through an L4 Service            L4 vs tcp
+  l4close    GET /ok with Connection: close through an L4 Service   L4 vs tcp
   l4bulk     GET /files/16m.bin through an L4 Service, wrk -c4   L4 vs tcp, per MiB
   idle       RSS per idle keep-alive connection (9,000; the hard RLIMIT_NOFILE here is 20,000 and HAProxy needs 2 per connection)       L7 vs http
 """
@@ -46,6 +47,7 @@ SCENARIOS = {
     "large": dict(path="/files/1m.bin", c=10, l7=True, per_mib=True),
     "close": dict(path="/ok", c=50, l7=True, headers=["Connection: close"]),
     "l4small": dict(path="/ok", c=50, l7=False),
+    "l4close": dict(path="/ok", c=50, l7=False, headers=["Connection: close"]),
     "l4bulk": dict(path="/files/16m.bin", c=4, l7=False, per_mib=True),
     "idle": dict(idle=9000, l7=True),
 }

@@ -26,9 +26,6 @@ HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Wo
       worker(owner),
       resources(owner.resources()),
       watch_timer(client.get_executor()) {
-  boost::system::error_code error;
-  client.set_option(tcp::no_delay(true), error);
-  enable_inq(client.native_handle());
   client_ip = peer.address().to_string();
   client_address = address_of(peer);
   resources.http_sessions.push_back(*this);

@@ -14,6 +14,7 @@
 #include "server/http_rewrite.hpp"
 #include "server/http_validation.hpp"
 #include "server/log.hpp"
+#include "server/native_socket.hpp"
 #include "server/tcp_relay.hpp"
 #include "server/upstream_connect.hpp"
 #include "server/worker.hpp"
@@ -82,17 +83,6 @@ BodyFraming response_framing(const ResponseParser& parser) {
   return {Kind::UntilClose, 0};
 }
 
-void close_quietly(tcp::socket& socket) {
-  boost::system::error_code ignored;
-  socket.close(ignored);
-}
-
-void reset(tcp::socket& socket) {
-  boost::system::error_code ignored;
-  socket.set_option(asio::socket_base::linger(true, 0), ignored);
-  socket.close(ignored);
-}
-
 asio::awaitable<boost::system::error_code> write_chunk(tcp::socket& to, const char* data,
                                                        std::size_t size) {
   char header[24];
@@ -131,7 +121,6 @@ asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
   const auto error =
       co_await connect_endpoint(up.socket, endpoint->address(), settings.timeouts.connect);
   if (!error) {
-    enable_inq(up.socket.native_handle());
     up.guard = lb::ActiveGuard(std::move(endpoint));
     co_return std::nullopt;
   }
@@ -143,7 +132,6 @@ asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
       co_await connect_upstream(backend, c.client_ip, settings.timeouts.connect, c.tried);
   if (!next.connected()) co_return UpstreamFailure::ConnectFailed;
   up.socket = std::move(next.socket);
-  enable_inq(up.socket.native_handle());
   up.guard = std::move(next.endpoint);
   co_return std::nullopt;
 }
@@ -346,7 +334,7 @@ asio::awaitable<void> tunnel(HttpConnection& c, tcp::socket& upstream, ForwardRe
     c.client_buffer.consume(c.client_buffer.size());
   }
   c.expect_nothing();  // the relay keeps its own idle timeout
-  const RelayResult relayed = co_await relay(c.client, upstream, idle);
+  const RelayResult relayed = co_await relay(c.client, upstream, idle, c.resources.relay_buffers);
   result.body_received += relayed.client_to_upstream;
   result.bytes_sent += relayed.upstream_to_client;
 }
@@ -459,7 +447,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     }
     if (sent.outcome == SendOutcome::ClientFailed || sent.outcome == SendOutcome::BadBody) {
       // The pod must not take a truncated body for a complete one: reset, do not close.
-      reset(up.socket);
+      reset_connection(up.socket);
     }
     if (sent.outcome == SendOutcome::ClientFailed) {
       result.error = "client_reset";

@@ -4,7 +4,6 @@
 #include <chrono>
 
 #include "server/access_log.hpp"
-#include "server/drained_read.hpp"
 #include "server/log.hpp"
 #include "server/tcp_relay.hpp"
 #include "server/upstream_connect.hpp"
@@ -23,14 +22,11 @@ std::string address_of(const tcp::endpoint& peer) {
 
 asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer,
                                           lb::BackendPtr backend, RoutingTablePtr routes,
-                                          StatsHandle stats) {
+                                          StatsHandle stats, RelayBufferPool& buffers) {
   const auto started = std::chrono::steady_clock::now();
   L4AccessRecord record;
   record.service = backend->name();
   record.client = address_of(peer);
-  boost::system::error_code ignored;
-  client.set_option(tcp::no_delay(true), ignored);
-  enable_inq(client.native_handle());
 
   std::vector<const lb::Endpoint*> tried;
   UpstreamConnection upstream = co_await connect_upstream(*backend, peer.address().to_string(),
@@ -41,12 +37,11 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer
         ": ", upstream.failure);
     record.close_reason = "no_endpoint";
   } else {
-    enable_inq(upstream.socket.native_handle());
     const auto& address = upstream.endpoint.endpoint()->address();
     record.pod = address.pod_key();
     record.upstream = address.key();
     const RelayResult relayed =
-        co_await relay(client, upstream.socket, routes->settings.timeouts.idle);
+        co_await relay(client, upstream.socket, routes->settings.timeouts.idle, buffers);
     record.bytes_received = relayed.client_to_upstream;
     record.bytes_sent = relayed.upstream_to_client;
     record.close_reason = to_string(relayed.end);

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "lb/backend.hpp"
+#include "server/buffer_pool.hpp"
 #include "server/metrics.hpp"
 #include "server/routing_table.hpp"
 
@@ -18,6 +19,6 @@ namespace svcproxy::server {
 boost::asio::awaitable<void> serve_l4_connection(boost::asio::ip::tcp::socket client,
                                                  boost::asio::ip::tcp::endpoint peer,
                                                  lb::BackendPtr backend, RoutingTablePtr routes,
-                                                 StatsHandle stats);
+                                                 StatsHandle stats, RelayBufferPool& buffers);
 
 }  // namespace svcproxy::server

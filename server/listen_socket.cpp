@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "server/drained_read.hpp"
 
 namespace svcproxy::server {
 namespace {
@@ -51,6 +54,9 @@ std::variant<int, ListenError> open_listen_socket(const ListenAddress& address, 
   const int freebind = storage.ss_family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND;
   ::setsockopt(fd, level, freebind, &on, sizeof on);  // best effort: only helps non-local IPs
   if (storage.ss_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  // Accepted sockets inherit both: no setsockopt(2) per connection.
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  enable_inq(fd);
   const char* failed_step = !options_ok ? "setsockopt"
                             : ::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0
                                 ? "bind"

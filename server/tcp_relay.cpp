@@ -1,20 +1,24 @@
 #include "server/tcp_relay.hpp"
 
-#include <array>
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
+#include <cerrno>
 #include <chrono>
 
 #include "server/drained_read.hpp"
+#include "server/native_socket.hpp"
+
+#if BOOST_VERSION == 108100 && defined(__linux__) && !defined(BOOST_ASIO_DISABLE_EPOLL) && \
+    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#define SVCPROXY_LENDING_READ 1
+#endif
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 
 const char* to_string(RelayEnd end) {
@@ -33,83 +37,237 @@ const char* to_string(RelayEnd end) {
 
 namespace {
 
-constexpr std::size_t kRelayBufferBytes = 64 * 1024;
+// Reads into a buffer borrowed from the worker's pool only when bytes are there: see the
+// receive operation specialised for it below.
+struct LendingRead : asio::mutable_buffer {
+  LendingRead(RelayBufferPool& pool, RelayBufferPool::Lease& into)
+#ifdef SVCPROXY_LENDING_READ
+      : mutable_buffer(nullptr, RelayBufferPool::kSize), pool(&pool), into(&into) {
+  }
+#else
+      // Elsewhere the buffer is simply held while the read waits.
+      : mutable_buffer((into ? into : (into = pool.lease())).data(), RelayBufferPool::kSize),
+        pool(&pool),
+        into(&into) {
+  }
+#endif
+  RelayBufferPool* pool;
+  RelayBufferPool::Lease* into;
+};
 
-// Closes with an RST, so the peer learns the other side failed rather than finished.
-void reset(tcp::socket& socket) {
-  boost::system::error_code ignored;
-  socket.set_option(asio::socket_base::linger(true, 0), ignored);
-  socket.close(ignored);
-}
+}  // namespace
+}  // namespace svcproxy::server
 
+#ifdef SVCPROXY_LENDING_READ
+// Asio's receive operation for LendingRead (Boost 1.81, epoll; see drained_read.hpp for the
+// same technique): the buffer is taken from the pool when the reactor performs the read
+// and handed back at once if nothing was there, so a connection waiting for bytes holds
+// no buffer. As with DrainingBuffer, TCP_INQ's "nothing left" ends speculation.
+namespace boost::asio::detail {
+
+template <>
+class reactive_socket_recv_op_base<svcproxy::server::LendingRead> : public reactor_op {
+ public:
+  reactive_socket_recv_op_base(const boost::system::error_code& success_ec, socket_type socket,
+                               socket_ops::state_type, const svcproxy::server::LendingRead& read,
+                               socket_base::message_flags flags, func_type complete_func)
+      : reactor_op(success_ec, &reactive_socket_recv_op_base::do_perform, complete_func),
+        socket_(socket),
+        read_(read),
+        flags_(flags) {}
+
+  static status do_perform(reactor_op* base) {
+    auto* o = static_cast<reactive_socket_recv_op_base*>(base);
+    auto& lease = *o->read_.into;
+    if (!lease) lease = o->read_.pool->lease();
+    for (;;) {
+      int left = -1;
+      const ssize_t n = svcproxy::server::detail::receive_with_inq(
+          o->socket_, lease.data(), o->read_.size(), o->flags_, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        o->ec_ = boost::system::error_code();
+        o->bytes_transferred_ = static_cast<std::size_t>(n);
+        return left == 0 ? done_and_exhausted : done;
+      }
+      lease = {};
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return not_done;
+      o->bytes_transferred_ = 0;
+      if (n < 0) {
+        o->ec_ = boost::system::error_code(errno, boost::asio::error::get_system_category());
+        return done;
+      }
+      o->ec_ = boost::asio::error::eof;
+      return done_and_exhausted;
+    }
+  }
+
+ private:
+  socket_type socket_;
+  svcproxy::server::LendingRead read_;
+  socket_base::message_flags flags_;
+};
+
+}  // namespace boost::asio::detail
+#endif
+
+namespace svcproxy::server {
+namespace {
+
+// One direction: bytes read from `from` wait in `pending` until `to` has taken them all.
 struct Direction {
   tcp::socket& from;
   tcp::socket& to;
   std::uint64_t& bytes;
   RelayEnd from_failed;  // how the relay ends if reading fails
   RelayEnd to_failed;    // how the relay ends if writing fails
+  RelayBufferPool::Lease pending;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  bool finished = false;  // EOF passed on, or the relay failed
 };
 
-// Copies until EOF (passed on as shutdown(send)) or an error (both sides reset).
-asio::awaitable<void> copy(Direction direction, Clock::time_point& last_activity, RelayEnd& end) {
-  std::array<char, kRelayBufferBytes> buffer;
-  for (;;) {
-    auto [read_error, n] = co_await direction.from.async_read_some(
-        draining(asio::buffer(buffer)), asio::as_tuple(asio::use_awaitable));
-    if (read_error == asio::error::eof) {
-      boost::system::error_code ignored;
-      direction.to.shutdown(tcp::socket::shutdown_send, ignored);
-      co_return;
-    }
-    boost::system::error_code error = read_error;
-    RelayEnd failure = direction.from_failed;
-    if (!read_error) {
-      auto [write_error, written] = co_await asio::async_write(
-          direction.to, asio::buffer(buffer.data(), n), asio::as_tuple(asio::use_awaitable));
-      direction.bytes += written;
-      last_activity = Clock::now();
-      if (!write_error) continue;
-      error = write_error;
-      failure = direction.to_failed;
-    }
-    // operation_aborted: the other direction or the watchdog already ended the relay.
-    if (error != asio::error::operation_aborted && end == RelayEnd::BothClosed) end = failure;
-    reset(direction.from);
-    reset(direction.to);
-    co_return;
-  }
-}
+// Both directions as callbacks: reads through Asio (speculative until TCP_INQ says the
+// socket is drained), writes straight to the descriptor and wait for writability only
+// when the kernel's buffer is full. A buffer is borrowed only while bytes are in flight.
+// The callbacks capture `this`: the owner keeps the Relay until finished(), that is
+// until every operation it started has completed.
+class Relay {
+ public:
+  Relay(tcp::socket& client, tcp::socket& upstream, RelayBufferPool& buffers,
+        asio::steady_timer& wake, RelayResult& result)
+      : client_(client),
+        upstream_(upstream),
+        buffers_(buffers),
+        wake_(wake),
+        result_(result),
+        to_upstream_{client,
+                     upstream,
+                     result.client_to_upstream,
+                     RelayEnd::ClientReset,
+                     RelayEnd::UpstreamReset,
+                     {}},
+        to_client_{upstream,
+                   client,
+                   result.upstream_to_client,
+                   RelayEnd::UpstreamReset,
+                   RelayEnd::ClientReset,
+                   {}} {}
 
-// Completes once nothing moved for `idle_timeout`; cancelled when the relay ends first.
-asio::awaitable<void> idle_watchdog(const Clock::time_point& last_activity,
-                                    conf::Duration idle_timeout) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    const auto deadline = last_activity + idle_timeout;
-    if (deadline <= Clock::now()) co_return;
-    timer.expires_at(deadline);
-    auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (error) co_return;
+  void start() {
+    read(to_upstream_);
+    read(to_client_);
   }
-}
+
+  // Both directions have ended; operations may still be completing.
+  bool ending() const { return to_upstream_.finished && to_client_.finished; }
+  bool finished() const { return ending() && operations_ == 0; }
+  Clock::time_point last_activity() const { return last_activity_; }
+
+  // Resets both sockets; every pending operation completes with operation_aborted.
+  void abort(RelayEnd end) {
+    if (result_.end == RelayEnd::BothClosed) result_.end = end;
+    for (Direction* d : {&to_upstream_, &to_client_})
+      d->finished = true;
+    reset_connection(client_);
+    reset_connection(upstream_);
+  }
+
+ private:
+  void read(Direction& d) {
+    ++operations_;
+    d.from.async_read_some(LendingRead(buffers_, d.pending),
+                           [this, &d](const boost::system::error_code& error, std::size_t n) {
+                             --operations_;
+                             if (!d.finished) {
+                               if (!error) {
+                                 d.begin = 0;
+                                 d.end = n;
+                                 write(d);
+                               } else if (error == asio::error::eof) {
+                                 pass_on_eof(d);
+                               } else {
+                                 abort(d.from_failed);
+                               }
+                             }
+                             done_if_finished();
+                           });
+  }
+
+  void write(Direction& d) {
+    while (d.begin < d.end) {
+      const ssize_t n = ::send(d.to.native_handle(), d.pending.data() + d.begin, d.end - d.begin,
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) {
+        d.begin += static_cast<std::size_t>(n);
+        d.bytes += static_cast<std::uint64_t>(n);
+        last_activity_ = Clock::now();
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return wait_writable(d);
+      } else if (errno != EINTR) {
+        return abort(d.to_failed);
+      }
+    }
+    read(d);
+  }
+
+  void wait_writable(Direction& d) {
+    ++operations_;
+    d.to.async_wait(tcp::socket::wait_write, [this, &d](const boost::system::error_code& error) {
+      --operations_;
+      if (!d.finished) {
+        if (error) {
+          abort(d.to_failed);
+        } else {
+          write(d);
+        }
+      }
+      done_if_finished();
+    });
+  }
+
+  void pass_on_eof(Direction& d) {
+    d.finished = true;
+    d.pending = {};
+    const Direction& other = &d == &to_upstream_ ? to_client_ : to_upstream_;
+    boost::system::error_code ignored;
+    if (!other.finished) {
+      d.to.shutdown(tcp::socket::shutdown_send, ignored);  // the half-close travels on
+    } else {
+      close_quietly(d.to);  // both ends said goodbye: close(2) sends the FIN
+    }
+  }
+
+  void done_if_finished() {
+    if (finished()) wake_.cancel();
+  }
+
+  tcp::socket& client_;
+  tcp::socket& upstream_;
+  RelayBufferPool& buffers_;
+  asio::steady_timer& wake_;
+  RelayResult& result_;
+  Direction to_upstream_;
+  Direction to_client_;
+  int operations_ = 0;
+  Clock::time_point last_activity_ = Clock::now();
+};
 
 }  // namespace
 
 asio::awaitable<RelayResult> relay(tcp::socket& client, tcp::socket& upstream,
-                                   conf::Duration idle_timeout) {
+                                   conf::Duration idle_timeout, RelayBufferPool& buffers) {
   RelayResult result;
-  Clock::time_point last_activity = Clock::now();
-  auto outcome = co_await ((copy({client, upstream, result.client_to_upstream,
-                                  RelayEnd::ClientReset, RelayEnd::UpstreamReset},
-                                 last_activity, result.end) &&
-                            copy({upstream, client, result.upstream_to_client,
-                                  RelayEnd::UpstreamReset, RelayEnd::ClientReset},
-                                 last_activity, result.end)) ||
-                           idle_watchdog(last_activity, idle_timeout));
-  if (outcome.index() == 1) {
-    result.end = RelayEnd::IdleTimeout;
-    reset(client);
-    reset(upstream);
+  // Doubles as the idle watchdog and as the signal that the relay finished.
+  asio::steady_timer wake(client.get_executor());
+  Relay relay(client, upstream, buffers, wake, result);
+  relay.start();
+  while (!relay.finished()) {
+    wake.expires_at(relay.ending() ? Clock::time_point::max()
+                                   : relay.last_activity() + idle_timeout);
+    auto [error] = co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!error && !relay.ending() && Clock::now() >= relay.last_activity() + idle_timeout)
+      relay.abort(RelayEnd::IdleTimeout);
   }
   co_return result;
 }

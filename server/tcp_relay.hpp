@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "conf/model.hpp"
+#include "server/buffer_pool.hpp"
 
 namespace svcproxy::server {
 
@@ -21,10 +22,11 @@ struct RelayResult {
 const char* to_string(RelayEnd end);
 
 // Returns when both directions have seen EOF (each EOF is passed on as a shutdown of the
-// other side's sending half), when either side fails (the other is then reset too), or
-// when no byte moved for `idle_timeout`.
+// other side's sending half; the socket that saw both is closed), when either side fails
+// (both are then reset), or when no byte moved for `idle_timeout` (both reset). Buffers
+// come from `buffers` only while bytes are in flight: an idle relay holds none.
 boost::asio::awaitable<RelayResult> relay(boost::asio::ip::tcp::socket& client,
                                           boost::asio::ip::tcp::socket& upstream,
-                                          conf::Duration idle_timeout);
+                                          conf::Duration idle_timeout, RelayBufferPool& buffers);
 
 }  // namespace svcproxy::server

@@ -1,17 +1,19 @@
 #include "server/upstream_connect.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 
 #include "server/log.hpp"
+#include "server/native_socket.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 tcp::endpoint to_tcp_endpoint(const lb::EndpointAddress& address,
                               boost::system::error_code& error) {
@@ -22,21 +24,53 @@ tcp::endpoint to_tcp_endpoint(const lb::EndpointAddress& address,
 
 namespace {
 
-// Connects within `timeout`; on failure the socket is closed again.
+// Waits until `socket` is writable, which ends a non-blocking connect, or `timeout` passed.
+// A callback and a timer rather than an awaitable `||`, which costs two coroutine frames
+// and a parallel group per connection; it returns only once both waits have completed, so
+// neither handler outlives this frame.
+asio::awaitable<bool> writable_within(tcp::socket& socket, conf::Duration timeout) {
+  asio::steady_timer timer(socket.get_executor(), timeout);
+  bool waited = false;
+  boost::system::error_code wait_error;
+  socket.async_wait(tcp::socket::wait_write, [&](const boost::system::error_code& error) {
+    waited = true;
+    wait_error = error;
+    timer.cancel();
+  });
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (waited) co_return !wait_error;
+  boost::system::error_code ignored;
+  socket.cancel(ignored);
+  timer.expires_at(asio::steady_timer::time_point::max());
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return false;
+}
+
+// Connects within `timeout` on a fresh non-blocking socket (TCP_NODELAY, TCP_INQ); on
+// failure the socket is closed again.
 asio::awaitable<boost::system::error_code> connect_within(tcp::socket& socket,
                                                           const tcp::endpoint& target,
                                                           conf::Duration timeout) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  auto outcome = co_await (socket.async_connect(target, asio::as_tuple(asio::use_awaitable)) ||
-                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-  boost::system::error_code error =
-      outcome.index() == 0 ? std::get<0>(std::get<0>(outcome)) : asio::error::timed_out;
-  if (error) {
-    boost::system::error_code ignored;
-    socket.close(ignored);
-  } else {
-    socket.set_option(tcp::no_delay(true), error);
+  boost::system::error_code error;
+  close_quietly(socket);
+  const int fd = open_upstream_socket(target.protocol(), error);
+  if (fd < 0) co_return error;
+  socket = adopt_nonblocking(socket.get_executor(), target.protocol(), fd, error);
+  if (error) co_return error;
+  if (::connect(fd, target.data(), target.size()) != 0) {
+    int failure = errno;
+    if (failure == EINPROGRESS) {
+      const bool writable = co_await writable_within(socket, timeout);
+      socklen_t length = sizeof failure;
+      if (!writable) {
+        failure = ETIMEDOUT;
+      } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) != 0) {
+        failure = errno;
+      }
+    }
+    if (failure != 0) error = {failure, asio::error::get_system_category()};
   }
+  if (error) close_quietly(socket);
   co_return error;
 }
 

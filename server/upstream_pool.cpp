@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "server/native_socket.hpp"
+
 namespace svcproxy::server {
 using asio_socket = boost::asio::ip::tcp::socket;
 using Clock = std::chrono::steady_clock;
@@ -16,15 +18,6 @@ bool idle_connection_usable(asio_socket& socket) {
   // error other than "nothing to read": reset.
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
-
-namespace {
-
-void close_quietly(asio_socket& socket) {
-  boost::system::error_code ignored;
-  socket.close(ignored);
-}
-
-}  // namespace
 
 std::optional<asio_socket> UpstreamPool::take(const lb::Endpoint& endpoint, bool may_skip_check) {
   const auto found = entries_.find(&endpoint);

@@ -11,6 +11,7 @@
 #include "server/http_session.hpp"
 #include "server/l4_session.hpp"
 #include "server/log.hpp"
+#include "server/native_socket.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -102,23 +103,41 @@ void Worker::drain(std::function<void()> on_drained) {
 }
 
 asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
+  // accept4(2) straight into non-blocking sockets (see native_socket.hpp), several per
+  // readiness event; the peer's address comes with the accept, no getpeername(2).
+  constexpr int kAcceptsPerTurn = 64;  // then let sessions run before accepting more
   asio::steady_timer backoff(io_);
+  const auto protocol = listener->acceptor.local_endpoint().protocol();
+  bool may_be_ready = true;  // a new socket's pending connections raise no fresh edge
   for (;;) {
-    // The peer's address comes with the accept: no getpeername(2) per connection.
-    tcp::endpoint peer;
-    auto [error, socket] =
-        co_await listener->acceptor.async_accept(peer, asio::as_tuple(asio::use_awaitable));
-    if (error == asio::error::operation_aborted || !listener->acceptor.is_open()) co_return;
-    if (error) {
+    if (!may_be_ready) {
+      auto [error] = co_await listener->acceptor.async_wait(tcp::acceptor::wait_read,
+                                                            asio::as_tuple(asio::use_awaitable));
+      if (error == asio::error::operation_aborted || !listener->acceptor.is_open()) co_return;
+    }
+    boost::system::error_code error;
+    int accepted = 0;
+    for (; accepted < kAcceptsPerTurn; ++accepted) {
+      tcp::endpoint peer;
+      const int fd = accept_nonblocking(listener->acceptor.native_handle(), peer, error);
+      if (fd < 0) break;
+      tcp::socket socket = adopt_nonblocking(io_.get_executor(), protocol, fd, error);
+      if (!error) start_session(std::move(socket), peer, listener->spec);
+    }
+    may_be_ready = accepted == kAcceptsPerTurn;
+    if (may_be_ready) {
+      co_await asio::post(io_, asio::use_awaitable);
+      if (!listener->acceptor.is_open()) co_return;
+    } else if (error && error != asio::error::would_block) {
       // EMFILE, ENFILE, ENOBUFS...: pause instead of spinning; connections wait in the
       // backlog meanwhile.
       log(LogLevel::Error, "accept on ", listener->spec.address.to_string(), ": ", error.message(),
           "; retrying in 100ms");
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
+      if (!listener->acceptor.is_open()) co_return;
+      may_be_ready = true;
     }
-    start_session(std::move(socket), peer, listener->spec);
   }
 }
 
@@ -140,10 +159,10 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer,
   }
   ++sessions_;
   record_connection_opened(*stats);
-  auto session =
-      spec.protocol == conf::AppProtocol::Http
-          ? serve_http_connection(std::move(socket), peer, spec.backend_key, *this)
-          : serve_l4_connection(std::move(socket), peer, std::move(backend), routes_, stats);
+  auto session = spec.protocol == conf::AppProtocol::Http
+                     ? serve_http_connection(std::move(socket), peer, spec.backend_key, *this)
+                     : serve_l4_connection(std::move(socket), peer, std::move(backend), routes_,
+                                           stats, resources_.relay_buffers);
   asio::co_spawn(io_, std::move(session),
                  [this, stats, key = spec.backend_key](std::exception_ptr e) {
                    record_connection_closed(*stats);

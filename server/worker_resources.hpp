@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "server/buffer_pool.hpp"
 #include "server/upstream_pool.hpp"
 
 namespace svcproxy::server {
@@ -22,51 +23,6 @@ class DrainableSession : public boost::intrusive::list_base_hook<
 
  protected:
   ~DrainableSession() = default;
-};
-
-// Fixed-size buffers for streaming bodies, recycled so that a request with a body costs no
-// allocation in the steady state, and an idle connection holds none.
-class BodyBufferPool {
- public:
-  static constexpr std::size_t kSize = 32 * 1024;
-
-  class Lease {
-   public:
-    Lease() = default;
-    Lease(BodyBufferPool* pool, std::unique_ptr<char[]> data)
-        : pool_(pool), data_(std::move(data)) {}
-    Lease(Lease&&) = default;
-    Lease& operator=(Lease&& other) {
-      give_back();
-      pool_ = other.pool_;
-      data_ = std::move(other.data_);
-      return *this;
-    }
-    ~Lease() { give_back(); }
-    char* data() const { return data_.get(); }
-    explicit operator bool() const { return static_cast<bool>(data_); }
-
-   private:
-    void give_back() {
-      if (data_) pool_->give_back(std::move(data_));
-    }
-    BodyBufferPool* pool_ = nullptr;
-    std::unique_ptr<char[]> data_;
-  };
-
-  Lease lease() {
-    if (free_.empty()) return Lease(this, std::make_unique_for_overwrite<char[]>(kSize));
-    Lease lease(this, std::move(free_.back()));
-    free_.pop_back();
-    return lease;
-  }
-
- private:
-  static constexpr std::size_t kMaxFree = 64;
-  void give_back(std::unique_ptr<char[]> data) {
-    if (free_.size() < kMaxFree) free_.push_back(std::move(data));
-  }
-  std::vector<std::unique_ptr<char[]>> free_;
 };
 
 // Read buffers for response heads, lent to a connection for one exchange: an idle
@@ -102,6 +58,7 @@ struct WorkerResources {
   std::string access_log_batch;
   bool access_log_flush_posted = false;
   BodyBufferPool body_buffers;
+  RelayBufferPool relay_buffers;
   boost::intrusive::list<DrainableSession, boost::intrusive::constant_time_size<false>>
       http_sessions;
 

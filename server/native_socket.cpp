@@ -1,0 +1,96 @@
+#include "server/native_socket.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/version.hpp>
+#include <cerrno>
+
+#include "server/drained_read.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+boost::system::error_code last_error() {
+  return {errno, asio::error::get_system_category()};
+}
+
+#if BOOST_VERSION == 108100 && defined(__linux__) && !defined(BOOST_ASIO_DISABLE_EPOLL) && \
+    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+// basic_socket keeps its implementation in a protected member; a derived class may name it.
+struct SocketImplementation : tcp::socket {
+  static auto& of(tcp::socket& socket) {
+    return (socket.*(&SocketImplementation::impl_)).get_implementation();
+  }
+};
+
+// The descriptor is ours alone and already non-blocking: skip FIONBIO before the first
+// operation and the epoll_ctl(DEL) kept for dup'ed descriptors.
+void mark_nonblocking_and_unshared(tcp::socket& socket) {
+  namespace ops = asio::detail::socket_ops;
+  auto& state = SocketImplementation::of(socket).state_;
+  state = static_cast<ops::state_type>((state | ops::internal_non_blocking) & ~ops::possible_dup);
+}
+#else
+void mark_nonblocking_and_unshared(tcp::socket&) {}
+#endif
+
+}  // namespace
+
+tcp::socket adopt_nonblocking(const asio::any_io_executor& executor, const tcp& protocol, int fd,
+                              boost::system::error_code& error) {
+  tcp::socket socket(executor);
+  socket.assign(protocol, fd, error);
+  if (error) {
+    ::close(fd);
+    return socket;
+  }
+  mark_nonblocking_and_unshared(socket);
+  return socket;
+}
+
+int accept_nonblocking(int listening_fd, tcp::endpoint& peer, boost::system::error_code& error) {
+  for (;;) {
+    socklen_t length = static_cast<socklen_t>(peer.capacity());
+    const int fd = ::accept4(listening_fd, peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      peer.resize(length);
+      error.clear();
+      return fd;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;  // the peer gave up: next one
+    error = (errno == EAGAIN || errno == EWOULDBLOCK) ? asio::error::would_block : last_error();
+    return -1;
+  }
+}
+
+int open_upstream_socket(const tcp& protocol, boost::system::error_code& error) {
+  const int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = last_error();
+    return -1;
+  }
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  enable_inq(fd);
+  error.clear();
+  return fd;
+}
+
+void close_quietly(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
+void reset_connection(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+}  // namespace svcproxy::server
