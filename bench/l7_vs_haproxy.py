@@ -126,10 +126,11 @@ def start_svcproxy(binary, workdir, name, port, pod_port, l7, log):
     service = harness.service_doc("web", port, pod_port, cluster_ip=LISTEN_IP)
     if l7:
         service["spec"]["ports"][0]["appProtocol"] = "http"
-    log_path = os.path.join(workdir, f"{name}-access.log") if log else "/dev/null"
+    access_log = ({"path": os.path.join(workdir, f"{name}-access.log")} if log
+                  else {"enabled": False})  # as HAProxy without `log`
     config = harness.proxy_config_doc(harness.free_port(), workers=1, drain="1s",
                                       service_cidr="127.0.0.0/8",
-                                      accessLog={"path": log_path},
+                                      accessLog=access_log,
                                       outlierDetection={"enabled": False})
     pod = harness.pod_doc("web-1", POD_IP, pod_port)
     proxy = harness.Svcproxy(binary, workdir, [config, service, pod], log_level="info",

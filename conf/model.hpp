@@ -169,6 +169,7 @@ struct OutlierDetection {
 
 struct AccessLog {
   enum class Format { Text, Json };
+  bool enabled = true;  // false: no line at all, as nginx's `access_log off`
   Format format = Format::Text;
   std::string path;  // empty or "stderr": standard error
 };

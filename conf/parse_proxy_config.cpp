@@ -81,6 +81,7 @@ void parse_outlier_detection(YamlReader& reader, const Field& field, OutlierDete
 
 void parse_access_log(YamlReader& reader, const Field& field, AccessLog& out) {
   if (!field.present() || !reader.mapping(field)) return;
+  if (auto enabled = reader.boolean(field.child("enabled"))) out.enabled = *enabled;
   if (auto format = parse_choice(reader, field.child("format"), "format", {"text", "json"}))
     out.format = *format == 1 ? AccessLog::Format::Json : AccessLog::Format::Text;
   out.path = reader.string(field.child("path")).value_or(out.path);

@@ -20,6 +20,7 @@ struct Sink {
   conf::AccessLog settings;
   int fd = STDERR_FILENO;
   std::atomic<bool> json{false};  // read on every line without the lock
+  std::atomic<bool> enabled{true};
 };
 
 Sink& sink() {
@@ -103,8 +104,13 @@ void append_timestamp(std::string& out) {
 
 }  // namespace
 
+bool access_log_enabled() {
+  return sink().enabled.load(std::memory_order_relaxed);
+}
+
 bool configure_access_log(const conf::AccessLog& settings, std::string& error) {
-  const int fd = to_stderr(settings) ? STDERR_FILENO : open_log_file(settings.path);
+  const int fd =
+      !settings.enabled || to_stderr(settings) ? STDERR_FILENO : open_log_file(settings.path);
   if (fd < 0) {
     error = "cannot open access log " + settings.path + ": " + std::strerror(errno);
     return false;
@@ -115,6 +121,7 @@ bool configure_access_log(const conf::AccessLog& settings, std::string& error) {
   s.fd = fd;
   s.settings = settings;
   s.json.store(settings.format == conf::AccessLog::Format::Json, std::memory_order_relaxed);
+  s.enabled.store(settings.enabled, std::memory_order_relaxed);
   return true;
 }
 

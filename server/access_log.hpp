@@ -42,6 +42,8 @@ struct L7AccessRecord {
 // be opened.
 bool configure_access_log(const conf::AccessLog& settings, std::string& error);
 void reopen_access_log();
+// False under `accessLog.enabled: false`: callers skip formatting altogether.
+bool access_log_enabled();
 
 void write_access_log(const L4AccessRecord& record);
 // Formats without allocating in the steady state (a per-thread line buffer).

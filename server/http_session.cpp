@@ -106,6 +106,7 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
 
 // Batches the line with the others of this event-loop round (see WorkerResources).
 void log_request(HttpConnection& c, const L7AccessRecord& record) {
+  if (!access_log_enabled()) return;
   WorkerResources& resources = c.resources;
   append_access_log_line(record, resources.access_log_batch);
   if (resources.access_log_flush_posted) return;

@@ -52,7 +52,7 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer
     record_bytes(*stats, relayed.client_to_upstream, relayed.upstream_to_client);
   }
   record.duration = std::chrono::steady_clock::now() - started;
-  write_access_log(record);
+  if (access_log_enabled()) write_access_log(record);
 }
 
 }  // namespace svcproxy::server

@@ -4,6 +4,7 @@ logrotate can move it away."""
 import json
 import os
 import signal
+import time
 
 import harness
 from harness import test
@@ -44,6 +45,27 @@ def json_access_log_to_file_reopened_on_sigusr1(env):
     harness.pods_answering(address, 1)
     harness.wait_until(lambda: len(lines(path)) == 1, 5, what="a line in the new file")
     assert len(lines(path + ".1")) == 2
+
+
+@test(timeout=60)
+def access_log_switched_off_writes_nothing(env):
+    pods = env.web_pods(1)
+    path = os.path.join(env.workdir, "access.log")
+    l4_ip, l7_ip = harness.random_ip(), harness.random_ip()
+    l4 = harness.service_doc("tcp", harness.free_port(l4_ip), pods[0].port, cluster_ip=l4_ip)
+    l7 = harness.service_doc("web", harness.free_port(l7_ip), pods[0].port, cluster_ip=l7_ip)
+    l7["spec"]["ports"][0]["appProtocol"] = "http"
+    docs = [harness.proxy_config_doc(harness.free_port(),
+                                     accessLog={"enabled": False, "path": path}),
+            l4, l7, *harness.pod_docs(pods)]
+    proxy = env.svcproxy(docs)
+    for ip, service in ((l4_ip, l4), (l7_ip, l7)):
+        assert all(harness.pods_answering((ip, service["spec"]["ports"][0]["port"]), 3))
+    proxy.send_signal(signal.SIGUSR1)  # a reopen must not start logging either
+    assert all(harness.pods_answering((l7_ip, l7["spec"]["ports"][0]["port"]), 2))
+    time.sleep(0.5)  # lines are written at the end of an event-loop round
+    assert not os.path.exists(path) or os.path.getsize(path) == 0, open(path).read()
+    assert "pod=" not in proxy.log_text(), "access lines went to stderr"
 
 
 if __name__ == "__main__":

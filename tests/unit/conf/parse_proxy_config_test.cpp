@@ -43,7 +43,7 @@ TEST_CASE("every ProxyConfig field is read") {
     baseEjectionTime: 10s
     maxEjectionTime: 1m
     maxEjectionPercent: 100
-  accessLog: {format: json, path: /tmp/access.log}
+  accessLog: {enabled: false, format: json, path: /tmp/access.log}
   nodes:
     - {name: node-a, address: 10.0.0.1}
     - {name: node-b, address: 10.0.0.2}
@@ -72,6 +72,7 @@ TEST_CASE("every ProxyConfig field is read") {
   CHECK(proxy.outlier_detection.base_ejection_time == std::chrono::seconds(10));
   CHECK(proxy.outlier_detection.max_ejection_time == std::chrono::minutes(1));
   CHECK(proxy.outlier_detection.max_ejection_percent == 100);
+  CHECK_FALSE(proxy.access_log.enabled);
   CHECK(proxy.access_log.format == AccessLog::Format::Json);
   CHECK(proxy.access_log.path == "/tmp/access.log");
   REQUIRE(proxy.nodes.size() == 2);
