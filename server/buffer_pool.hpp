@@ -62,5 +62,7 @@ class BufferPool {
 using BodyBufferPool = BufferPool<32 * 1024>;
 // Bytes relayed by L4 connections and upgrade tunnels: larger, for bulk transfers.
 using RelayBufferPool = BufferPool<64 * 1024>;
+// Header fields of one exchange (field_arena.hpp).
+using FieldBlockPool = BufferPool<4096>;
 
 }  // namespace svcproxy::server

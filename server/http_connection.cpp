@@ -25,6 +25,7 @@ HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Wo
     : client(std::move(socket)),
       worker(owner),
       resources(owner.resources()),
+      field_arena(resources.field_blocks),
       watch_timer(client.get_executor()) {
   client_ip = peer.address().to_string();
   client_address = address_of(peer);

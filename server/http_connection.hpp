@@ -10,19 +10,24 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "conf/model.hpp"
 #include "lb/endpoint.hpp"
+#include "server/field_arena.hpp"
 #include "server/http_errors.hpp"
 #include "server/worker_resources.hpp"
 
 namespace svcproxy::server {
 
 class Worker;
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+using RequestParser =
+    boost::beast::http::request_parser<boost::beast::http::buffer_body, FieldAllocator>;
+using ResponseParser =
+    boost::beast::http::response_parser<boost::beast::http::buffer_body, FieldAllocator>;
 
 // What the connection is waiting for, which decides what happens at its deadline.
 enum class Waiting {
@@ -71,6 +76,12 @@ class HttpConnection final : public DrainableSession {
   boost::asio::ip::tcp::socket client;
   Worker& worker;
   WorkerResources& resources;
+  FieldArena field_arena;  // both parsers of the current exchange allocate here
+  template <class Parser>
+  void start_parser(std::optional<Parser>& parser) {
+    parser.emplace(std::piecewise_construct, std::make_tuple(),
+                   std::make_tuple(FieldAllocator(&field_arena)));
+  }
   boost::beast::flat_buffer client_buffer;    // read from the client, not yet parsed
   boost::beast::flat_buffer upstream_buffer;  // read from the pod, not yet parsed
   std::string head;                           // a serialised head, reused

@@ -465,7 +465,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     boost::system::error_code error;
     if (sent.outcome == SendOutcome::Sent) {
       c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
-      response.emplace();
+      c.start_parser(response);
       prepare_response_parser(*response, head_request);
       error = co_await read_response_head(c, up.socket, *response, any_bytes);
       // Interim responses (103 Early Hints, a 100 the pod sends anyway) go to the client as
@@ -482,7 +482,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
           result.bytes_sent += n;
           if (interim_error) co_return result;
         }
-        response.emplace();
+        c.start_parser(response);
         prepare_response_parser(*response, head_request);
         error = co_await read_response_head(c, up.socket, *response, any_bytes);
       }

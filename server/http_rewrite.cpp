@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kForwardedFor = "X-Forwarded-For";
 
-bool connection_has_token(const http::fields& fields, std::string_view token) {
+bool connection_has_token(const Fields& fields, std::string_view token) {
   for (auto it = fields.find(http::field::connection);
        it != fields.end() && it->name() == http::field::connection; ++it) {
     for (const auto& item : http::token_list(it->value()))
@@ -30,7 +30,7 @@ void append_decimal(std::string& out, std::uint64_t value) {
   out.append(digits, result.ptr);
 }
 
-void append_fields(const http::fields& fields, std::string& out) {
+void append_fields(const Fields& fields, std::string& out) {
   for (const auto& field : fields) {
     out += field.name_string();
     out += ": ";
@@ -43,7 +43,7 @@ void append_fields(const http::fields& fields, std::string& out) {
 // Which fields remove_hop_by_hop would erase, decided per field without erasing.
 class HopByHop {
  public:
-  HopByHop(const http::fields& fields, bool keep_upgrade) : keep_upgrade_(keep_upgrade) {
+  HopByHop(const Fields& fields, bool keep_upgrade) : keep_upgrade_(keep_upgrade) {
     for (auto it = fields.find(http::field::connection);
          it != fields.end() && it->name() == http::field::connection; ++it) {
       for (const auto& name : http::token_list(it->value())) {
@@ -55,7 +55,7 @@ class HopByHop {
     }
   }
 
-  bool drops(const http::fields::value_type& field) const {
+  bool drops(const Fields::value_type& field) const {
     switch (field.name()) {
       case http::field::connection:
       case http::field::keep_alive:
@@ -89,7 +89,7 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 
 }  // namespace
 
-void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+void remove_hop_by_hop(Fields& fields, bool keep_upgrade) {
   // Names first: HopByHop looks into the Connection values that erasing would free.
   const HopByHop hop_by_hop(fields, keep_upgrade);
   std::vector<std::string> doomed;
@@ -99,12 +99,12 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
     fields.erase(name);
 }
 
-bool wants_upgrade(const http::request_header<>& head) {
+bool wants_upgrade(const RequestHead& head) {
   return head.count(http::field::upgrade) > 0 && connection_has_token(head, "upgrade");
 }
 
-void rewrite_request(http::request_header<>& head, const ForwardedContext& context,
-                     const BodyFraming& framing, bool upgrade, bool drop_expect) {
+void rewrite_request(RequestHead& head, const ForwardedContext& context, const BodyFraming& framing,
+                     bool upgrade, bool drop_expect) {
   remove_hop_by_hop(head, upgrade);
   if (upgrade) head.set(http::field::connection, "upgrade");
   if (drop_expect) head.erase(http::field::expect);
@@ -136,7 +136,7 @@ void rewrite_request(http::request_header<>& head, const ForwardedContext& conte
   head.version(11);
 }
 
-void rewrite_response(http::response_header<>& head, const BodyFraming& to_client, bool keep_alive,
+void rewrite_response(ResponseHead& head, const BodyFraming& to_client, bool keep_alive,
                       bool client_http10, bool upgrade) {
   remove_hop_by_hop(head, upgrade);
   if (upgrade) {
@@ -151,7 +151,7 @@ void rewrite_response(http::response_header<>& head, const BodyFraming& to_clien
   head.version(11);
 }
 
-void append_head(const http::request_header<>& head, std::string& out) {
+void append_head(const RequestHead& head, std::string& out) {
   out += head.method_string();
   out += ' ';
   out += head.target();
@@ -159,7 +159,7 @@ void append_head(const http::request_header<>& head, std::string& out) {
   append_fields(head, out);
 }
 
-void append_head(const http::response_header<>& head, std::string& out) {
+void append_head(const ResponseHead& head, std::string& out) {
   out += "HTTP/1.1 ";
   append_decimal(out, head.result_int());
   out += ' ';
@@ -169,19 +169,19 @@ void append_head(const http::response_header<>& head, std::string& out) {
   append_fields(head, out);
 }
 
-void append_forwarded_request(const http::request_header<>& head, const ForwardedContext& context,
+void append_forwarded_request(const RequestHead& head, const ForwardedContext& context,
                               const BodyFraming& framing, bool upgrade, bool drop_expect,
                               std::string& out) {
   const HopByHop hop(head, upgrade);
   // What rewrite_request erases before it collects X-Forwarded-For.
-  const auto gone = [&](const http::fields::value_type& field) {
+  const auto gone = [&](const Fields::value_type& field) {
     return hop.drops(field) || field.name() == http::field::content_length ||
            (drop_expect && field.name() == http::field::expect);
   };
-  const auto is_forwarded_for = [](const http::fields::value_type& field) {
+  const auto is_forwarded_for = [](const Fields::value_type& field) {
     return boost::beast::iequals(field.name_string(), kForwardedFor);
   };
-  const http::fields::value_type* host = nullptr;
+  const Fields::value_type* host = nullptr;
   for (const auto& field : head) {
     if (field.name() == http::field::host && !gone(field)) {
       host = &field;
@@ -231,7 +231,7 @@ void append_forwarded_request(const http::request_header<>& head, const Forwarde
   out += "\r\n";
 }
 
-void append_forwarded_response(const http::response_header<>& head, const BodyFraming& to_client,
+void append_forwarded_response(const ResponseHead& head, const BodyFraming& to_client,
                                bool keep_alive, bool client_http10, bool upgrade,
                                std::string& out) {
   const HopByHop hop(head, upgrade);

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "server/field_arena.hpp"
+
 namespace svcproxy::server {
 
 // How a message body is delimited on the wire we write it to.
@@ -27,38 +29,37 @@ struct ForwardedContext {
 // Removes hop-by-hop headers: Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
 // Transfer-Encoding, Upgrade, and every header the Connection header names (except Host).
 // `keep_upgrade` keeps Upgrade (and the Connection header is rewritten by the caller).
-void remove_hop_by_hop(boost::beast::http::fields& fields, bool keep_upgrade);
+void remove_hop_by_hop(Fields& fields, bool keep_upgrade);
 
 // True when the request asks to switch protocols: an Upgrade header and "upgrade" among
 // the Connection tokens.
-bool wants_upgrade(const boost::beast::http::request_header<>& head);
+bool wants_upgrade(const RequestHead& head);
 
 // The head a pod receives: HTTP/1.1 and keep-alive (or Connection: upgrade), hop-by-hop
 // headers removed, one unambiguous framing (`framing`), X-Forwarded-For appended,
 // X-Forwarded-Proto and X-Forwarded-Host set, Host preserved (added for HTTP/1.0 clients
 // without one). `drop_expect` removes Expect when this hop answers 100-continue itself.
-void rewrite_request(boost::beast::http::request_header<>& head, const ForwardedContext& context,
-                     const BodyFraming& framing, bool upgrade, bool drop_expect);
+void rewrite_request(RequestHead& head, const ForwardedContext& context, const BodyFraming& framing,
+                     bool upgrade, bool drop_expect);
 
 // The head a client receives. Content-Length is the pod's; `to_client` chunked adds
 // Transfer-Encoding: chunked; `keep_alive` false adds Connection: close, true to an
 // HTTP/1.0 client adds Connection: keep-alive; `upgrade` (a 101) keeps Upgrade.
-void rewrite_response(boost::beast::http::response_header<>& head, const BodyFraming& to_client,
-                      bool keep_alive, bool client_http10, bool upgrade);
+void rewrite_response(ResponseHead& head, const BodyFraming& to_client, bool keep_alive,
+                      bool client_http10, bool upgrade);
 
 // Serialises a head (always as HTTP/1.1) onto `out`, ending with the blank line.
-void append_head(const boost::beast::http::request_header<>& head, std::string& out);
-void append_head(const boost::beast::http::response_header<>& head, std::string& out);
+void append_head(const RequestHead& head, std::string& out);
+void append_head(const ResponseHead& head, std::string& out);
 
 // The same bytes as rewrite_request (or rewrite_response) followed by append_head, written
 // in one pass over the parsed fields: no field is erased or inserted, so forwarding a head
 // costs no allocation (the proxy's hot path; rewrite_* stay for interim responses).
-void append_forwarded_request(const boost::beast::http::request_header<>& head,
-                              const ForwardedContext& context, const BodyFraming& framing,
-                              bool upgrade, bool drop_expect, std::string& out);
-void append_forwarded_response(const boost::beast::http::response_header<>& head,
-                               const BodyFraming& to_client, bool keep_alive, bool client_http10,
-                               bool upgrade, std::string& out);
+void append_forwarded_request(const RequestHead& head, const ForwardedContext& context,
+                              const BodyFraming& framing, bool upgrade, bool drop_expect,
+                              std::string& out);
+void append_forwarded_response(const ResponseHead& head, const BodyFraming& to_client,
+                               bool keep_alive, bool client_http10, bool upgrade, std::string& out);
 
 bool is_idempotent(boost::beast::http::verb method);
 

@@ -173,7 +173,7 @@ asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backe
     }
     if (!routes) co_return;
     const conf::ProxySettings& settings = routes->settings;
-    parser.emplace();
+    c.start_parser(parser);
     prepare_request_parser(*parser, settings.limits);
     if (first || c.client_buffer.size() > 0)
       c.expect(Waiting::RequestHead, settings.timeouts.request_header);

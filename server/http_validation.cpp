@@ -63,8 +63,7 @@ bool has_obs_fold(std::string_view raw_head) {
   return false;
 }
 
-std::optional<HttpError> check_request_head(const http::request_header<>& head,
-                                            std::string_view raw_head) {
+std::optional<HttpError> check_request_head(const RequestHead& head, std::string_view raw_head) {
   if (head.version() != 10 && head.version() != 11) return HttpError::VersionNotSupported;
   if (has_obs_fold(raw_head)) return HttpError::BadRequest;
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 
+#include "server/field_arena.hpp"
 #include "server/http_errors.hpp"
 
 namespace svcproxy::server {
@@ -26,8 +27,7 @@ HttpError classify_request_parse_error(const boost::system::error_code& error,
 // Checks a head Beast accepted. `raw_head` is the head exactly as received (Beast unfolds
 // obs-fold lines silently, so they are found here). Returns the status to answer with, or
 // nothing when the request may be forwarded.
-std::optional<HttpError> check_request_head(const boost::beast::http::request_header<>& head,
-                                            std::string_view raw_head);
+std::optional<HttpError> check_request_head(const RequestHead& head, std::string_view raw_head);
 
 // A header line continued on the next line (CRLF followed by a space or tab).
 bool has_obs_fold(std::string_view raw_head);

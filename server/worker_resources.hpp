@@ -59,6 +59,7 @@ struct WorkerResources {
   bool access_log_flush_posted = false;
   BodyBufferPool body_buffers;
   RelayBufferPool relay_buffers;
+  FieldBlockPool field_blocks;
   boost::intrusive::list<DrainableSession, boost::intrusive::constant_time_size<false>>
       http_sessions;
 

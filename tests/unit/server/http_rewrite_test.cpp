@@ -12,8 +12,8 @@ namespace http = boost::beast::http;
 
 namespace {
 
-http::request<http::string_body> parse_request(const std::string& raw) {
-  http::request_parser<http::string_body> parser;
+http::request<http::string_body, Fields> parse_request(const std::string& raw) {
+  http::request_parser<http::string_body, FieldAllocator> parser;
   boost::system::error_code error;
   parser.put(boost::asio::buffer(raw), error);
   REQUIRE(parser.is_header_done());
@@ -97,7 +97,7 @@ TEST_CASE("an upgrade keeps Upgrade and Connection: upgrade; Expect can be dropp
 }
 
 TEST_CASE("responses: hop-by-hop removed, keep-alive and chunking decided by the proxy") {
-  http::response<http::string_body> response;
+  http::response<http::string_body, Fields> response;
   response.result(http::status::ok);
   response.set(http::field::connection, "keep-alive, X-Internal");
   response.set("X-Internal", "1");
@@ -112,7 +112,7 @@ TEST_CASE("responses: hop-by-hop removed, keep-alive and chunking decided by the
   CHECK(out.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
   CHECK(out.find("Server: nginx\r\n") != std::string::npos);
 
-  http::response<http::string_body> to_http10;
+  http::response<http::string_body, Fields> to_http10;
   to_http10.result(http::status::not_found);
   to_http10.set(http::field::content_length, "0");
   rewrite_response(to_http10, {BodyFraming::Kind::Length, 0}, true, true, false);
@@ -183,7 +183,7 @@ TEST_CASE("append_forwarded_response writes what rewrite_response and append_hea
       "HTTP/1.0 404 \r\nContent-Length: 0\r\n\r\n",
   };
   for (const std::string& raw : heads) {
-    http::response_parser<http::string_body> parser;
+    http::response_parser<http::string_body, FieldAllocator> parser;
     boost::system::error_code error;
     parser.put(boost::asio::buffer(raw), error);
     REQUIRE(parser.is_header_done());

@@ -16,7 +16,7 @@ namespace {
 
 // The status the session answers for `raw`, or nullopt when the head is forwarded.
 std::optional<HttpError> verdict(const std::string& raw, std::uint32_t header_limit = 8192) {
-  http::request_parser<http::buffer_body> parser;
+  http::request_parser<http::buffer_body, FieldAllocator> parser;
   parser.header_limit(header_limit);
   boost::system::error_code error;
   const std::size_t used = parser.put(boost::asio::buffer(raw), error);
@@ -91,7 +91,7 @@ TEST_CASE("a long request line is 414, long headers 431") {
 }
 
 TEST_CASE("a body over the limit is 413 from its Content-Length") {
-  http::request_parser<http::buffer_body> parser;
+  http::request_parser<http::buffer_body, FieldAllocator> parser;
   parser.body_limit(10);
   boost::system::error_code error;
   const std::string raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n";
@@ -100,7 +100,7 @@ TEST_CASE("a body over the limit is 413 from its Content-Length") {
 }
 
 TEST_CASE("a bad chunk size is 400") {
-  http::request_parser<http::buffer_body> parser;
+  http::request_parser<http::buffer_body, FieldAllocator> parser;
   boost::system::error_code error;
   const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
   parser.put(boost::asio::buffer(head), error);
