@@ -6,20 +6,12 @@
 #include <boost/asio/write.hpp>
 
 #include "server/drained_read.hpp"
+#include "server/native_socket.hpp"
 #include "server/worker.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-
-namespace {
-
-std::string address_of(const tcp::endpoint& endpoint) {
-  const std::string ip = endpoint.address().to_string();
-  return (endpoint.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(endpoint.port());
-}
-
-}  // namespace
 
 HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Worker& owner)
     : client(std::move(socket)),
@@ -27,8 +19,9 @@ HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Wo
       resources(owner.resources()),
       field_arena(resources.field_blocks),
       watch_timer(client.get_executor()) {
-  client_ip = peer.address().to_string();
-  client_address = address_of(peer);
+  PeerAddress described = describe_peer(peer);
+  client_ip = std::move(described.ip);
+  client_address = std::move(described.ip_port);
   resources.http_sessions.push_back(*this);
 }
 
@@ -38,7 +31,7 @@ const std::string& HttpConnection::local_host() {
   if (local_host_.empty()) {
     boost::system::error_code error;
     const auto local = client.local_endpoint(error);
-    if (!error) local_host_ = address_of(local);
+    if (!error) local_host_ = describe_peer(local).ip_port;
   }
   return local_host_;
 }

@@ -5,6 +5,7 @@
 
 #include "server/access_log.hpp"
 #include "server/log.hpp"
+#include "server/native_socket.hpp"
 #include "server/tcp_relay.hpp"
 #include "server/upstream_connect.hpp"
 
@@ -12,24 +13,17 @@ namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-namespace {
-
-std::string address_of(const tcp::endpoint& peer) {
-  return peer.address().to_string() + ":" + std::to_string(peer.port());
-}
-
-}  // namespace
-
 asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer,
                                           lb::BackendPtr backend, RoutingTablePtr routes,
                                           StatsHandle stats, RelayBufferPool& buffers) {
   const auto started = std::chrono::steady_clock::now();
   L4AccessRecord record;
   record.service = backend->name();
-  record.client = address_of(peer);
+  const PeerAddress client_address = describe_peer(peer);
+  record.client = client_address.ip_port;
 
   std::vector<const lb::Endpoint*> tried;
-  UpstreamConnection upstream = co_await connect_upstream(*backend, peer.address().to_string(),
+  UpstreamConnection upstream = co_await connect_upstream(*backend, client_address.ip,
                                                           routes->settings.timeouts.connect, tried);
   record_upstream_connect_failures(*stats, upstream.failed_attempts);
   if (!upstream.connected()) {

@@ -82,6 +82,42 @@ int open_upstream_socket(const tcp& protocol, boost::system::error_code& error) 
   return fd;
 }
 
+namespace {
+
+void append_decimal(std::string& out, unsigned value) {
+  char digits[10];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n > 0)
+    out += digits[--n];
+}
+
+}  // namespace
+
+PeerAddress describe_peer(const tcp::endpoint& peer) {
+  PeerAddress described;
+  const auto address = peer.address();
+  if (address.is_v4()) {
+    const auto bytes = address.to_v4().to_bytes();
+    described.ip.reserve(15);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      if (i > 0) described.ip += '.';
+      append_decimal(described.ip, bytes[i]);
+    }
+    described.ip_port.reserve(21);
+    described.ip_port = described.ip;
+  } else {
+    described.ip = address.to_string();
+    described.ip_port = "[" + described.ip + "]";
+  }
+  described.ip_port += ':';
+  append_decimal(described.ip_port, peer.port());
+  return described;
+}
+
 void close_quietly(tcp::socket& socket) {
   boost::system::error_code ignored;
   socket.close(ignored);

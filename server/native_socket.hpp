@@ -18,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
+#include <string>
 
 namespace svcproxy::server {
 
@@ -35,6 +36,15 @@ int accept_nonblocking(int listening_fd, boost::asio::ip::tcp::endpoint& peer,
 // A non-blocking TCP socket for an upstream connection, with TCP_NODELAY and TCP_INQ
 // (see drained_read.hpp) set before it connects. Returns -1 with `error` on failure.
 int open_upstream_socket(const boost::asio::ip::tcp& protocol, boost::system::error_code& error);
+
+// A client's "ip" and "ip:port" ("[ip]:port" for IPv6), for balancing by client and the
+// access log. IPv4 is formatted by hand: inet_ntop(3) goes through printf, which showed in
+// the profile of a new connection per request.
+struct PeerAddress {
+  std::string ip;
+  std::string ip_port;
+};
+PeerAddress describe_peer(const boost::asio::ip::tcp::endpoint& peer);
 
 // close(2), ignoring errors: for sockets whose peer no longer matters.
 void close_quietly(boost::asio::ip::tcp::socket& socket);
