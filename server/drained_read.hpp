@@ -76,6 +76,9 @@ inline ssize_t receive_with_inq(int fd, void* data, std::size_t size, int flags,
 
 #if BOOST_VERSION == 108100 && defined(__linux__) && !defined(BOOST_ASIO_DISABLE_EPOLL) && \
     !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+// Set where Asio's reactive socket operations may be specialised (this file, the relay's
+// lending read, splice_pipe.hpp).
+#define SVCPROXY_ASIO_OPS_SPECIALISED 1
 #include <boost/asio/detail/reactive_socket_recv_op.hpp>
 
 namespace boost::asio::detail {

@@ -11,8 +11,7 @@
 #include "server/drained_read.hpp"
 #include "server/native_socket.hpp"
 
-#if BOOST_VERSION == 108100 && defined(__linux__) && !defined(BOOST_ASIO_DISABLE_EPOLL) && \
-    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#ifdef SVCPROXY_ASIO_OPS_SPECIALISED
 #define SVCPROXY_LENDING_READ 1
 #endif
 

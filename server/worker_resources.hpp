@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "server/buffer_pool.hpp"
+#include "server/splice_pipe.hpp"
 #include "server/upstream_pool.hpp"
 
 namespace svcproxy::server {
@@ -60,6 +61,7 @@ struct WorkerResources {
   BodyBufferPool body_buffers;
   RelayBufferPool relay_buffers;
   FieldBlockPool field_blocks;
+  PipePool pipes;
   boost::intrusive::list<DrainableSession, boost::intrusive::constant_time_size<false>>
       http_sessions;
 

@@ -7,7 +7,8 @@ only after the client's EOF. Runs as its own process so a test can stop it by PI
 http mode (HTTP/1.1, keep-alive): every request gets X-Pod: NAME. A request body
 (Content-Length or chunked) is read in small pieces and answered with its length and
 sha256. Query parameters: delay=SECONDS waits before answering; bytes=N answers with N
-bytes of pattern_bytes() instead of the pod name. --delay S delays every answer by S
+bytes of pattern_bytes() instead of the pod name, and truncate=M then sends only the first M
+of them before closing (a pod dying mid-body). --delay S delays every answer by S
 seconds (a slow pod, whatever the request). A request with `Upgrade: websocket` is
 answered 101 (Sec-WebSocket-Accept as RFC 6455 says) and every byte after it is echoed
 until the client closes.
@@ -130,8 +131,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("X-Body-Length", str(reader.length))
             self.send_header("X-Body-Sha256", reader.hash.hexdigest())
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        if self.command == "HEAD":
+            return
+        if "truncate" in query:  # a pod that dies mid-body: fewer bytes than announced
+            self.wfile.write(body[:int(query["truncate"][0])])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _answer
 
