@@ -375,7 +375,8 @@ asio::awaitable<void> tunnel(HttpConnection& c, tcp::socket& upstream, ForwardRe
     c.client_buffer.consume(c.client_buffer.size());
   }
   c.expect_nothing();  // the relay keeps its own idle timeout
-  const RelayResult relayed = co_await relay(c.client, upstream, idle, c.resources.relay_buffers);
+  const RelayResult relayed =
+      co_await relay(c.client, upstream, idle, {c.resources.relay_buffers, c.resources.pipes});
   result.body_received += relayed.client_to_upstream;
   result.bytes_sent += relayed.upstream_to_client;
 }

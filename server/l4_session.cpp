@@ -15,7 +15,7 @@ using asio::ip::tcp;
 
 asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer,
                                           lb::BackendPtr backend, RoutingTablePtr routes,
-                                          StatsHandle stats, RelayBufferPool& buffers) {
+                                          StatsHandle stats, RelayPools pools) {
   const auto started = std::chrono::steady_clock::now();
   L4AccessRecord record;
   record.service = backend->name();
@@ -35,7 +35,7 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer
     record.pod = address.pod_key();
     record.upstream = address.key();
     const RelayResult relayed =
-        co_await relay(client, upstream.socket, routes->settings.timeouts.idle, buffers);
+        co_await relay(client, upstream.socket, routes->settings.timeouts.idle, pools);
     record.bytes_received = relayed.client_to_upstream;
     record.bytes_sent = relayed.upstream_to_client;
     record.close_reason = to_string(relayed.end);

@@ -5,9 +5,9 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "lb/backend.hpp"
-#include "server/buffer_pool.hpp"
 #include "server/metrics.hpp"
 #include "server/routing_table.hpp"
+#include "server/tcp_relay.hpp"
 
 namespace svcproxy::server {
 
@@ -19,6 +19,6 @@ namespace svcproxy::server {
 boost::asio::awaitable<void> serve_l4_connection(boost::asio::ip::tcp::socket client,
                                                  boost::asio::ip::tcp::endpoint peer,
                                                  lb::BackendPtr backend, RoutingTablePtr routes,
-                                                 StatsHandle stats, RelayBufferPool& buffers);
+                                                 StatsHandle stats, RelayPools pools);
 
 }  // namespace svcproxy::server

@@ -46,6 +46,7 @@ class PipePool {
   std::unique_ptr<SplicePipe> take();
   // Only pipes known to be empty come back; others are closed.
   void give_back(std::unique_ptr<SplicePipe> pipe);
+  std::size_t idle() const { return free_.size(); }
 
  private:
   static constexpr std::size_t kMaxFree = 16;

@@ -10,6 +10,7 @@
 
 #include "server/drained_read.hpp"
 #include "server/native_socket.hpp"
+#include "server/splice_pipe.hpp"
 
 #ifdef SVCPROXY_ASIO_OPS_SPECIALISED
 #define SVCPROXY_LENDING_READ 1
@@ -121,6 +122,9 @@ struct Direction {
   RelayEnd from_failed;  // how the relay ends if reading fails
   RelayEnd to_failed;    // how the relay ends if writing fails
   RelayBufferPool::Lease pending;
+  // Set once the direction proved to be bulk (a read filled a whole buffer): bytes then
+  // move through this pipe with splice(2), and [begin, end) counts what it holds.
+  std::unique_ptr<SplicePipe> pipe;
   std::size_t begin = 0;
   std::size_t end = 0;
   bool finished = false;  // EOF passed on, or the relay failed
@@ -133,11 +137,12 @@ struct Direction {
 // until every operation it started has completed.
 class Relay {
  public:
-  Relay(tcp::socket& client, tcp::socket& upstream, RelayBufferPool& buffers,
-        asio::steady_timer& wake, RelayResult& result)
+  Relay(tcp::socket& client, tcp::socket& upstream, RelayPools pools, asio::steady_timer& wake,
+        RelayResult& result)
       : client_(client),
         upstream_(upstream),
-        buffers_(buffers),
+        buffers_(pools.buffers),
+        pipes_(pools.pipes),
         wake_(wake),
         result_(result),
         to_upstream_{client,
@@ -145,12 +150,14 @@ class Relay {
                      result.client_to_upstream,
                      RelayEnd::ClientReset,
                      RelayEnd::UpstreamReset,
+                     {},
                      {}},
         to_client_{upstream,
                    client,
                    result.upstream_to_client,
                    RelayEnd::UpstreamReset,
                    RelayEnd::ClientReset,
+                   {},
                    {}} {}
 
   void start() {
@@ -175,28 +182,35 @@ class Relay {
  private:
   void read(Direction& d) {
     ++operations_;
-    d.from.async_read_some(LendingRead(buffers_, d.pending),
-                           [this, &d](const boost::system::error_code& error, std::size_t n) {
-                             --operations_;
-                             if (!d.finished) {
-                               if (!error) {
-                                 d.begin = 0;
-                                 d.end = n;
-                                 write(d);
-                               } else if (error == asio::error::eof) {
-                                 pass_on_eof(d);
-                               } else {
-                                 abort(d.from_failed);
-                               }
-                             }
-                             done_if_finished();
-                           });
+    auto on_read = [this, &d](const boost::system::error_code& error, std::size_t n) {
+      --operations_;
+      if (!d.finished) {
+        if (!error) {
+          d.begin = 0;
+          d.end = n;
+          write(d);
+        } else if (error == asio::error::eof) {
+          pass_on_eof(d);
+        } else {
+          abort(d.from_failed);
+        }
+      }
+      done_if_finished();
+    };
+    if (d.pipe) {
+      d.from.async_read_some(SpliceIntoPipe(d.pipe->write_fd(), d.pipe->capacity()), on_read);
+    } else {
+      d.from.async_read_some(LendingRead(buffers_, d.pending), on_read);
+    }
   }
 
   void write(Direction& d) {
     while (d.begin < d.end) {
-      const ssize_t n = ::send(d.to.native_handle(), d.pending.data() + d.begin, d.end - d.begin,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      const ssize_t n =
+          d.pipe ? detail::splice_some(d.pipe->read_fd(), d.to.native_handle(), d.end - d.begin,
+                                       /*more=*/false)
+                 : ::send(d.to.native_handle(), d.pending.data() + d.begin, d.end - d.begin,
+                          MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n >= 0) {
         d.begin += static_cast<std::size_t>(n);
         d.bytes += static_cast<std::uint64_t>(n);
@@ -206,6 +220,10 @@ class Relay {
       } else if (errno != EINTR) {
         return abort(d.to_failed);
       }
+    }
+    if (splice_supported && !d.pipe && d.end == RelayBufferPool::kSize) {
+      d.pipe = pipes_.take();  // bulk: no more copies through user space
+      if (d.pipe) d.pending = {};
     }
     read(d);
   }
@@ -228,6 +246,7 @@ class Relay {
   void pass_on_eof(Direction& d) {
     d.finished = true;
     d.pending = {};
+    pipes_.give_back(std::move(d.pipe));  // empty: reads happen only once all was written
     const Direction& other = &d == &to_upstream_ ? to_client_ : to_upstream_;
     boost::system::error_code ignored;
     if (!other.finished) {
@@ -244,6 +263,7 @@ class Relay {
   tcp::socket& client_;
   tcp::socket& upstream_;
   RelayBufferPool& buffers_;
+  PipePool& pipes_;
   asio::steady_timer& wake_;
   RelayResult& result_;
   Direction to_upstream_;
@@ -255,11 +275,11 @@ class Relay {
 }  // namespace
 
 asio::awaitable<RelayResult> relay(tcp::socket& client, tcp::socket& upstream,
-                                   conf::Duration idle_timeout, RelayBufferPool& buffers) {
+                                   conf::Duration idle_timeout, RelayPools pools) {
   RelayResult result;
   // Doubles as the idle watchdog and as the signal that the relay finished.
   asio::steady_timer wake(client.get_executor());
-  Relay relay(client, upstream, buffers, wake, result);
+  Relay relay(client, upstream, pools, wake, result);
   relay.start();
   while (!relay.finished()) {
     wake.expires_at(relay.ending() ? Clock::time_point::max()

@@ -8,6 +8,7 @@
 
 #include "conf/model.hpp"
 #include "server/buffer_pool.hpp"
+#include "server/splice_pipe.hpp"
 
 namespace svcproxy::server {
 
@@ -21,12 +22,19 @@ struct RelayResult {
 
 const char* to_string(RelayEnd end);
 
+// What a relay borrows from its worker while bytes move.
+struct RelayPools {
+  RelayBufferPool& buffers;
+  PipePool& pipes;
+};
+
 // Returns when both directions have seen EOF (each EOF is passed on as a shutdown of the
 // other side's sending half; the socket that saw both is closed), when either side fails
 // (both are then reset), or when no byte moved for `idle_timeout` (both reset). Buffers
-// come from `buffers` only while bytes are in flight: an idle relay holds none.
+// come from the pools only while bytes are in flight: an idle relay holds none. A direction
+// that fills a whole buffer is bulk and continues with splice(2) through a pooled pipe.
 boost::asio::awaitable<RelayResult> relay(boost::asio::ip::tcp::socket& client,
                                           boost::asio::ip::tcp::socket& upstream,
-                                          conf::Duration idle_timeout, RelayBufferPool& buffers);
+                                          conf::Duration idle_timeout, RelayPools pools);
 
 }  // namespace svcproxy::server

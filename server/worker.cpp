@@ -162,7 +162,7 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer,
   auto session = spec.protocol == conf::AppProtocol::Http
                      ? serve_http_connection(std::move(socket), peer, spec.backend_key, *this)
                      : serve_l4_connection(std::move(socket), peer, std::move(backend), routes_,
-                                           stats, resources_.relay_buffers);
+                                           stats, {resources_.relay_buffers, resources_.pipes});
   asio::co_spawn(io_, std::move(session),
                  [this, stats, key = spec.backend_key](std::exception_ptr e) {
                    record_connection_closed(*stats);

@@ -52,13 +52,14 @@ struct Harness {
   Link client = make_link(context);
   Link upstream = make_link(context);
   RelayBufferPool buffers;
+  PipePool pipes;
   std::optional<RelayResult> result;
 
   void start(conf::Duration idle) {
     asio::co_spawn(
         context,
         [this, idle]() -> asio::awaitable<void> {
-          result = co_await relay(client.inside, upstream.inside, idle, buffers);
+          result = co_await relay(client.inside, upstream.inside, idle, {buffers, pipes});
         },
         asio::detached);
   }
@@ -146,6 +147,8 @@ TEST_CASE("relay moves 16 MiB to a slow reader intact and gives its buffers back
   CHECK(h.result->upstream_to_client == sent.size());
   CHECK(h.result->end == RelayEnd::BothClosed);
   CHECK(h.buffers.lent() == 0);  // every buffer went back to the worker
+  // The bulk direction switched to splice(2) and gave its emptied pipe back.
+  if (splice_supported) CHECK(h.pipes.idle() == 1);
 }
 
 TEST_CASE("relay resets the client when the pod resets") {
