@@ -46,7 +46,7 @@ void write_line(std::string_view line) {
   }
 }
 
-std::string_view or_dash(const std::string& value) {
+std::string_view or_dash(std::string_view value) {
   return value.empty() ? std::string_view("-") : std::string_view(value);
 }
 

@@ -11,15 +11,16 @@
 
 namespace svcproxy::server {
 
+// One L4 connection. Views, like L7AccessRecord: valid for the call only.
 struct L4AccessRecord {
-  std::string service;               // namespace/name:port
-  std::string client;                // ip:port
-  std::string pod;                   // namespace/name, empty when none was reached
-  std::string upstream;              // ip:port
+  std::string_view service;          // namespace/name:port
+  std::string_view client;           // ip:port
+  std::string_view pod;              // namespace/name, empty when none was reached
+  std::string_view upstream;         // ip:port
   std::uint64_t bytes_received = 0;  // from the client
   std::uint64_t bytes_sent = 0;      // to the client
   std::chrono::steady_clock::duration duration{};
-  std::string close_reason;
+  std::string_view close_reason;
 };
 
 // One L7 request. Views into the session's state: valid for the call only.

@@ -31,9 +31,6 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer
         ": ", upstream.failure);
     record.close_reason = "no_endpoint";
   } else {
-    const auto& address = upstream.endpoint.endpoint()->address();
-    record.pod = address.pod_key();
-    record.upstream = address.key();
     const RelayResult relayed =
         co_await relay(client, upstream.socket, routes->settings.timeouts.idle, pools);
     record.bytes_received = relayed.client_to_upstream;
@@ -45,8 +42,17 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer
     // Counted when the connection ends: a scrape during a long transfer does not see it yet.
     record_bytes(*stats, relayed.client_to_upstream, relayed.upstream_to_client);
   }
+  if (!access_log_enabled()) co_return;
   record.duration = std::chrono::steady_clock::now() - started;
-  if (access_log_enabled()) write_access_log(record);
+  std::string pod, upstream_address;  // built only for the log
+  if (upstream.connected()) {
+    const auto& address = upstream.endpoint.endpoint()->address();
+    pod = address.pod_key();
+    upstream_address = address.key();
+    record.pod = pod;
+    record.upstream = upstream_address;
+  }
+  write_access_log(record);
 }
 
 }  // namespace svcproxy::server
