@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <utility>
 
 namespace svcproxy::conf {
 namespace {
@@ -47,11 +48,17 @@ class Pool {
 
 // Services in namespace/name order, for allocation independent of file order.
 std::vector<Service*> in_name_order(std::vector<Service>& services) {
-  std::vector<Service*> ordered;
+  // Each key built once, not twice per comparison.
+  std::vector<std::pair<std::string, Service*>> keyed;
+  keyed.reserve(services.size());
   for (auto& service : services)
-    ordered.push_back(&service);
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const Service* a, const Service* b) { return a->key() < b->key(); });
+    keyed.emplace_back(service.key(), &service);
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Service*> ordered;
+  ordered.reserve(keyed.size());
+  for (auto& [key, service] : keyed)
+    ordered.push_back(service);
   return ordered;
 }
 

@@ -1,6 +1,6 @@
 #include "conf/cross_document.hpp"
 
-#include <map>
+#include <unordered_map>
 
 namespace svcproxy::conf {
 namespace {
@@ -12,7 +12,9 @@ std::string describe(const SourceLocation& location) {
 
 template <typename Object>
 void check_unique(const std::vector<Object>& objects, const char* kind, Diagnostics& errors) {
-  std::map<std::string, const Object*> first_by_key;
+  // Hashed: 50,000 Pods make an ordered map of their names a measurable part of a reload.
+  std::unordered_map<std::string, const Object*> first_by_key;
+  first_by_key.reserve(objects.size());
   for (const Object& object : objects) {
     if (object.name.empty()) continue;  // already reported as missing
     const std::string key = object.namespace_name + "/" + object.name;

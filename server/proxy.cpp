@@ -67,7 +67,7 @@ int Proxy::run() {
     return 1;
   }
   start_discovery();
-  if (!apply(snapshot_)) return 1;
+  if (!apply(std::move(snapshot_))) return 1;
   record_config_load_success(control_stats_);
   start_admin();
   for (auto& worker : workers_)
@@ -85,7 +85,7 @@ int Proxy::run() {
   return 0;
 }
 
-bool Proxy::apply(const conf::Snapshot& snapshot) {
+bool Proxy::apply(conf::Snapshot snapshot) {
   std::vector<ListenerSpec> plan = plan_listeners(snapshot);
   const auto conflicts = find_listener_conflicts(plan);
   for (const auto& conflict : conflicts)
@@ -137,16 +137,26 @@ bool Proxy::apply(const conf::Snapshot& snapshot) {
     }
   }
   listeners_ = std::move(plan);
-  snapshot_ = snapshot;
+  snapshot_ = std::move(snapshot);
   return true;
 }
 
 void Proxy::publish_routes(const conf::Snapshot& snapshot) {
-  std::vector<conf::Pod> pods = snapshot.pods;
+  // Copying 50,000 pods to append the DNS ones is worth it only when there are some.
+  // Without any, now and last time, backends_ was built from snapshot_ alone (apply() sets
+  // snapshot_ after this), and unchanged Services keep their Backends.
   std::vector<conf::Pod> dns_pods = dns_->pods();
-  pods.insert(pods.end(), std::make_move_iterator(dns_pods.begin()),
-              std::make_move_iterator(dns_pods.end()));
-  backends_ = discovery::build_backends(snapshot, pods, backends_);
+  if (dns_pods.empty()) {
+    const conf::Snapshot* built_from = routes_from_snapshot_pods_ ? &snapshot_ : nullptr;
+    backends_ =
+        discovery::build_backends(snapshot, snapshot.pods, backends_, lb::Clock::now(), built_from);
+  } else {
+    std::vector<conf::Pod> pods = snapshot.pods;
+    pods.insert(pods.end(), std::make_move_iterator(dns_pods.begin()),
+                std::make_move_iterator(dns_pods.end()));
+    backends_ = discovery::build_backends(snapshot, pods, backends_);
+  }
+  routes_from_snapshot_pods_ = dns_pods.empty();
   service_metrics_ = sync_service_metrics(service_metrics_, backends_, workers_.size());
   auto routes = std::make_shared<const RoutingTable>(
       RoutingTable{backends_, snapshot.proxy, service_metrics_});
@@ -205,7 +215,7 @@ void Proxy::reload() {
     log(LogLevel::Warn, "a change of workers takes effect at the next start");
   if (loaded.snapshot->proxy.admin_address != snapshot_.proxy.admin_address)
     log(LogLevel::Warn, "a change of adminAddress takes effect at the next start");
-  const bool applied = apply(*loaded.snapshot);
+  const bool applied = apply(std::move(*loaded.snapshot));
   record_config_reload(control_stats_, applied);
   const auto millis = [](auto duration) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
