@@ -209,9 +209,8 @@ void add_contribution(Contribution&& from, LoadState& state) {
 // What one document adds when read on its own, away from the load state: any thread can
 // do it, and the yaml-cpp nodes are freed by the thread that made them. A ProxyConfig
 // cannot be read alone (only one is allowed, so it depends on what came before): such a
-// document is left for read_in_order.
+// document is left to be read in order.
 struct DocumentResult {
-  const DocumentCache::Contribution* cached = nullptr;  // found in the cache: nothing to read
   bool has_proxy_config = false;
   DocumentCache::Contribution contribution;
   std::optional<DocumentCache::Contribution> to_cache;  // a copy, when there is a cache
@@ -238,70 +237,151 @@ void read_alone(const std::string& file, const DocumentText& document, bool keep
   if (keep_copy) result.to_cache = result.contribution;
 }
 
-// Room for every object the results add, so 60,000 Pods are moved once, not at every
+// Below this many documents, threads cost more than they save.
+constexpr std::size_t kParallelDocuments = 256;
+// Documents per piece when the stream's contributions are gathered on several threads.
+constexpr std::size_t kPieceDocuments = 512;
+
+// A stream's documents, each either found in the cache or read alone.
+struct StreamResults {
+  std::vector<const DocumentCache::Contribution*> cached;  // per document; null: read
+  std::vector<std::size_t> read_index;                     // per document: its DocumentResult
+  std::vector<DocumentResult> read;
+
+  bool needs_order(std::size_t i) const {
+    return !cached[i] && read[read_index[i]].has_proxy_config;
+  }
+};
+
+// Documents [begin, end), none of which needs reading in order, gathered into one
+// contribution: a copy of what the cache had, the rest moved.
+struct Piece {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  DocumentCache::Contribution contribution;
+};
+
+std::vector<Piece> cut_pieces(const StreamResults& results) {
+  std::vector<Piece> pieces;
+  for (std::size_t i = 0; i < results.cached.size(); ++i) {
+    if (results.needs_order(i)) continue;
+    if (pieces.empty() || pieces.back().end != i || i - pieces.back().begin >= kPieceDocuments)
+      pieces.push_back({i, i, {}});
+    pieces.back().end = i + 1;
+  }
+  return pieces;
+}
+
+void gather(Piece& piece, StreamResults& results) {
+  auto& into = piece.contribution;
+  for (std::size_t i = piece.begin; i < piece.end; ++i) {
+    if (const auto* cached = results.cached[i]) {
+      append(into.services, cached->services);
+      append(into.pods, cached->pods);
+      append(into.deployments, cached->deployments);
+      append(into.secrets, cached->secrets);
+      append(into.errors, cached->errors);
+      append(into.warnings, cached->warnings);
+    } else {
+      auto& read = results.read[results.read_index[i]].contribution;
+      append(into.services, std::move(read.services));
+      append(into.pods, std::move(read.pods));
+      append(into.deployments, std::move(read.deployments));
+      append(into.secrets, std::move(read.secrets));
+      append(into.errors, std::move(read.errors));
+      append(into.warnings, std::move(read.warnings));
+    }
+  }
+}
+
+// Room for every object the pieces add, so 60,000 Pods are moved once, not at every
 // doubling of the vector.
-void reserve_for(const std::vector<DocumentResult>& results, Snapshot& snapshot) {
+void reserve_for(const std::vector<Piece>& pieces, Snapshot& snapshot) {
   std::size_t services = snapshot.services.size();
   std::size_t pods = snapshot.pods.size();
-  for (const DocumentResult& result : results) {
-    const auto& from = result.cached ? *result.cached : result.contribution;
-    services += from.services.size();
-    pods += from.pods.size();
+  for (const Piece& piece : pieces) {
+    services += piece.contribution.services.size();
+    pods += piece.contribution.pods.size();
   }
   snapshot.services.reserve(services);
   snapshot.pods.reserve(pods);
 }
 
-// Below this many documents to parse, threads cost more than they save.
-constexpr std::size_t kParallelDocuments = 256;
-
-// Every document not in the cache is read alone, on as many threads as there are cores;
-// the results are then added in document order, so the snapshot and every diagnostic are
-// exactly those of reading the stream front to back.
+// Every document not in the cache is read alone, and the contributions (copied from the
+// cache or moved) are gathered in pieces, on as many threads as there are cores. They are
+// added in document order, with a ProxyConfig read in its place, so the snapshot and every
+// diagnostic are exactly those of reading the stream front to back.
 void read_stream(const std::string& text, const std::string& file, LoadState& state) {
   state.files.push_back(file);
   const std::vector<DocumentText> documents = split_documents(text);
-  std::vector<DocumentResult> results(documents.size());
+  StreamResults results;
+  results.cached.resize(documents.size());
+  results.read_index.resize(documents.size());
   std::vector<std::size_t> to_read;
   for (std::size_t i = 0; i < documents.size(); ++i) {
     if (state.cache)
-      results[i].cached = state.cache->find(file, documents[i].first_line, documents[i].text);
-    if (!results[i].cached) to_read.push_back(i);
+      results.cached[i] = state.cache->find(file, documents[i].first_line, documents[i].text);
+    if (!results.cached[i]) {
+      results.read_index[i] = to_read.size();
+      to_read.push_back(i);
+    }
   }
+  results.read.resize(to_read.size());
   const bool keep_copy = state.cache != nullptr;
   for_each_index(to_read.size(), kParallelDocuments, [&](std::size_t n) {
     thread_local TextStream stream;
-    const std::size_t i = to_read[n];
-    read_alone(file, documents[i], keep_copy, stream, results[i]);
+    read_alone(file, documents[to_read[n]], keep_copy, stream, results.read[n]);
   });
+  std::vector<Piece> pieces = cut_pieces(results);
+  for_each_index(pieces.size(), kParallelDocuments / kPieceDocuments,
+                 [&](std::size_t n) { gather(pieces[n], results); });
 
-  reserve_for(results, state.snapshot);
+  reserve_for(pieces, state.snapshot);
   YamlReader reader(file, state.errors, state.warnings);
   TextStream stream;
+  auto piece = pieces.begin();
   for (std::size_t i = 0; i < documents.size(); ++i) {
-    const DocumentText& document = documents[i];
-    DocumentResult& result = results[i];
-    if (result.cached) {
-      add_contribution(*result.cached, state);
-    } else if (result.has_proxy_config) {
-      read_parsed(document, parse_document(document.text, stream), reader, state);
-    } else {
-      add_contribution(std::move(result.contribution), state);
-      if (result.to_cache)
-        state.cache->store(file, document.first_line, document.text, std::move(*result.to_cache));
+    if (results.needs_order(i)) {
+      read_parsed(documents[i], parse_document(documents[i].text, stream), reader, state);
+    } else if (piece != pieces.end() && piece->begin == i) {
+      add_contribution(std::move(piece->contribution), state);
+      ++piece;
     }
   }
+  for (std::size_t n = 0; n < to_read.size(); ++n) {
+    if (!results.read[n].to_cache) continue;
+    const DocumentText& document = documents[to_read[n]];
+    state.cache->store(file, document.first_line, document.text,
+                       std::move(*results.read[n].to_cache));
+  }
+}
+
+// The whole file in one string, sized from the file where it can be: copying 13 MiB
+// through a stringstream twice showed in a reload.
+std::string read_all(std::ifstream& in) {
+  std::string text;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size > 0) {
+    text.resize(static_cast<std::size_t>(size));
+    in.read(text.data(), size);
+    text.resize(static_cast<std::size_t>(in.gcount()));
+  }
+  in.clear();  // whatever is past `size` (a file still growing, or one that cannot seek)
+  std::ostringstream rest;
+  rest << in.rdbuf();
+  text += std::move(rest).str();
+  return text;
 }
 
 void read_file(const fs::path& path, LoadState& state) {
   std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
+  if (!in) {
     state.errors.push_back({{path.string(), 1, 1}, "", "cannot read the file"});
     return;
   }
-  read_stream(text.str(), path.string(), state);
+  read_stream(read_all(in), path.string(), state);
 }
 
 bool is_yaml_file(const fs::directory_entry& entry) {
