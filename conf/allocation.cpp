@@ -137,6 +137,8 @@ void allocate_cluster_ips(std::vector<Service>& services, const Ipv4Cidr& cidr,
       format_ipv4(cidr.network) + "/" + std::to_string(cidr.prefix_length);
   for (auto& service : services)
     if (!service.cluster_ip.empty()) claim_explicit_cluster_ip(service, pool, cidr_text, errors);
+  // Sorting 10,000 names for nothing shows in a reload: most Services carry their IP.
+  if (std::none_of(services.begin(), services.end(), wants_cluster_ip)) return;
   for (Service* service : in_name_order(services)) {
     if (!wants_cluster_ip(*service)) continue;
     auto address = pool.pick(stable_hash(service->key()));
@@ -157,6 +159,7 @@ void allocate_node_ports(std::vector<Service>& services, const PortRange& range,
     for (const auto& port : service.ports)
       if (gets_node_ports(service) && port.node_port != 0)
         claim_explicit_node_port(service, port, pool, range, errors);
+  if (std::none_of(services.begin(), services.end(), gets_node_ports)) return;
   for (Service* service : in_name_order(services)) {
     if (!gets_node_ports(*service)) continue;
     for (auto& port : service->ports) {

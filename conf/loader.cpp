@@ -107,19 +107,23 @@ bool starts_document(std::string_view line) {
 
 // The stream cut at its "---" lines. Parsing one document at a time keeps a 10,000-Service
 // file from becoming one huge node graph (page faults and a long free at the end), and a
-// syntax error in one document no longer hides the documents after it.
+// syntax error in one document no longer hides the documents after it. Only lines that
+// begin with "---" are looked at, and lines are counted in bulk between them.
 std::vector<DocumentText> split_documents(std::string_view text) {
   std::vector<DocumentText> documents{{text.substr(0, 0), 0}};
   std::size_t start = 0;
+  std::size_t counted = 0;  // lines are counted up to here
   int line = 0;
-  for (std::size_t pos = 0; pos < text.size(); ++line) {
+  for (std::size_t pos = text.find("---"); pos != std::string_view::npos;
+       pos = text.find("---", pos + 1)) {
+    if (pos > 0 && text[pos - 1] != '\n') continue;  // not at the start of a line
     const std::size_t end = std::min(text.find('\n', pos), text.size());
-    if (starts_document(text.substr(pos, end - pos)) && pos > start) {
-      documents.back().text = text.substr(start, pos - start);
-      documents.push_back({{}, line});
-      start = pos;
-    }
-    pos = end + 1;
+    if (!starts_document(text.substr(pos, end - pos)) || pos <= start) continue;
+    line += static_cast<int>(std::count(text.begin() + counted, text.begin() + pos, '\n'));
+    counted = pos;
+    documents.back().text = text.substr(start, pos - start);
+    documents.push_back({{}, line});
+    start = pos;
   }
   documents.back().text = text.substr(start);
   return documents;
@@ -196,16 +200,6 @@ void append(std::vector<T>& to, std::vector<T>&& from) {
   to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
 }
 
-template <typename Contribution>  // const& copies, && moves
-void add_contribution(Contribution&& from, LoadState& state) {
-  append(state.snapshot.services, std::forward<Contribution>(from).services);
-  append(state.snapshot.pods, std::forward<Contribution>(from).pods);
-  append(state.snapshot.deployments, std::forward<Contribution>(from).deployments);
-  append(state.snapshot.secrets, std::forward<Contribution>(from).secrets);
-  append(state.errors, std::forward<Contribution>(from).errors);
-  append(state.warnings, std::forward<Contribution>(from).warnings);
-}
-
 // What one document adds when read on its own, away from the load state: any thread can
 // do it, and the yaml-cpp nodes are freed by the thread that made them. A ProxyConfig
 // cannot be read alone (only one is allowed, so it depends on what came before): such a
@@ -239,7 +233,7 @@ void read_alone(const std::string& file, const DocumentText& document, bool keep
 
 // Below this many documents, threads cost more than they save.
 constexpr std::size_t kParallelDocuments = 256;
-// Documents per piece when the stream's contributions are gathered on several threads.
+// Documents per piece when contributions are added to the snapshot on several threads.
 constexpr std::size_t kPieceDocuments = 512;
 
 // A stream's documents, each either found in the cache or read alone.
@@ -251,66 +245,98 @@ struct StreamResults {
   bool needs_order(std::size_t i) const {
     return !cached[i] && read[read_index[i]].has_proxy_config;
   }
+  const DocumentCache::Contribution& contribution(std::size_t i) const {
+    return cached[i] ? *cached[i] : read[read_index[i]].contribution;
+  }
 };
 
-// Documents [begin, end), none of which needs reading in order, gathered into one
-// contribution: a copy of what the cache had, the rest moved.
+// Where the objects of documents [begin, end) go in the snapshot's vectors, and the
+// diagnostics they add.
 struct Piece {
   std::size_t begin = 0;
   std::size_t end = 0;
-  DocumentCache::Contribution contribution;
+  std::size_t services = 0;
+  std::size_t pods = 0;
+  std::size_t deployments = 0;
+  std::size_t secrets = 0;
+  Diagnostics errors;
+  Diagnostics warnings;
 };
 
-std::vector<Piece> cut_pieces(const StreamResults& results) {
+// Copies (from the cache) or moves (what was read) `from` into the slots at `at`.
+template <typename T>
+void place(std::vector<T>& into, std::size_t& at, const std::vector<T>& from) {
+  for (const T& object : from)
+    into[at++] = object;
+}
+
+template <typename T>
+void place(std::vector<T>& into, std::size_t& at, std::vector<T>&& from) {
+  for (T& object : from)
+    into[at++] = std::move(object);
+}
+
+template <typename From>
+void place_document(From&& from, Snapshot& snapshot, Piece& piece) {
+  place(snapshot.services, piece.services, std::forward<From>(from).services);
+  place(snapshot.pods, piece.pods, std::forward<From>(from).pods);
+  place(snapshot.deployments, piece.deployments, std::forward<From>(from).deployments);
+  place(snapshot.secrets, piece.secrets, std::forward<From>(from).secrets);
+  append(piece.errors, std::forward<From>(from).errors);
+  append(piece.warnings, std::forward<From>(from).warnings);
+}
+
+// Documents [begin, end), none of which needs reading in order, added to the snapshot: the
+// vectors grow once, and pieces of documents are copied or moved into their own slots on
+// as many threads as there are cores (copying 60,000 cached objects is most of a reload).
+void add_run(std::size_t begin, std::size_t end, StreamResults& results, LoadState& state) {
+  Snapshot& snapshot = state.snapshot;
   std::vector<Piece> pieces;
-  for (std::size_t i = 0; i < results.cached.size(); ++i) {
-    if (results.needs_order(i)) continue;
-    if (pieces.empty() || pieces.back().end != i || i - pieces.back().begin >= kPieceDocuments)
-      pieces.push_back({i, i, {}});
-    pieces.back().end = i + 1;
-  }
-  return pieces;
-}
-
-void gather(Piece& piece, StreamResults& results) {
-  auto& into = piece.contribution;
-  for (std::size_t i = piece.begin; i < piece.end; ++i) {
-    if (const auto* cached = results.cached[i]) {
-      append(into.services, cached->services);
-      append(into.pods, cached->pods);
-      append(into.deployments, cached->deployments);
-      append(into.secrets, cached->secrets);
-      append(into.errors, cached->errors);
-      append(into.warnings, cached->warnings);
-    } else {
-      auto& read = results.read[results.read_index[i]].contribution;
-      append(into.services, std::move(read.services));
-      append(into.pods, std::move(read.pods));
-      append(into.deployments, std::move(read.deployments));
-      append(into.secrets, std::move(read.secrets));
-      append(into.errors, std::move(read.errors));
-      append(into.warnings, std::move(read.warnings));
+  Piece next;  // the slots after the last piece so far
+  next.services = snapshot.services.size();
+  next.pods = snapshot.pods.size();
+  next.deployments = snapshot.deployments.size();
+  next.secrets = snapshot.secrets.size();
+  for (std::size_t i = begin; i < end; i += kPieceDocuments) {
+    Piece piece;
+    piece.begin = i;
+    piece.end = std::min(end, i + kPieceDocuments);
+    piece.services = next.services;
+    piece.pods = next.pods;
+    piece.deployments = next.deployments;
+    piece.secrets = next.secrets;
+    for (std::size_t d = piece.begin; d < piece.end; ++d) {
+      const auto& from = results.contribution(d);
+      next.services += from.services.size();
+      next.pods += from.pods.size();
+      next.deployments += from.deployments.size();
+      next.secrets += from.secrets.size();
     }
+    pieces.push_back(std::move(piece));
+  }
+  snapshot.services.resize(next.services);
+  snapshot.pods.resize(next.pods);
+  snapshot.deployments.resize(next.deployments);
+  snapshot.secrets.resize(next.secrets);
+  for_each_index(pieces.size(), 2, [&](std::size_t n) {
+    Piece& piece = pieces[n];
+    for (std::size_t d = piece.begin; d < piece.end; ++d) {
+      if (const auto* cached = results.cached[d])
+        place_document(*cached, snapshot, piece);
+      else
+        place_document(std::move(results.read[results.read_index[d]].contribution), snapshot,
+                       piece);
+    }
+  });
+  for (Piece& piece : pieces) {
+    append(state.errors, std::move(piece.errors));
+    append(state.warnings, std::move(piece.warnings));
   }
 }
 
-// Room for every object the pieces add, so 60,000 Pods are moved once, not at every
-// doubling of the vector.
-void reserve_for(const std::vector<Piece>& pieces, Snapshot& snapshot) {
-  std::size_t services = snapshot.services.size();
-  std::size_t pods = snapshot.pods.size();
-  for (const Piece& piece : pieces) {
-    services += piece.contribution.services.size();
-    pods += piece.contribution.pods.size();
-  }
-  snapshot.services.reserve(services);
-  snapshot.pods.reserve(pods);
-}
-
-// Every document not in the cache is read alone, and the contributions (copied from the
-// cache or moved) are gathered in pieces, on as many threads as there are cores. They are
-// added in document order, with a ProxyConfig read in its place, so the snapshot and every
-// diagnostic are exactly those of reading the stream front to back.
+// Every document not in the cache is read alone, on as many threads as there are cores,
+// and the contributions are added in document order, with a ProxyConfig read in its place:
+// the snapshot and every diagnostic are exactly those of reading the stream front to back.
 void read_stream(const std::string& text, const std::string& file, LoadState& state) {
   state.files.push_back(file);
   const std::vector<DocumentText> documents = split_documents(text);
@@ -332,21 +358,20 @@ void read_stream(const std::string& text, const std::string& file, LoadState& st
     thread_local TextStream stream;
     read_alone(file, documents[to_read[n]], keep_copy, stream, results.read[n]);
   });
-  std::vector<Piece> pieces = cut_pieces(results);
-  for_each_index(pieces.size(), kParallelDocuments / kPieceDocuments,
-                 [&](std::size_t n) { gather(pieces[n], results); });
 
-  reserve_for(pieces, state.snapshot);
   YamlReader reader(file, state.errors, state.warnings);
   TextStream stream;
-  auto piece = pieces.begin();
-  for (std::size_t i = 0; i < documents.size(); ++i) {
+  for (std::size_t i = 0; i < documents.size();) {
     if (results.needs_order(i)) {
       read_parsed(documents[i], parse_document(documents[i].text, stream), reader, state);
-    } else if (piece != pieces.end() && piece->begin == i) {
-      add_contribution(std::move(piece->contribution), state);
-      ++piece;
+      ++i;
+      continue;
     }
+    std::size_t end = i;
+    while (end < documents.size() && !results.needs_order(end))
+      ++end;
+    add_run(i, end, results, state);
+    i = end;
   }
   for (std::size_t n = 0; n < to_read.size(); ++n) {
     if (!results.read[n].to_cache) continue;

@@ -73,9 +73,11 @@ void mark_removed_terminating(const BackendMap& previous, const BackendMap& next
   for (const auto& [key, backend] : built)
     for (const auto& endpoint : backend->endpoints())
       kept.insert(endpoint.get());
+  auto same = next.begin();  // both maps are in key order: one walk, no lookups
   for (const auto& [key, backend] : previous) {
-    const auto same = next.find(key);
-    if (same != next.end() && same->second == backend) continue;
+    while (same != next.end() && same->first < key)
+      ++same;
+    if (same != next.end() && same->first == key && same->second == backend) continue;
     for (const auto& endpoint : backend->endpoints())
       if (!kept.contains(endpoint.get())) endpoint->set_terminating(now);
   }
