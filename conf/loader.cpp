@@ -2,6 +2,7 @@
 // allocation. Every problem becomes a Diagnostic; nothing escapes as an exception.
 #include "conf/loader.hpp"
 
+#include <string.h>
 #include <yaml-cpp/exceptions.h>
 
 #include <algorithm>
@@ -114,9 +115,16 @@ std::vector<DocumentText> split_documents(std::string_view text) {
   std::size_t start = 0;
   std::size_t counted = 0;  // lines are counted up to here
   int line = 0;
-  for (std::size_t pos = text.find("---"); pos != std::string_view::npos;
-       pos = text.find("---", pos + 1)) {
-    if (pos > 0 && text[pos - 1] != '\n') continue;  // not at the start of a line
+  // The start of the next line that begins with "---", or npos.
+  const auto next_dashes = [&](std::size_t from) -> std::size_t {
+    if (from == 0 && text.substr(0, 3) == "---") return 0;
+    const std::size_t begin = from == 0 ? 0 : from - 1;  // its newline is before it
+    if (begin >= text.size()) return std::string_view::npos;
+    const void* found = ::memmem(text.data() + begin, text.size() - begin, "\n---", 4);
+    return found ? static_cast<const char*>(found) - text.data() + 1 : std::string_view::npos;
+  };
+  for (std::size_t pos = next_dashes(0); pos != std::string_view::npos;
+       pos = next_dashes(pos + 1)) {
     const std::size_t end = std::min(text.find('\n', pos), text.size());
     if (!starts_document(text.substr(pos, end - pos)) || pos <= start) continue;
     line += static_cast<int>(std::count(text.begin() + counted, text.begin() + pos, '\n'));

@@ -1,6 +1,7 @@
 #include "discovery/backends.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -221,6 +222,11 @@ std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& sna
   before.reserve(built_from->services.size());
   for (const auto& service : built_from->services)
     before.emplace(service.key(), &service);
+  // Hashed: 10,000 lookups in the ordered map compare long common prefixes.
+  std::unordered_map<std::string_view, lb::BackendPtr> previous_by_key;
+  previous_by_key.reserve(previous.size());
+  for (const auto& [key, backend] : previous)
+    previous_by_key.emplace(key, backend);
   for (std::size_t i = 0; i < snapshot.services.size(); ++i) {
     const conf::Service& service = snapshot.services[i];
     const auto old = before.find(service.key());
@@ -231,8 +237,8 @@ std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& sna
     std::vector<lb::BackendPtr> backends;
     for (const auto& port : service.ports)
       for (const ExternalRoute route : routes_of(service, snapshot.proxy)) {
-        const auto found = previous.find(route_key(service, port, route));
-        if (found == previous.end() || has_terminating(*found->second)) break;
+        const auto found = previous_by_key.find(route_key(service, port, route));
+        if (found == previous_by_key.end() || has_terminating(*found->second)) break;
         backends.push_back(found->second);
       }
     if (backends.size() == service.ports.size() * routes_of(service, snapshot.proxy).size())
