@@ -6,6 +6,9 @@
 #include <yaml-cpp/exceptions.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -110,6 +113,25 @@ bool starts_document(std::string_view line) {
 // file from becoming one huge node graph (page faults and a long free at the end), and a
 // syntax error in one document no longer hides the documents after it. Only lines that
 // begin with "---" are looked at, and lines are counted in bulk between them.
+// Newlines in `text`, eight bytes at a time: std::count went byte by byte over 13 MiB.
+int count_lines(std::string_view text) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+  std::size_t i = 0;
+  int count = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    const std::uint64_t x = word ^ (kOnes * '\n');  // newline bytes become zero
+    // The high bit of each byte set exactly where x has a zero byte.
+    const std::uint64_t zero = ~(((x & kLow7) + kLow7) | x | kLow7);
+    count += std::popcount(zero);
+  }
+  for (; i < text.size(); ++i)
+    count += text[i] == '\n';
+  return count;
+}
+
 std::vector<DocumentText> split_documents(std::string_view text) {
   std::vector<DocumentText> documents{{text.substr(0, 0), 0}};
   std::size_t start = 0;
@@ -127,7 +149,7 @@ std::vector<DocumentText> split_documents(std::string_view text) {
        pos = next_dashes(pos + 1)) {
     const std::size_t end = std::min(text.find('\n', pos), text.size());
     if (!starts_document(text.substr(pos, end - pos)) || pos <= start) continue;
-    line += static_cast<int>(std::count(text.begin() + counted, text.begin() + pos, '\n'));
+    line += count_lines(text.substr(counted, pos - counted));
     counted = pos;
     documents.back().text = text.substr(start, pos - start);
     documents.push_back({{}, line});
