@@ -264,7 +264,7 @@ void read_alone(const std::string& file, const DocumentText& document, bool keep
 // Below this many documents, threads cost more than they save.
 constexpr std::size_t kParallelDocuments = 256;
 // Documents per piece when contributions are added to the snapshot on several threads.
-constexpr std::size_t kPieceDocuments = 512;
+constexpr std::size_t kPieceDocuments = 128;
 
 // A stream's documents, each either found in the cache or read alone.
 struct StreamResults {
@@ -348,7 +348,7 @@ void add_run(std::size_t begin, std::size_t end, StreamResults& results, LoadSta
   snapshot.pods.resize(next.pods);
   snapshot.deployments.resize(next.deployments);
   snapshot.secrets.resize(next.secrets);
-  for_each_index(pieces.size(), 2, [&](std::size_t n) {
+  for_each_index(pieces.size(), kParallelDocuments / kPieceDocuments, [&](std::size_t n) {
     Piece& piece = pieces[n];
     for (std::size_t d = piece.begin; d < piece.end; ++d) {
       if (const auto* cached = results.cached[d])
