@@ -109,52 +109,45 @@ bool starts_document(std::string_view line) {
          (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
 }
 
-// The stream cut at its "---" lines. Parsing one document at a time keeps a 10,000-Service
-// file from becoming one huge node graph (page faults and a long free at the end), and a
-// syntax error in one document no longer hides the documents after it. Only lines that
-// begin with "---" are looked at, and lines are counted in bulk between them.
-// Newlines in `text`, eight bytes at a time: std::count went byte by byte over 13 MiB.
-int count_lines(std::string_view text) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+// Calls on_newline(position) for each '\n' in `text`, in order, finding them eight bytes
+// at a time: a 13 MiB configuration has 750,000 lines, and stopping at each with memchr,
+// or at every '-' when looking for "---", was 15-20 ms of a reload.
+template <typename OnNewline>
+void for_each_newline(std::string_view text, OnNewline&& on_newline) {
   std::size_t i = 0;
-  int count = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, text.data() + i, 8);
-    const std::uint64_t x = word ^ (kOnes * '\n');  // newline bytes become zero
-    // The high bit of each byte set exactly where x has a zero byte.
-    const std::uint64_t zero = ~(((x & kLow7) + kLow7) | x | kLow7);
-    count += std::popcount(zero);
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+    for (; i + 8 <= text.size(); i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      const std::uint64_t x = word ^ (kOnes * '\n');  // newline bytes become zero
+      // The high bit of each byte set exactly where x has a zero byte.
+      for (std::uint64_t zero = ~(((x & kLow7) + kLow7) | x | kLow7); zero; zero &= zero - 1)
+        on_newline(i + static_cast<std::size_t>(std::countr_zero(zero)) / 8);
+    }
   }
   for (; i < text.size(); ++i)
-    count += text[i] == '\n';
-  return count;
+    if (text[i] == '\n') on_newline(i);
 }
 
+// The stream cut at its "---" lines. Parsing one document at a time keeps a 10,000-Service
+// file from becoming one huge node graph (page faults and a long free at the end), and a
+// syntax error in one document no longer hides the documents after it.
 std::vector<DocumentText> split_documents(std::string_view text) {
   std::vector<DocumentText> documents{{text.substr(0, 0), 0}};
-  std::size_t start = 0;
-  std::size_t counted = 0;  // lines are counted up to here
+  std::size_t start = 0;  // the first line never cuts: nothing is before it
   int line = 0;
-  // The start of the next line that begins with "---", or npos.
-  const auto next_dashes = [&](std::size_t from) -> std::size_t {
-    if (from == 0 && text.substr(0, 3) == "---") return 0;
-    const std::size_t begin = from == 0 ? 0 : from - 1;  // its newline is before it
-    if (begin >= text.size()) return std::string_view::npos;
-    const void* found = ::memmem(text.data() + begin, text.size() - begin, "\n---", 4);
-    return found ? static_cast<const char*>(found) - text.data() + 1 : std::string_view::npos;
-  };
-  for (std::size_t pos = next_dashes(0); pos != std::string_view::npos;
-       pos = next_dashes(pos + 1)) {
+  for_each_newline(text, [&](std::size_t newline) {
+    ++line;
+    const std::size_t pos = newline + 1;
+    if (text.size() < pos + 3 || text.compare(pos, 3, "---") != 0) return;
     const std::size_t end = std::min(text.find('\n', pos), text.size());
-    if (!starts_document(text.substr(pos, end - pos)) || pos <= start) continue;
-    line += count_lines(text.substr(counted, pos - counted));
-    counted = pos;
+    if (!starts_document(text.substr(pos, end - pos)) || pos <= start) return;
     documents.back().text = text.substr(start, pos - start);
     documents.push_back({{}, line});
     start = pos;
-  }
+  });
   documents.back().text = text.substr(start);
   return documents;
 }

@@ -228,31 +228,43 @@ std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& sna
     return kept;
   const auto changed = changed_pods(built_from->pods, pods);
   if (!changed) return kept;
+  // The previous definition of a Service: at the same place in the list, as a reload that
+  // changed a few Services mostly finds it, else by name (hashed on first need).
   std::unordered_map<NameKey, const conf::Service*, NameKeyHash> before;
-  before.reserve(built_from->services.size());
-  for (const auto& service : built_from->services)
-    before.emplace(NameKey{service.namespace_name, service.name}, &service);
+  const auto previous_definition = [&](std::size_t i) -> const conf::Service* {
+    const conf::Service& service = snapshot.services[i];
+    const auto& old_services = built_from->services;
+    if (i < old_services.size() && old_services[i].name == service.name &&
+        old_services[i].namespace_name == service.namespace_name)
+      return &old_services[i];
+    if (before.empty())
+      for (const auto& old : old_services)
+        before.emplace(NameKey{old.namespace_name, old.name}, &old);
+    const auto found = before.find(NameKey{service.namespace_name, service.name});
+    return found == before.end() ? nullptr : found->second;
+  };
   // Hashed: 10,000 lookups in the ordered map compare long common prefixes.
-  std::unordered_map<std::string_view, lb::BackendPtr> previous_by_key;
+  std::unordered_map<std::string_view, const lb::BackendPtr*> previous_by_key;
   previous_by_key.reserve(previous.size());
   for (const auto& [key, backend] : previous)
-    previous_by_key.emplace(key, backend);
+    previous_by_key.emplace(key, &backend);
   for (std::size_t i = 0; i < snapshot.services.size(); ++i) {
     const conf::Service& service = snapshot.services[i];
-    const auto old = before.find(NameKey{service.namespace_name, service.name});
-    if (old == before.end() || !(*old->second == service)) continue;
+    const conf::Service* old = previous_definition(i);
+    if (!old || !(*old == service)) continue;
     if (std::any_of(changed->begin(), changed->end(),
                     [&](const conf::Pod* pod) { return selects(service, *pod); }))
       continue;
+    const std::vector<ExternalRoute> routes = routes_of(service, snapshot.proxy);
     std::vector<lb::BackendPtr> backends;
+    backends.reserve(service.ports.size() * routes.size());
     for (const auto& port : service.ports)
-      for (const ExternalRoute route : routes_of(service, snapshot.proxy)) {
+      for (const ExternalRoute route : routes) {
         const auto found = previous_by_key.find(route_key(service, port, route));
-        if (found == previous_by_key.end() || has_terminating(*found->second)) break;
-        backends.push_back(found->second);
+        if (found == previous_by_key.end() || has_terminating(**found->second)) break;
+        backends.push_back(*found->second);
       }
-    if (backends.size() == service.ports.size() * routes_of(service, snapshot.proxy).size())
-      kept[i] = std::move(backends);
+    if (backends.size() == service.ports.size() * routes.size()) kept[i] = std::move(backends);
   }
   return kept;
 }
