@@ -184,7 +184,7 @@ struct ParsedDocument {
 ParsedDocument parse_document(std::string_view text, TextStream& stream) {
   ParsedDocument parsed;
   try {
-    parsed.tree = std::make_unique<YamlTree>(stream.over(text));
+    parsed.tree = std::make_unique<YamlTree>(stream.over(text), text.size());
   } catch (const YAML::Exception& e) {
     parsed.syntax_error_mark = e.mark;
     parsed.error = "YAML syntax error: " + e.msg;

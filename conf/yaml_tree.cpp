@@ -103,7 +103,8 @@ class TreeBuilder : public YAML::EventHandler {
   bool has_root_ = false;
 };
 
-YamlTree::YamlTree(std::istream& input) {
+YamlTree::YamlTree(std::istream& input, std::size_t input_size) {
+  nodes_.reserve(input_size / 8 + 4);
   YAML::Parser parser(input);
   for (;;) {
     TreeBuilder builder(nodes_);

@@ -59,7 +59,9 @@ class YamlNode {
 class YamlTree {
  public:
   // Parses every document of `input`; yaml-cpp's exceptions (syntax errors) pass through.
-  explicit YamlTree(std::istream& input);
+  // `input_size`, when known, sizes the node vector up front (about one node per 8 bytes of
+  // YAML): growing it was 6% of parsing.
+  explicit YamlTree(std::istream& input, std::size_t input_size = 0);
   YamlTree(const YamlTree&) = delete;
   YamlTree& operator=(const YamlTree&) = delete;
 
