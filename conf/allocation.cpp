@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <utility>
 
 namespace svcproxy::conf {
 namespace {
@@ -47,11 +48,17 @@ class Pool {
 
 // Services in namespace/name order, for allocation independent of file order.
 std::vector<Service*> in_name_order(std::vector<Service>& services) {
-  std::vector<Service*> ordered;
+  // Each key built once, not twice per comparison.
+  std::vector<std::pair<std::string, Service*>> keyed;
+  keyed.reserve(services.size());
   for (auto& service : services)
-    ordered.push_back(&service);
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const Service* a, const Service* b) { return a->key() < b->key(); });
+    keyed.emplace_back(service.key(), &service);
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Service*> ordered;
+  ordered.reserve(keyed.size());
+  for (auto& [key, service] : keyed)
+    ordered.push_back(service);
   return ordered;
 }
 
@@ -130,6 +137,8 @@ void allocate_cluster_ips(std::vector<Service>& services, const Ipv4Cidr& cidr,
       format_ipv4(cidr.network) + "/" + std::to_string(cidr.prefix_length);
   for (auto& service : services)
     if (!service.cluster_ip.empty()) claim_explicit_cluster_ip(service, pool, cidr_text, errors);
+  // Sorting 10,000 names for nothing shows in a reload: most Services carry their IP.
+  if (std::none_of(services.begin(), services.end(), wants_cluster_ip)) return;
   for (Service* service : in_name_order(services)) {
     if (!wants_cluster_ip(*service)) continue;
     auto address = pool.pick(stable_hash(service->key()));
@@ -150,6 +159,7 @@ void allocate_node_ports(std::vector<Service>& services, const PortRange& range,
     for (const auto& port : service.ports)
       if (gets_node_ports(service) && port.node_port != 0)
         claim_explicit_node_port(service, port, pool, range, errors);
+  if (std::none_of(services.begin(), services.end(), gets_node_ports)) return;
   for (Service* service : in_name_order(services)) {
     if (!gets_node_ports(*service)) continue;
     for (auto& port : service->ports) {

@@ -1,6 +1,8 @@
 #include "conf/cross_document.hpp"
 
-#include <map>
+#include <bit>
+#include <functional>
+#include <string_view>
 
 namespace svcproxy::conf {
 namespace {
@@ -10,17 +12,48 @@ std::string describe(const SourceLocation& location) {
          std::to_string(location.column);
 }
 
+// The first object of each namespace/name, in an open-addressing table of positions: one
+// allocation for 50,000 Pods, where a map of their names was a measurable part of a reload.
+template <typename Object>
+class FirstByName {
+ public:
+  explicit FirstByName(const std::vector<Object>& objects)
+      : objects_(objects), slots_(std::bit_ceil(2 * objects.size() + 2), kEmpty) {}
+
+  // The first object with this one's namespace and name; `object` itself when it is.
+  const Object& first(const Object& object) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t slot = hash(object) & mask;; slot = (slot + 1) & mask) {
+      if (slots_[slot] == kEmpty) {
+        slots_[slot] = static_cast<std::size_t>(&object - objects_.data());
+        return object;
+      }
+      const Object& seen = objects_[slots_[slot]];
+      if (seen.name == object.name && seen.namespace_name == object.namespace_name) return seen;
+    }
+  }
+
+ private:
+  static constexpr std::size_t kEmpty = static_cast<std::size_t>(-1);
+  static std::size_t hash(const Object& object) {
+    const std::hash<std::string_view> h;
+    return h(object.namespace_name) * 31 + h(object.name);
+  }
+
+  const std::vector<Object>& objects_;
+  std::vector<std::size_t> slots_;
+};
+
 template <typename Object>
 void check_unique(const std::vector<Object>& objects, const char* kind, Diagnostics& errors) {
-  std::map<std::string, const Object*> first_by_key;
+  FirstByName<Object> first_by_name(objects);
   for (const Object& object : objects) {
     if (object.name.empty()) continue;  // already reported as missing
-    const std::string key = object.namespace_name + "/" + object.name;
-    auto [first, inserted] = first_by_key.emplace(key, &object);
-    if (!inserted)
+    const Object& first = first_by_name.first(object);
+    if (&first != &object)
       errors.push_back({object.location, "metadata.name",
-                        std::string("duplicate ") + kind + " " + key + " (first defined at " +
-                            describe(first->second->location) + ")"});
+                        std::string("duplicate ") + kind + " " + object.namespace_name + "/" +
+                            object.name + " (first defined at " + describe(first.location) + ")"});
   }
 }
 

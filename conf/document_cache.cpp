@@ -1,22 +1,25 @@
 #include "conf/document_cache.hpp"
 
-#include <functional>
+#include <algorithm>
 
 namespace svcproxy::conf {
+namespace {
 
-std::size_t DocumentCache::key(const std::string& file, int first_line, std::string_view text) {
-  const std::size_t h = std::hash<std::string_view>{}(text);
-  return h ^ (std::hash<std::string>{}(file)*31 + static_cast<std::size_t>(first_line));
-}
+constexpr auto by_line = [](const auto& a, const auto& b) { return a.first_line < b.first_line; };
+
+}  // namespace
 
 const DocumentCache::Contribution* DocumentCache::find(const std::string& file, int first_line,
                                                        std::string_view text) {
-  auto [begin, end] = entries_.equal_range(key(file, first_line, text));
-  for (auto it = begin; it != end; ++it) {
-    Entry& entry = it->second;
-    if (entry.first_line == first_line && entry.file == file && entry.text == text) {
-      entry.used = true;
-      return &entry.contribution;
+  const auto previous = previous_.find(file);
+  if (previous == previous_.end()) return nullptr;
+  Entries& slots = previous->second;
+  auto it = std::lower_bound(slots.begin(), slots.end(), Slot{first_line, nullptr}, by_line);
+  for (; it != slots.end() && it->first_line == first_line; ++it) {
+    if (it->entry && it->entry->text == text) {
+      Entries& used = current_[file];
+      used.push_back(std::move(*it));
+      return &used.back().entry->contribution;
     }
   }
   return nullptr;
@@ -24,14 +27,24 @@ const DocumentCache::Contribution* DocumentCache::find(const std::string& file, 
 
 void DocumentCache::store(const std::string& file, int first_line, std::string_view text,
                           Contribution contribution) {
-  entries_.emplace(key(file, first_line, text),
-                   Entry{file, first_line, std::string(text), std::move(contribution), true});
+  current_[file].push_back(
+      {first_line, std::make_unique<Entry>(Entry{std::string(text), std::move(contribution)})});
 }
 
 void DocumentCache::end_load() {
-  std::erase_if(entries_, [](const auto& item) { return !item.second.used; });
-  for (auto& [hash, entry] : entries_)
-    entry.used = false;
+  // A load finds entries in line order and stores the new ones after: sort them together.
+  for (auto& [file, slots] : current_)
+    if (!std::is_sorted(slots.begin(), slots.end(), by_line))
+      std::stable_sort(slots.begin(), slots.end(), by_line);
+  previous_ = std::move(current_);
+  current_.clear();
+}
+
+std::size_t DocumentCache::size() const {
+  std::size_t count = 0;
+  for (const auto& [file, slots] : previous_)
+    count += slots.size();
+  return count;
 }
 
 }  // namespace svcproxy::conf

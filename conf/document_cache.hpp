@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,26 +28,33 @@ class DocumentCache {
     Diagnostics warnings;
   };
 
-  // The contribution of exactly this text at this place in this file, from an earlier
-  // load; nullptr when unknown. Marks the entry as used by the current load.
+  // The contribution of exactly this text at this place in this file, from the previous
+  // load; nullptr when unknown. Keeps the entry for the next load. The pointer stays valid
+  // until end_load().
   const Contribution* find(const std::string& file, int first_line, std::string_view text);
   void store(const std::string& file, int first_line, std::string_view text,
              Contribution contribution);
   // Forgets every entry the load that just ended did not use.
   void end_load();
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const;
 
  private:
   struct Entry {
-    std::string file;
-    int first_line = 0;
     std::string text;
     Contribution contribution;
-    bool used = true;
   };
-  static std::size_t key(const std::string& file, int first_line, std::string_view text);
+  // Entries on the heap, so a Contribution stays where it is while slots move.
+  struct Slot {
+    int first_line = 0;
+    std::unique_ptr<Entry> entry;  // null once handed on to the current load
+  };
+  // A file's slots in line order, so a lookup is a binary search and no hash of the text
+  // is needed (the text is still compared in full). What a load does not use is dropped
+  // with the vector, without a walk over what it used.
+  using Entries = std::vector<Slot>;
 
-  std::unordered_multimap<std::size_t, Entry> entries_;
+  std::unordered_map<std::string, Entries> previous_;  // what the last load kept
+  std::unordered_map<std::string, Entries> current_;   // what this load uses and adds
 };
 
 }  // namespace svcproxy::conf

@@ -19,6 +19,8 @@ struct SourceLocation {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
   int column = 0;
+
+  friend bool operator==(const SourceLocation&, const SourceLocation&) = default;
 };
 
 enum class ServiceType { ClusterIP, NodePort, LoadBalancer };
@@ -44,6 +46,8 @@ struct ServicePort {
   AppProtocol app_protocol = AppProtocol::Tcp;
   SourceLocation location;
   SourceLocation node_port_location;  // where an explicit nodePort is written (diagnostics)
+
+  friend bool operator==(const ServicePort&, const ServicePort&) = default;
 };
 
 struct Service {
@@ -67,6 +71,7 @@ struct Service {
   SourceLocation cluster_ip_location;  // where an explicit clusterIP is written (diagnostics)
 
   std::string key() const { return namespace_name + "/" + name; }
+  friend bool operator==(const Service&, const Service&) = default;
 };
 
 struct HttpHeader {
@@ -96,12 +101,16 @@ struct Probe {
 struct ContainerPort {
   std::string name;
   int container_port = 0;
+
+  friend bool operator==(const ContainerPort&, const ContainerPort&) = default;
 };
 
 struct Container {
   std::string name;
   std::vector<ContainerPort> ports;
   std::optional<Probe> readiness_probe;
+
+  friend bool operator==(const Container&, const Container&) = default;
 };
 
 struct Pod {
@@ -117,6 +126,7 @@ struct Pod {
   SourceLocation location;
 
   std::string key() const { return namespace_name + "/" + name; }
+  friend bool operator==(const Pod&, const Pod&) = default;
 };
 
 struct Deployment {
@@ -165,6 +175,8 @@ struct OutlierDetection {
   Duration base_ejection_time = std::chrono::seconds(30);
   Duration max_ejection_time = std::chrono::seconds(300);
   int max_ejection_percent = 50;
+
+  friend bool operator==(const OutlierDetection&, const OutlierDetection&) = default;
 };
 
 struct AccessLog {
@@ -178,6 +190,8 @@ struct AccessLog {
 struct NodeRef {
   std::string name;
   std::string address;
+
+  friend bool operator==(const NodeRef&, const NodeRef&) = default;
 };
 
 struct PortRange {

@@ -29,7 +29,7 @@ std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document)
     // Not validated further: svcproxy does not use it, and it may hold anything.
     const Field name = document.child("metadata").child("name");
     reader.warning(type.present() ? type : document,
-                   "skipping Secret " + (name.node.IsScalar() ? name.node.Scalar() : "?") +
+                   "skipping Secret " + (name.node.is_scalar() ? name.node.scalar() : "?") +
                        " of type " + type_name + " (only " + tls_type + " is read)");
     return std::nullopt;
   }

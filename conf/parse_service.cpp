@@ -94,7 +94,7 @@ void parse_ports(YamlReader& reader, const Field& spec, Service& service) {
   std::vector<ParsedPort> parsed;
   for (const Field& item : reader.items(ports))
     parsed.push_back(parse_service_port(reader, item, service.type));
-  const bool list_or_absent = !ports.present() || ports.node.IsSequence();
+  const bool list_or_absent = !ports.present() || ports.node.is_sequence();
   if (parsed.empty() && !service.headless && list_or_absent)
     reader.error(ports, "a Service needs at least one port");
   check_port_names(reader, ports, parsed);

@@ -1,5 +1,7 @@
 #include "conf/yaml_reader.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -13,36 +15,38 @@ std::string join_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
 
-// yaml-cpp tags quoted scalars "!" and plain ones "?": "8080" in quotes is a string.
-bool is_quoted(const YAML::Node& node) {
-  return node.Tag() == "!";
+// yaml-cpp's own conversion of a scalar's text, so "0x1F", " 8" or "yes" mean what they
+// meant when fields were YAML::Nodes. One node per thread, re-assigned: building a node
+// per conversion costs several allocations.
+template <typename T>
+bool decode(const YamlNode& scalar, T& value) {
+  thread_local YAML::Node text;
+  text = scalar.scalar();
+  return YAML::convert<T>::decode(text, value);
 }
 
 }  // namespace
 
 Field Field::child(const std::string& key) const {
-  Field result{YAML::Node(), join_path(path, key), mark};
-  if (!node.IsMap()) return result;
-  const YAML::Node& self = node;  // const lookup never inserts the key
-  YAML::Node found = self[key];
-  if (found.IsDefined() && !found.IsNull()) {
+  Field result{YamlNode(), join_path(path, key), mark};
+  const YamlNode found = node.child(key);
+  if (!found.is_null()) {
     result.node = found;
-    result.mark = found.Mark();
+    result.mark = found.mark();
   }
   return result;
 }
 
 Field Field::item(std::size_t index) const {
-  Field result{YAML::Node(), path + "[" + std::to_string(index) + "]", mark};
-  if (!node.IsSequence() || index >= node.size()) return result;
-  const YAML::Node& self = node;
-  result.node = self[index];
-  result.mark = result.node.Mark();
+  Field result{YamlNode(), path + "[" + std::to_string(index) + "]", mark};
+  if (!node.is_sequence() || index >= node.size()) return result;
+  result.node = node.item(index);
+  result.mark = result.node.mark();
   return result;
 }
 
-Field document_field(const YAML::Node& document) {
-  return {document, "", document.Mark()};
+Field document_field(const YamlNode& document) {
+  return {document, "", document.mark()};
 }
 
 YamlReader::YamlReader(std::string file, Diagnostics& errors, Diagnostics& warnings)
@@ -65,33 +69,33 @@ void YamlReader::warning(const Field& field, std::string message) {
   warnings_.push_back({location(field), field.path, std::move(message)});
 }
 
-bool YamlReader::expect(const Field& field, YAML::NodeType::value type, const char* what) {
+bool YamlReader::expect(const Field& field, YamlNode::Type type, const char* what) {
   if (!field.present()) return false;
-  if (field.node.Type() == type) return true;
+  if (field.node.type() == type) return true;
   error(field, std::string("expected ") + what);
   return false;
 }
 
 std::optional<std::string> YamlReader::string(const Field& field) {
-  if (!expect(field, YAML::NodeType::Scalar, "a string")) return std::nullopt;
-  return field.node.Scalar();
+  if (!expect(field, YamlNode::Type::Scalar, "a string")) return std::nullopt;
+  return field.node.scalar();
 }
 
 std::optional<std::int64_t> YamlReader::integer(const Field& field) {
-  if (!expect(field, YAML::NodeType::Scalar, "an integer")) return std::nullopt;
+  if (!expect(field, YamlNode::Type::Scalar, "an integer")) return std::nullopt;
   long long value = 0;
-  if (is_quoted(field.node) || !YAML::convert<long long>::decode(field.node, value)) {
-    error(field, "expected an integer, got \"" + field.node.Scalar() + "\"");
+  if (field.node.is_quoted() || !decode(field.node, value)) {
+    error(field, "expected an integer, got \"" + field.node.scalar() + "\"");
     return std::nullopt;
   }
   return value;
 }
 
 std::optional<bool> YamlReader::boolean(const Field& field) {
-  if (!expect(field, YAML::NodeType::Scalar, "a boolean")) return std::nullopt;
+  if (!expect(field, YamlNode::Type::Scalar, "a boolean")) return std::nullopt;
   bool value = false;
-  if (is_quoted(field.node) || !YAML::convert<bool>::decode(field.node, value)) {
-    error(field, "expected true or false, got \"" + field.node.Scalar() + "\"");
+  if (field.node.is_quoted() || !decode(field.node, value)) {
+    error(field, "expected true or false, got \"" + field.node.scalar() + "\"");
     return std::nullopt;
   }
   return value;
@@ -120,14 +124,14 @@ std::optional<int> YamlReader::integer_in(const Field& field, int min, int max) 
 }
 
 std::optional<PortRef> YamlReader::port_ref(const Field& field) {
-  if (!expect(field, YAML::NodeType::Scalar, "a port number or name")) return std::nullopt;
+  if (!expect(field, YamlNode::Type::Scalar, "a port number or name")) return std::nullopt;
   long long number = 0;
-  if (!is_quoted(field.node) && YAML::convert<long long>::decode(field.node, number)) {
+  if (!field.node.is_quoted() && decode(field.node, number)) {
     auto port = integer_in(field, 1, 65535);
     if (!port) return std::nullopt;
     return PortRef{*port, ""};
   }
-  const std::string name = field.node.Scalar();
+  const std::string name = field.node.scalar();
   if (!is_iana_service_name(name)) {
     error(field, "\"" + name + "\" is neither a port number nor a valid port name " +
                      "(lowercase letters, digits and '-', at most 15 characters)");
@@ -143,12 +147,12 @@ bool YamlReader::require(const Field& field) {
 }
 
 bool YamlReader::mapping(const Field& field) {
-  return expect(field, YAML::NodeType::Map, "a mapping");
+  return expect(field, YamlNode::Type::Map, "a mapping");
 }
 
 std::vector<Field> YamlReader::items(const Field& field) {
   std::vector<Field> result;
-  if (!expect(field, YAML::NodeType::Sequence, "a list")) return result;
+  if (!expect(field, YamlNode::Type::Sequence, "a list")) return result;
   for (std::size_t i = 0; i < field.node.size(); ++i)
     result.push_back(field.item(i));
   return result;
@@ -157,11 +161,11 @@ std::vector<Field> YamlReader::items(const Field& field) {
 std::vector<std::pair<std::string, Field>> YamlReader::entries(const Field& field) {
   std::vector<std::pair<std::string, Field>> result;
   if (!mapping(field)) return result;
-  for (const auto& entry : field.node) {
-    const std::string key = entry.first.Scalar();
-    result.emplace_back(key, Field{entry.second, join_path(field.path, key), entry.first.Mark()});
-    if (entry.second.IsDefined() && !entry.second.IsNull())
-      result.back().second.mark = entry.second.Mark();
+  for (std::size_t i = 0; i < field.node.size(); ++i) {
+    const auto [key_node, value] = field.node.entry(i);
+    const std::string& key = key_node.scalar();
+    result.emplace_back(key, Field{value, join_path(field.path, key), key_node.mark()});
+    if (!value.is_null()) result.back().second.mark = value.mark();
   }
   return result;
 }

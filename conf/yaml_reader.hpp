@@ -3,7 +3,7 @@
 // Internal to conf/; the parse_*.cpp files are its users.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/mark.h>
 
 #include <cstdint>
 #include <optional>
@@ -13,22 +13,23 @@
 
 #include "conf/diagnostics.hpp"
 #include "conf/model.hpp"
+#include "conf/yaml_tree.hpp"
 
 namespace svcproxy::conf {
 
 // A node together with its field path and position. An absent field is a Null node that
 // carries its parent's position, so "missing" diagnostics still point somewhere useful.
 struct Field {
-  YAML::Node node;
+  YamlNode node;
   std::string path;
   YAML::Mark mark;
 
-  bool present() const { return !node.IsNull(); }
+  bool present() const { return !node.is_null(); }
   Field child(const std::string& key) const;
   Field item(std::size_t index) const;
 };
 
-Field document_field(const YAML::Node& document);
+Field document_field(const YamlNode& document);
 
 class YamlReader {
  public:
@@ -62,7 +63,7 @@ class YamlReader {
   Labels string_map(const Field& field);
 
  private:
-  bool expect(const Field& field, YAML::NodeType::value type, const char* what);
+  bool expect(const Field& field, YamlNode::Type type, const char* what);
 
   std::string file_;
   int line_offset_ = 0;

@@ -1,8 +1,10 @@
 #include "discovery/backends.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "discovery/service_endpoints.hpp"
 #include "lb/session_affinity.hpp"
@@ -64,16 +66,23 @@ std::shared_ptr<lb::AffinityTable> affinity_table_for(const conf::Service& servi
 // Every endpoint of `previous` that `next` no longer holds (its pod left the file or DNS,
 // its address or probe changed, or its service port is gone) is told it is terminating, so
 // a worker still picking from the previous Backend avoids it and in-flight users, metrics
-// and the API can see it.
+// and the API can see it. An endpoint only ever moves to the Backend of the same key, and a
+// kept Backend keeps all of its endpoints: only the previous Backends that `next` does not
+// hold as such need a look, against the endpoints of those `built`.
 void mark_removed_terminating(const BackendMap& previous, const BackendMap& next,
-                              lb::Clock::time_point now) {
+                              const BackendMap& built, lb::Clock::time_point now) {
   std::unordered_set<const lb::Endpoint*> kept;
-  for (const auto& [key, backend] : next)
+  for (const auto& [key, backend] : built)
     for (const auto& endpoint : backend->endpoints())
       kept.insert(endpoint.get());
-  for (const auto& [key, backend] : previous)
+  auto same = next.begin();  // both maps are in key order: one walk, no lookups
+  for (const auto& [key, backend] : previous) {
+    while (same != next.end() && same->first < key)
+      ++same;
+    if (same != next.end() && same->first == key && same->second == backend) continue;
     for (const auto& endpoint : backend->endpoints())
       if (!kept.contains(endpoint.get())) endpoint->set_terminating(now);
+  }
 }
 
 // Kubernetes' terminating-endpoint rule: a removed pod stays in its set, terminating, for
@@ -156,12 +165,130 @@ std::vector<ExternalRoute> routes_of(const conf::Service& service,
 
 }  // namespace
 
+namespace {
+
+// Beyond this many changed pods, finding the Services they touch costs more than
+// rebuilding every Service.
+constexpr std::size_t kMaxChangedPods = 32;
+// Up to this many Services to build, scanning the pods beats indexing them.
+constexpr std::size_t kMaxScannedServices = 8;
+
+// The proxy settings a Backend is built from.
+bool same_backend_settings(const conf::ProxySettings& a, const conf::ProxySettings& b) {
+  return a.load_balancing == b.load_balancing && a.outlier_detection == b.outlier_detection &&
+         a.nodes == b.nodes && a.node_name == b.node_name && a.timeouts.drain == b.timeouts.drain;
+}
+
+// Pods that differ between the two lists, compared by position (a pod that moved counts
+// as changed at both places); nullopt when there are too many to be worth it.
+std::optional<std::vector<const conf::Pod*>> changed_pods(const std::vector<conf::Pod>& before,
+                                                          const std::vector<conf::Pod>& after) {
+  std::vector<const conf::Pod*> changed;
+  const std::size_t common = std::min(before.size(), after.size());
+  for (std::size_t i = 0; i < common; ++i) {
+    if (before[i] == after[i]) continue;
+    if (changed.size() + 2 > kMaxChangedPods) return std::nullopt;
+    changed.push_back(&before[i]);
+    changed.push_back(&after[i]);
+  }
+  const auto& longer = before.size() > after.size() ? before : after;
+  if (changed.size() + longer.size() - common > kMaxChangedPods) return std::nullopt;
+  for (std::size_t i = common; i < longer.size(); ++i)
+    changed.push_back(&longer[i]);
+  return changed;
+}
+
+// A Service's namespace and name, without building "namespace/name" for 20,000 lookups.
+using NameKey = std::pair<std::string_view, std::string_view>;
+struct NameKeyHash {
+  std::size_t operator()(const NameKey& key) const {
+    const std::hash<std::string_view> hash;
+    return hash(key.first) * 31 + hash(key.second);
+  }
+};
+
+bool selects(const conf::Service& service, const conf::Pod& pod) {
+  return !service.selector.empty() && pod.namespace_name == service.namespace_name &&
+         conf::labels_contain(pod.labels, service.selector);
+}
+
+bool has_terminating(const lb::Backend& backend) {
+  return std::any_of(backend.endpoints().begin(), backend.endpoints().end(),
+                     [](const auto& endpoint) { return endpoint->terminating(); });
+}
+
+// For each Service of `snapshot`: the Backends to keep for its routes, or empty when it is
+// to be built. See build_backends() in the header for when a Service is kept.
+std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& snapshot,
+                                                       const std::vector<conf::Pod>& pods,
+                                                       const BackendMap& previous,
+                                                       const conf::Snapshot* built_from) {
+  std::vector<std::vector<lb::BackendPtr>> kept(snapshot.services.size());
+  if (!built_from || previous.empty() || !same_backend_settings(snapshot.proxy, built_from->proxy))
+    return kept;
+  const auto changed = changed_pods(built_from->pods, pods);
+  if (!changed) return kept;
+  // The previous definition of a Service: at the same place in the list, as a reload that
+  // changed a few Services mostly finds it, else by name (hashed on first need).
+  std::unordered_map<NameKey, const conf::Service*, NameKeyHash> before;
+  const auto previous_definition = [&](std::size_t i) -> const conf::Service* {
+    const conf::Service& service = snapshot.services[i];
+    const auto& old_services = built_from->services;
+    if (i < old_services.size() && old_services[i].name == service.name &&
+        old_services[i].namespace_name == service.namespace_name)
+      return &old_services[i];
+    if (before.empty())
+      for (const auto& old : old_services)
+        before.emplace(NameKey{old.namespace_name, old.name}, &old);
+    const auto found = before.find(NameKey{service.namespace_name, service.name});
+    return found == before.end() ? nullptr : found->second;
+  };
+  // Hashed: 10,000 lookups in the ordered map compare long common prefixes.
+  std::unordered_map<std::string_view, const lb::BackendPtr*> previous_by_key;
+  previous_by_key.reserve(previous.size());
+  for (const auto& [key, backend] : previous)
+    previous_by_key.emplace(key, &backend);
+  for (std::size_t i = 0; i < snapshot.services.size(); ++i) {
+    const conf::Service& service = snapshot.services[i];
+    const conf::Service* old = previous_definition(i);
+    if (!old || !(*old == service)) continue;
+    if (std::any_of(changed->begin(), changed->end(),
+                    [&](const conf::Pod* pod) { return selects(service, *pod); }))
+      continue;
+    const std::vector<ExternalRoute> routes = routes_of(service, snapshot.proxy);
+    std::vector<lb::BackendPtr> backends;
+    backends.reserve(service.ports.size() * routes.size());
+    for (const auto& port : service.ports)
+      for (const ExternalRoute route : routes) {
+        const auto found = previous_by_key.find(route_key(service, port, route));
+        if (found == previous_by_key.end() || has_terminating(**found->second)) break;
+        backends.push_back(*found->second);
+      }
+    if (backends.size() == service.ports.size() * routes.size()) kept[i] = std::move(backends);
+  }
+  return kept;
+}
+
+}  // namespace
+
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
-                          const BackendMap& previous, lb::Clock::time_point now) {
+                          const BackendMap& previous, lb::Clock::time_point now,
+                          const conf::Snapshot* built_from) {
   const conf::Duration grace = snapshot.proxy.timeouts.drain;
-  const PodIndex pod_index(pods);
+  const auto kept = kept_backends(snapshot, pods, previous, built_from);
+  const std::size_t to_build = std::count_if(kept.begin(), kept.end(),
+                                             [](const auto& backends) { return backends.empty(); });
+  const PodIndex pod_index =
+      to_build <= kMaxScannedServices ? PodIndex::scanning(pods) : PodIndex(pods);
   BackendMap backends;
-  for (const auto& service : snapshot.services) {
+  BackendMap built;  // what was built rather than kept, to find the endpoints that left
+  for (std::size_t i = 0; i < snapshot.services.size(); ++i) {
+    const conf::Service& service = snapshot.services[i];
+    if (!kept[i].empty()) {
+      for (const auto& backend : kept[i])
+        backends.emplace(backend->name(), backend);
+      continue;
+    }
     const auto affinity = affinity_table_for(service, previous);
     for (const auto& port : service.ports) {
       for (const ExternalRoute route : routes_of(service, snapshot.proxy)) {
@@ -179,10 +306,11 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
         settings.affinity = route == ExternalRoute::EdgeNodes ? nullptr : affinity;
         backends[key] =
             std::make_shared<const lb::Backend>(std::move(settings), std::move(endpoints));
+        built[key] = backends[key];
       }
     }
   }
-  mark_removed_terminating(previous, backends, now);
+  mark_removed_terminating(previous, backends, built, now);
   return backends;
 }
 

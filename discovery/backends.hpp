@@ -39,8 +39,15 @@ using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_ke
 // leave the set at once); see backends.cpp.
 // A pod that left keeps its endpoint in the set, terminating, for timeouts.drain (see
 // carry_over_terminating in the .cpp); `now` decides which have served their grace.
+//
+// `built_from`, when given, is the snapshot `previous` was built from, with that snapshot's
+// pods and no others. A Service whose definition, selected pods and proxy settings did not
+// change since then, and whose endpoints are none of them terminating, keeps its Backend
+// objects (with their balancing state) instead of equal new ones: a reload that changes one
+// of 10,000 Services rebuilds one.
 BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
-                          const BackendMap& previous, lb::Clock::time_point now = lb::Clock::now());
+                          const BackendMap& previous, lb::Clock::time_point now = lb::Clock::now(),
+                          const conf::Snapshot* built_from = nullptr);
 
 // When the first terminating endpoint's grace ends, so the caller can rebuild then.
 std::optional<lb::Clock::time_point> next_termination_end(const BackendMap& backends,

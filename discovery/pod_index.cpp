@@ -4,7 +4,15 @@
 
 namespace svcproxy::discovery {
 
-PodIndex::PodIndex(const std::vector<conf::Pod>& pods) : pods_(pods) {
+PodIndex::PodIndex(const std::vector<conf::Pod>& pods) : PodIndex(pods, true) {}
+
+PodIndex PodIndex::scanning(const std::vector<conf::Pod>& pods) {
+  return PodIndex(pods, false);
+}
+
+PodIndex::PodIndex(const std::vector<conf::Pod>& pods, bool indexed)
+    : pods_(pods), indexed_(indexed) {
+  if (!indexed) return;
   for (std::size_t i = 0; i < pods.size(); ++i)
     for (const auto& [label, value] : pods[i].labels)
       postings_[posting_key(pods[i].namespace_name, label, value)].push_back(i);
@@ -22,6 +30,14 @@ std::string PodIndex::posting_key(const std::string& namespace_name, const std::
 
 std::vector<const conf::Pod*> PodIndex::select(const std::string& namespace_name,
                                                const conf::Labels& selector) const {
+  std::vector<const conf::Pod*> selected;
+  if (!indexed_) {
+    if (selector.empty()) return selected;
+    for (const conf::Pod& pod : pods_)
+      if (pod.namespace_name == namespace_name && conf::labels_contain(pod.labels, selector))
+        selected.push_back(&pod);
+    return selected;
+  }
   // Walk the shortest posting list and check the other pairs on its pods only.
   const std::vector<std::size_t>* shortest = nullptr;
   for (const auto& [label, value] : selector) {
@@ -29,7 +45,6 @@ std::vector<const conf::Pod*> PodIndex::select(const std::string& namespace_name
     if (found == postings_.end()) return {};
     if (!shortest || found->second.size() < shortest->size()) shortest = &found->second;
   }
-  std::vector<const conf::Pod*> selected;
   if (!shortest) return selected;
   for (const std::size_t i : *shortest) {
     if (conf::labels_contain(pods_[i].labels, selector)) selected.push_back(&pods_[i]);

@@ -14,6 +14,9 @@ class PodIndex {
  public:
   // Keeps a reference: `pods` must outlive the index and not change.
   explicit PodIndex(const std::vector<conf::Pod>& pods);
+  // Without the postings: each select() scans every pod. For a handful of selections (a
+  // reload that changed one Service), where indexing 50,000 pods would cost more.
+  static PodIndex scanning(const std::vector<conf::Pod>& pods);
 
   // Pods of `namespace_name` whose labels contain every pair of `selector`, in the order
   // of the pod list. An empty selector selects nothing, as in Kubernetes.
@@ -24,7 +27,10 @@ class PodIndex {
   static std::string posting_key(const std::string& namespace_name, const std::string& label,
                                  const std::string& value);
 
+  PodIndex(const std::vector<conf::Pod>& pods, bool indexed);
+
   const std::vector<conf::Pod>& pods_;
+  bool indexed_ = true;
   // "namespace\0label\0value" -> positions in pods_, ascending.
   std::unordered_map<std::string, std::vector<std::size_t>> postings_;
 };

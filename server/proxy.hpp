@@ -41,8 +41,8 @@ class Proxy {
  private:
   // Opens the listeners the snapshot adds, closes the ones it removes, re-routes the rest.
   // All-or-nothing: when a new listener cannot be bound, nothing changes and false is
-  // returned with the reasons logged.
-  bool apply(const conf::Snapshot& snapshot);
+  // returned with the reasons logged. Takes the snapshot to keep it without a copy.
+  bool apply(conf::Snapshot snapshot);
   // Rebuilds the backends from the snapshot's pods plus the DNS pods and publishes a new
   // RoutingTable to every worker. After apply() and on every DNS change.
   void publish_routes(const conf::Snapshot& snapshot);
@@ -67,6 +67,8 @@ class Proxy {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> listeners_;
   discovery::BackendMap backends_;
+  // backends_ was built from snapshot_ and its pods alone (no DNS pods).
+  bool routes_from_snapshot_pods_ = false;
   // Observability, all on the control thread; the admin reads the members above by
   // reference. Declared after control_ so they are destroyed before it.
   ServiceMetricsMap service_metrics_;

@@ -78,3 +78,19 @@ TEST_CASE("a second ProxyConfig is still an error when the first comes from the 
 }
 
 }  // namespace svcproxy::conf
+
+namespace svcproxy::conf {
+
+TEST_CASE("a cached document moved to another line is parsed again, at its new place") {
+  const std::string path = write_temp(kServices);
+  DocumentCache cache;
+  REQUIRE(load_files({path}, &cache).ok());
+  write_temp("# a comment line moves everything down\n" + kServices);
+  const LoadResult moved = load_files({path}, &cache);
+  REQUIRE(moved.ok());
+  CHECK(moved.snapshot->services[0].location.line == 6);
+  CHECK(cache.size() == 2);
+  std::filesystem::remove(path);
+}
+
+}  // namespace svcproxy::conf

@@ -157,3 +157,65 @@ TEST_CASE("an edge instance's LoadBalancer backend is the nodes at the nodePort"
   CHECK(nodes[1]->address().pod_key() == "node-b");
   CHECK(backends.at("default/web:80@nodes")->name() == "default/web:80@nodes");
 }
+
+namespace {
+
+conf::Snapshot two_services(int api_port) {
+  conf::Snapshot snapshot = web_snapshot();
+  conf::Service api = snapshot.services[0];
+  api.name = "api";
+  api.selector = {{"app", "api"}};
+  api.ports[0].port = api_port;
+  snapshot.services.push_back(api);
+  conf::Pod api_pod = pod("api-1", "127.0.1.9");
+  api_pod.labels = {{"app", "api"}};
+  snapshot.pods = {pod("a", "127.0.1.1"), pod("b", "127.0.1.2"), api_pod};
+  return snapshot;
+}
+
+}  // namespace
+
+TEST_CASE("with the snapshot it was built from, an unchanged Service keeps its Backend") {
+  const conf::Snapshot before = two_services(80);
+  const auto first = build_backends(before, before.pods, {});
+  const conf::Snapshot after = two_services(81);  // only api changed
+  const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before);
+  const auto fresh = build_backends(after, after.pods, {});
+  CHECK(second.at("default/web:80") == first.at("default/web:80"));
+  REQUIRE(second.contains("default/api:81"));
+  CHECK_FALSE(second.contains("default/api:80"));
+  CHECK(second.at("default/api:81")->endpoints().size() == 1);
+  // api's port 80 is gone: its endpoint terminates, as without reuse.
+  CHECK(first.at("default/api:80")->endpoints()[0]->terminating());
+  CHECK(second.size() == fresh.size());
+}
+
+TEST_CASE("a changed pod rebuilds the Services that select it, before or after the change") {
+  const conf::Snapshot before = two_services(80);
+  const auto first = build_backends(before, before.pods, {});
+  conf::Snapshot after = before;
+  after.pods[1].labels = {{"app", "api"}};  // b moves from web to api
+  const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before);
+  CHECK(second.at("default/web:80") != first.at("default/web:80"));
+  CHECK(second.at("default/api:80") != first.at("default/api:80"));
+  CHECK(find(second, "a") == find(first, "a"));
+  CHECK(find(first, "b")->terminating());  // left web's set, terminating as before
+  bool b_in_api = false;
+  for (const auto& endpoint : second.at("default/api:80")->endpoints())
+    b_in_api = b_in_api || endpoint->address().pod_name == "b";
+  CHECK(b_in_api);
+}
+
+TEST_CASE("a Service with a terminating endpoint is rebuilt, so its grace can end") {
+  const conf::Snapshot before = two_services(80);
+  const auto start = lb::Clock::now();
+  const auto first = build_backends(before, before.pods, {}, start);
+  conf::Snapshot after = before;
+  after.pods.erase(after.pods.begin() + 1);  // b leaves
+  const auto second = build_backends(after, after.pods, first, start, &before);
+  CHECK(second.at("default/web:80")->endpoints().size() == 2);  // a, and b terminating
+  const auto later = start + before.proxy.timeouts.drain + std::chrono::seconds(1);
+  const auto third = build_backends(after, after.pods, second, later, &after);
+  CHECK(third.at("default/web:80")->endpoints().size() == 1);
+  CHECK(third.at("default/api:80") == second.at("default/api:80"));
+}
