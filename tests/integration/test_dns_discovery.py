@@ -132,6 +132,10 @@ def start(env, ips_at_start, pod_count, drain="10s"):
             harness.service_doc("web", port, pods[0].port, cluster_ip=cluster_ip), deployment]
     proxy = env.svcproxy(docs)
     proxy.admin_port = admin_port
+    if ips_at_start:
+        # "ready" comes before the first answer: traffic before it finds no endpoint.
+        proxy.wait_for_log(rf"deployment default/web: {len(ips_at_start)}/3 pods resolved",
+                           timeout=WITHIN)
     by_ip = {pod.ip: pod.name for pod in pods}
     return dns, proxy, (cluster_ip, port), by_ip
 
