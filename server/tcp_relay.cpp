@@ -221,10 +221,11 @@ class Relay {
         return abort(d.to_failed);
       }
     }
-    if (splice_supported && !d.pipe && d.end == RelayBufferPool::kSize) {
+    if (splice_supported && !d.pipe && d.end == RelayBufferPool::kSize)
       d.pipe = pipes_.take();  // bulk: no more copies through user space
-      if (d.pipe) d.pending = {};
-    }
+    // Back to the worker: a read that waits for epoll (the socket said it was drained)
+    // must not sit on a buffer; the next read that finds bytes borrows one again.
+    d.pending = {};
     read(d);
   }
 

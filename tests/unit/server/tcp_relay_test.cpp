@@ -151,6 +151,29 @@ TEST_CASE("relay moves 16 MiB to a slow reader intact and gives its buffers back
   if (splice_supported) CHECK(h.pipes.idle() == 1);
 }
 
+TEST_CASE("an idle relay holds no buffer") {
+  Harness h;
+  h.start(10s);
+  std::size_t lent_while_idle = 99;
+  asio::co_spawn(
+      h.context,
+      [&]() -> asio::awaitable<void> {
+        co_await asio::async_write(h.client.outside, asio::buffer(std::string("ping")), use_tuple);
+        char got[4];
+        co_await asio::async_read(h.upstream.outside, asio::buffer(got), use_tuple);
+        asio::steady_timer settle(h.context, 20ms);  // the relay is waiting on both sides now
+        co_await settle.async_wait(use_tuple);
+        lent_while_idle = h.buffers.lent();
+        h.client.outside.shutdown(tcp::socket::shutdown_send);
+        h.upstream.outside.shutdown(tcp::socket::shutdown_send);
+      },
+      asio::detached);
+  h.run();
+  CHECK(lent_while_idle == 0);
+  REQUIRE(h.result);
+  CHECK(h.result->end == RelayEnd::BothClosed);
+}
+
 TEST_CASE("relay resets the client when the pod resets") {
   Harness h;
   h.start(10s);
