@@ -17,6 +17,7 @@
 
 #include "conf/model.hpp"
 #include "lb/endpoint.hpp"
+#include "server/coarse_clock.hpp"
 #include "server/field_arena.hpp"
 #include "server/http_errors.hpp"
 #include "server/worker_resources.hpp"
@@ -58,7 +59,7 @@ class HttpConnection final : public DrainableSession {
   // Sets what the connection waits for next and the deadline for it.
   void expect(Waiting what, conf::Duration within) {
     deadline.waiting = what;
-    deadline.at = std::chrono::steady_clock::now() + within;
+    deadline.at = coarse_now() + within;  // the watcher wakes per tick anyway
   }
   void expect_nothing() {
     deadline.waiting = Waiting::Nothing;

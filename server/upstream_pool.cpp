@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "server/coarse_clock.hpp"
 #include "server/native_socket.hpp"
 
 namespace svcproxy::server {
@@ -23,7 +24,7 @@ std::optional<asio_socket> UpstreamPool::take(const lb::Endpoint& endpoint, bool
   const auto found = entries_.find(&endpoint);
   if (found == entries_.end()) return std::nullopt;
   auto& idle = found->second.idle;
-  const auto now = may_skip_check ? Clock::now() : Clock::time_point{};
+  const auto now = may_skip_check ? coarse_now() : Clock::time_point{};
   while (!idle.empty()) {
     const bool fresh = may_skip_check && now - idle.back().since < settings_.verify_after;
     asio_socket socket = std::move(idle.back().socket);
@@ -45,7 +46,7 @@ void UpstreamPool::put(const lb::EndpointPtr& endpoint, asio_socket socket) {
     close_quietly(entry.idle.front().socket);
     entry.idle.erase(entry.idle.begin());
   }
-  entry.idle.push_back({std::move(socket), Clock::now()});
+  entry.idle.push_back({std::move(socket), coarse_now()});
 }
 
 void UpstreamPool::sweep(Clock::time_point now) {
