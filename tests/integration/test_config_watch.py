@@ -3,26 +3,13 @@
 editor-style save (write a temporary, rename it over the file) adds a Service whose port
 opens, a second save removes it again, and a broken file is rejected while the running
 configuration keeps serving."""
-import os
 import time
 
 import harness
 from harness import test
+from reload_support import save_by_rename, write_text_by_rename
 
 WITHIN = 3.0  # debounce (200 ms) + load + apply, with a wide margin
-
-
-def save_by_rename(path, documents):
-    temporary = path + ".swp~"
-    harness.write_yaml(temporary, documents)
-    os.replace(temporary, path)
-
-
-def write_text_by_rename(path, text):
-    temporary = path + ".swp~"
-    with open(temporary, "w") as f:
-        f.write(text)
-    os.replace(temporary, path)
 
 
 @test(timeout=60)
