@@ -46,10 +46,6 @@ void write_line(std::string_view line) {
   }
 }
 
-std::string_view or_dash(std::string_view value) {
-  return value.empty() ? std::string_view("-") : std::string_view(value);
-}
-
 long long millis(std::chrono::steady_clock::duration duration) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
 }
@@ -102,6 +98,76 @@ void append_timestamp(std::string& out) {
   out += 'Z';
 }
 
+// One access-log line in the configured format: JSON keys and text keys side by side, so
+// both formats always carry the same fields in the same order.
+class AccessLine {
+ public:
+  AccessLine(std::string& line, std::string_view kind)
+      : line_(line), json_(sink().json.load(std::memory_order_relaxed)) {
+    if (json_) {
+      line_ += "{\"time\":\"";
+      append_timestamp(line_);
+      line_ += "\",\"kind\":\"";
+      line_ += kind;
+      line_ += '"';
+    } else {
+      append_timestamp(line_);
+      line_ += ' ';
+      line_ += kind;
+    }
+  }
+
+  void text(std::string_view json_key, std::string_view text_key, std::string_view value) {
+    key(json_key, text_key);
+    if (json_) {
+      append_json_string(line_, value);
+    } else {
+      line_ += value;
+    }
+  }
+  // Text writes "-" for an empty value; JSON writes "".
+  void text_or_dash(std::string_view json_key, std::string_view text_key, std::string_view value) {
+    text(json_key, text_key, json_ || !value.empty() ? value : std::string_view("-"));
+  }
+  // Text leaves the field out when it is empty; JSON always has it.
+  void text_if_any(std::string_view json_key, std::string_view text_key, std::string_view value) {
+    if (json_ || !value.empty()) text(json_key, text_key, value);
+  }
+  // namespace/name, or as text_or_dash when there is no name. Kubernetes names need no
+  // escaping.
+  void name_or_dash(std::string_view json_key, std::string_view text_key,
+                    std::string_view name_space, std::string_view name) {
+    if (name.empty()) return text_or_dash(json_key, text_key, name);
+    key(json_key, text_key);
+    if (json_) line_ += '"';
+    line_ += name_space;
+    line_ += '/';
+    line_ += name;
+    if (json_) line_ += '"';
+  }
+  void number(std::string_view json_key, std::string_view text_key, long long value) {
+    key(json_key, text_key);
+    append_number(line_, value);
+  }
+  void finish() { line_ += json_ ? "}\n" : "\n"; }
+
+ private:
+  void key(std::string_view json_key, std::string_view text_key) {
+    if (json_) {
+      line_ += ",\"";
+      line_ += json_key;
+      line_ += "\":";
+    } else {
+      line_ += ' ';
+      line_ += text_key;
+      line_ += '=';
+    }
+  }
+
+  std::string& line_;
+  bool json_;
+};
+
 }  // namespace
 
 bool access_log_enabled() {
@@ -136,46 +202,16 @@ void reopen_access_log() {
 }
 
 void append_access_log_line(const L4AccessRecord& r, std::string& line) {
-  if (sink().json.load(std::memory_order_relaxed)) {
-    line += "{\"time\":\"";
-    append_timestamp(line);
-    line += "\",\"kind\":\"l4\",\"service\":";
-    append_json_string(line, r.service);
-    line += ",\"client\":";
-    append_json_string(line, r.client);
-    line += ",\"pod\":";
-    append_json_string(line, r.pod);
-    line += ",\"upstream\":";
-    append_json_string(line, r.upstream);
-    line += ",\"bytes_received\":";
-    append_number(line, static_cast<long long>(r.bytes_received));
-    line += ",\"bytes_sent\":";
-    append_number(line, static_cast<long long>(r.bytes_sent));
-    line += ",\"duration_ms\":";
-    append_number(line, millis(r.duration));
-    line += ",\"close\":";
-    append_json_string(line, r.close_reason);
-    line += "}\n";
-  } else {
-    append_timestamp(line);
-    line += " l4 service=";
-    line += r.service;
-    line += " client=";
-    line += r.client;
-    line += " pod=";
-    line += or_dash(r.pod);
-    line += " upstream=";
-    line += or_dash(r.upstream);
-    line += " received=";
-    append_number(line, static_cast<long long>(r.bytes_received));
-    line += " sent=";
-    append_number(line, static_cast<long long>(r.bytes_sent));
-    line += " duration_ms=";
-    append_number(line, millis(r.duration));
-    line += " close=";
-    line += r.close_reason;
-    line += "\n";
-  }
+  AccessLine out(line, "l4");
+  out.text("service", "service", r.service);
+  out.text("client", "client", r.client);
+  out.text_or_dash("pod", "pod", r.pod);
+  out.text_or_dash("upstream", "upstream", r.upstream);
+  out.number("bytes_received", "received", static_cast<long long>(r.bytes_received));
+  out.number("bytes_sent", "sent", static_cast<long long>(r.bytes_sent));
+  out.number("duration_ms", "duration_ms", millis(r.duration));
+  out.text("close", "close", r.close_reason);
+  out.finish();
 }
 
 void write_access_log(const L4AccessRecord& record) {
@@ -197,74 +233,19 @@ void write_access_log_lines(std::string_view lines) {
 }
 
 void append_access_log_line(const L7AccessRecord& r, std::string& line) {
-  if (sink().json.load(std::memory_order_relaxed)) {
-    line += "{\"time\":\"";
-    append_timestamp(line);
-    line += "\",\"kind\":\"http\",\"service\":";
-    append_json_string(line, r.service);
-    line += ",\"client\":";
-    append_json_string(line, r.client);
-    line += ",\"pod\":";
-    if (r.pod_name.empty()) {
-      line += "\"\"";
-    } else {
-      line += '"';
-      line += r.pod_namespace;
-      line += '/';
-      line += r.pod_name;
-      line += '"';
-    }
-    line += ",\"method\":";
-    append_json_string(line, r.method);
-    line += ",\"target\":";
-    append_json_string(line, r.target);
-    line += ",\"status\":";
-    append_number(line, r.status);
-    line += ",\"bytes_received\":";
-    append_number(line, static_cast<long long>(r.bytes_received));
-    line += ",\"bytes_sent\":";
-    append_number(line, static_cast<long long>(r.bytes_sent));
-    line += ",\"duration_ms\":";
-    append_number(line, millis(r.duration));
-    line += ",\"upstream_ms\":";
-    append_number(line, millis(r.upstream_duration));
-    line += ",\"error\":";
-    append_json_string(line, r.error);
-    line += "}\n";
-  } else {
-    append_timestamp(line);
-    line += " http service=";
-    line += r.service;
-    line += " client=";
-    line += r.client;
-    line += " pod=";
-    if (r.pod_name.empty()) {
-      line += '-';
-    } else {
-      line += r.pod_namespace;
-      line += '/';
-      line += r.pod_name;
-    }
-    line += " method=";
-    line += r.method.empty() ? std::string_view("-") : r.method;
-    line += " target=";
-    line += r.target.empty() ? std::string_view("-") : r.target;
-    line += " status=";
-    append_number(line, r.status);
-    line += " received=";
-    append_number(line, static_cast<long long>(r.bytes_received));
-    line += " sent=";
-    append_number(line, static_cast<long long>(r.bytes_sent));
-    line += " duration_ms=";
-    append_number(line, millis(r.duration));
-    line += " upstream_ms=";
-    append_number(line, millis(r.upstream_duration));
-    if (!r.error.empty()) {
-      line += " error=";
-      line += r.error;
-    }
-    line += '\n';
-  }
+  AccessLine out(line, "http");
+  out.text("service", "service", r.service);
+  out.text("client", "client", r.client);
+  out.name_or_dash("pod", "pod", r.pod_namespace, r.pod_name);
+  out.text_or_dash("method", "method", r.method);
+  out.text_or_dash("target", "target", r.target);
+  out.number("status", "status", r.status);
+  out.number("bytes_received", "received", static_cast<long long>(r.bytes_received));
+  out.number("bytes_sent", "sent", static_cast<long long>(r.bytes_sent));
+  out.number("duration_ms", "duration_ms", millis(r.duration));
+  out.number("upstream_ms", "upstream_ms", millis(r.upstream_duration));
+  out.text_if_any("error", "error", r.error);
+  out.finish();
 }
 
 }  // namespace svcproxy::server
