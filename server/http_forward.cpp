@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "server/drained_read.hpp"
+#include "server/eager_write.hpp"
 #include "server/http_rewrite.hpp"
 #include "server/http_validation.hpp"
 #include "server/log.hpp"
@@ -457,16 +458,13 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     c.expect(Waiting::Transfer, timeouts.idle);
     const std::array<asio::const_buffer, 2> head_and_body{
         asio::buffer(c.head), asio::buffer(c.client_buffer.data().data(), buffered_body)};
-    // No body buffered: one buffer, so send(2) rather than sendmsg(2) (and no ?: around
-    // co_await, which GCC 12 miscompiles).
-    boost::system::error_code write_error;
-    if (buffered_body == 0) {
-      auto [error, n] = co_await asio::async_write(up.socket, asio::buffer(c.head), kNoThrow);
-      write_error = error;
-    } else {
-      auto [error, n] = co_await asio::async_write(up.socket, head_and_body, kNoThrow);
-      write_error = error;
-    }
+    // No body buffered: one buffer, so send(2) rather than sendmsg(2).
+    const std::span<const asio::const_buffer> request_out(head_and_body.data(),
+                                                          buffered_body == 0 ? 1 : 2);
+    WriteProgress request_sent = send_now(up.socket, request_out);
+    if (!finished(request_sent, request_out))
+      request_sent = co_await write_rest(up.socket, request_out, request_sent);
+    const boost::system::error_code write_error = request_sent.error;
     SendResult sent{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
     if (!write_error && !replayable) {
       c.client_buffer.consume(buffered_body);
@@ -598,20 +596,16 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     leftover = c.upstream_buffer.size();
   c.expect(Waiting::Transfer, timeouts.idle);
   const char* const body = static_cast<const char*>(c.upstream_buffer.data().data());
-  boost::system::error_code write_error;
-  if (leftover <= kCoalesceBytes) {
-    c.head.append(body, leftover);
-    auto [error, written] = co_await asio::async_write(c.client, asio::buffer(c.head), kNoThrow);
-    write_error = error;
-    result.bytes_sent += written;
-  } else {
-    const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(c.head),
-                                                          asio::buffer(body, leftover)};
-    auto [error, written] = co_await asio::async_write(c.client, head_and_body, kNoThrow);
-    write_error = error;
-    result.bytes_sent += written;
-  }
-  if (write_error) {
+  const bool coalesce = leftover <= kCoalesceBytes;
+  if (coalesce) c.head.append(body, leftover);
+  const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(c.head),
+                                                        asio::buffer(body, leftover)};
+  const std::span<const asio::const_buffer> response_out(head_and_body.data(), coalesce ? 1 : 2);
+  WriteProgress response_sent = send_now(c.client, response_out);
+  if (!finished(response_sent, response_out))
+    response_sent = co_await write_rest(c.client, response_out, response_sent);
+  result.bytes_sent += response_sent.written;
+  if (response_sent.error) {
     result.error = "client_reset";
     result.keep_client = false;
     co_return result;
