@@ -21,14 +21,14 @@ HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Wo
     : client(std::move(socket)),
       worker(owner),
       resources(owner.resources()),
-      field_arena(resources.field_blocks),
-      watch_timer(client.get_executor()) {
+      field_arena(resources.field_blocks) {
   PeerAddress described = describe_peer(peer);
   client_ip = std::move(described.ip);
   client_address = std::move(described.ip_port);
   // Room for a typical forwarded head at once: grown from empty it took five allocations.
   head.reserve(kHeadReserve);
   resources.http_sessions.push_back(*this);
+  worker.wake_deadline_watch();
 }
 
 HttpConnection::~HttpConnection() = default;  // the intrusive hook unlinks itself
@@ -46,6 +46,21 @@ void HttpConnection::close_if_idle() {
   if (deadline.waiting != Waiting::NextRequest) return;
   boost::system::error_code ignored;
   client.cancel(ignored);
+}
+
+void HttpConnection::check_deadline(std::chrono::steady_clock::time_point now) {
+  if (deadline.at > now) return;
+  boost::system::error_code ignored;
+  if (deadline.waiting == Waiting::Closing) {
+    client.close(ignored);
+    if (deadline.upstream) deadline.upstream->close(ignored);
+    deadline.at = std::chrono::steady_clock::time_point::max();
+    return;
+  }
+  deadline.fired = deadline.waiting;
+  client.cancel(ignored);
+  if (deadline.upstream) deadline.upstream->cancel(ignored);
+  expect(Waiting::Closing, kClosingGrace);
 }
 
 asio::awaitable<std::size_t> send_error(HttpConnection& c, HttpError error, bool keep_alive) {

@@ -5,7 +5,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -40,9 +39,8 @@ enum class Waiting {
   Closing,       // writing an error or lingering: a short grace, then a hard close
 };
 
-// One deadline per connection, watched by one timer that wakes at most every `tick`
-// (the smallest timeout), so moving the deadline on the data path is a store, not a
-// timer re-arm.
+// One deadline per connection, checked by its worker's deadline watch (worker.hpp) every
+// tick, so moving the deadline on the data path is a store, not a timer re-arm.
 struct Deadline {
   std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
   Waiting waiting = Waiting::Nothing;
@@ -50,7 +48,7 @@ struct Deadline {
   boost::asio::ip::tcp::socket* upstream = nullptr;  // cancelled too when it passes
 };
 
-class HttpConnection final : public DrainableSession {
+class HttpConnection final : public WatchedSession {
  public:
   HttpConnection(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
                  Worker& worker);
@@ -73,6 +71,9 @@ class HttpConnection final : public DrainableSession {
 
   // Drain: a connection between requests closes now; a busy one after its response.
   void close_if_idle() override;
+  // Past the deadline, the awaited operations are cancelled (the request loop then answers
+  // 408 or 504, or closes) and a short grace begins; past that too, the sockets close.
+  void check_deadline(std::chrono::steady_clock::time_point now) override;
 
   boost::asio::ip::tcp::socket client;
   Worker& worker;
@@ -90,9 +91,6 @@ class HttpConnection final : public DrainableSession {
   std::string client_address;              // ip:port, for the access log
   std::vector<const lb::Endpoint*> tried;  // endpoints tried for the current request
   Deadline deadline;
-  // The deadline watcher's timer, here so that the request loop can stop the watcher.
-  boost::asio::steady_timer watch_timer;
-  bool watching = true;  // false once the request loop ended: the watcher returns
 
  private:
   std::string local_host_;

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <optional>
@@ -218,82 +216,16 @@ asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backe
   }
 }
 
-// Enforces the connection's deadline: at the deadline the awaited operations are cancelled
-// (the request loop then answers 408 or 504, or closes); a connection still not done after
-// a grace period is closed hard. Wakes at most every `tick`, so the data path moves the
-// deadline with a store and never re-arms the timer.
-asio::awaitable<void> watch_deadline(HttpConnection& c, conf::Duration tick) {
-  asio::steady_timer& timer = c.watch_timer;
-  while (c.watching) {
-    const auto now = Clock::now();
-    if (c.deadline.at <= now) {
-      boost::system::error_code ignored;
-      if (c.deadline.waiting == Waiting::Closing) {
-        c.client.close(ignored);
-        if (c.deadline.upstream) c.deadline.upstream->close(ignored);
-        c.deadline.at = Clock::time_point::max();
-      } else {
-        c.deadline.fired = c.deadline.waiting;
-        c.client.cancel(ignored);
-        if (c.deadline.upstream) c.deadline.upstream->cancel(ignored);
-        c.expect(Waiting::Closing, kClosingGrace);
-      }
-    }
-    timer.expires_at(std::min(c.deadline.at, now + tick));
-    auto [error] = co_await timer.async_wait(kNoThrow);
-    if (error) co_return;
-  }
-}
-
-// Returns rather than throws, so the deadline watcher is always stopped.
-asio::awaitable<void> serve_requests_logged(HttpConnection& c, const std::string& backend_key) {
-  try {
-    co_await serve_requests(c, backend_key);
-  } catch (const std::exception& failure) {
-    log(LogLevel::Error, "http session on ", backend_key, " failed: ", failure.what());
-  }
-}
-
-// Runs the deadline watcher next to the request loop, stops it when the loop ends and waits
-// until it has let go of the connection. Not `||` (awaitable operators): that costs a
-// parallel group and two spawned threads per connection, ~2 KiB of frames while idle.
-asio::awaitable<void> serve_watched(HttpConnection& c, const std::string& backend_key,
-                                    conf::Duration tick) {
-  asio::steady_timer watcher_done(c.client.get_executor(), asio::steady_timer::time_point::max());
-  bool watcher_running = true;
-  asio::co_spawn(c.client.get_executor(), watch_deadline(c, tick),
-                 [&watcher_done, &watcher_running, &backend_key](std::exception_ptr e) {
-                   watcher_running = false;
-                   watcher_done.cancel();
-                   if (!e) return;
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& failure) {
-                     log(LogLevel::Error, "deadline watcher on ", backend_key,
-                         " failed: ", failure.what());
-                   }
-                 });
-  co_await serve_requests_logged(c, backend_key);
-  c.watching = false;
-  c.watch_timer.cancel();
-  if (watcher_running) co_await watcher_done.async_wait(kNoThrow);
-}
-
-conf::Duration watch_tick(const conf::Timeouts& timeouts) {
-  const conf::Duration tick =
-      std::min({timeouts.idle, timeouts.request_header, timeouts.upstream_response,
-                std::chrono::duration_cast<conf::Duration>(kClosingGrace)});
-  return std::max(tick, conf::Duration(10));
-}
-
 }  // namespace
 
 asio::awaitable<void> serve_http_connection(tcp::socket client, tcp::endpoint peer,
                                             std::string backend_key, Worker& worker) {
   HttpConnection connection(std::move(client), peer, worker);
-  if (!worker.routes()) co_return;
-  const conf::Duration tick = watch_tick(worker.routes()->settings.timeouts);
-  co_await serve_watched(connection, backend_key, tick);
+  try {
+    co_await serve_requests(connection, backend_key);
+  } catch (const std::exception& failure) {
+    log(LogLevel::Error, "http session on ", backend_key, " failed: ", failure.what());
+  }
 }
 
 }  // namespace svcproxy::server

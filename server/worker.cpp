@@ -1,5 +1,6 @@
 #include "server/worker.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -8,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/access_log.hpp"
+#include "server/coarse_clock.hpp"
+#include "server/http_connection.hpp"
 #include "server/http_session.hpp"
 #include "server/l4_session.hpp"
 #include "server/log.hpp"
@@ -16,6 +19,17 @@
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+conf::Duration deadline_tick(const conf::Timeouts& timeouts) {
+  const conf::Duration smallest =
+      std::min({timeouts.idle, timeouts.request_header, timeouts.upstream_response,
+                std::chrono::duration_cast<conf::Duration>(kClosingGrace)});
+  return std::clamp(smallest / 10, conf::Duration(10), conf::Duration(100));
+}
+
+}  // namespace
 
 struct Worker::Listener {
   ListenerSpec spec;
@@ -38,6 +52,9 @@ Worker::~Worker() {
 void Worker::start() {
   asio::co_spawn(io_, sweep_upstream_pool(), [index = index_](std::exception_ptr e) {
     if (e) log(LogLevel::Error, "worker ", index, ": upstream pool sweeper failed");
+  });
+  asio::co_spawn(io_, watch_http_deadlines(), [index = index_](std::exception_ptr e) {
+    if (e) log(LogLevel::Error, "worker ", index, ": deadline watch failed");
   });
   thread_ = std::thread([this] {
     auto work = asio::make_work_guard(io_);  // idle workers keep running until stop()
@@ -190,6 +207,35 @@ asio::awaitable<void> Worker::sweep_upstream_pool() {
     }
     resources_.upstream_pool.sweep(std::chrono::steady_clock::now());
   }
+}
+
+// One timer for every HTTP session's deadline rather than one per connection: a watcher
+// coroutine and timer per connection cost ~6,600 instructions of a Connection: close
+// request (callgrind: 44.8k -> 38.2k) and its frames stayed with every idle connection. A
+// deadline now fires up to one tick late; the tick is a tenth of the smallest timeout,
+// within 10-100 ms. Parked (no wake-ups) while the worker has no HTTP session.
+asio::awaitable<void> Worker::watch_http_deadlines() {
+  asio::steady_timer timer(io_);
+  deadline_timer_ = &timer;
+  for (;;) {
+    deadline_watch_parked_ = resources_.http_sessions.empty() || !routes_;
+    if (deadline_watch_parked_)
+      timer.expires_at(asio::steady_timer::time_point::max());
+    else
+      timer.expires_after(deadline_tick(routes_->settings.timeouts));
+    auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error && error != asio::error::operation_aborted) break;
+    const auto now = coarse_now();
+    for (auto& session : resources_.http_sessions)
+      session.check_deadline(now);
+  }
+  deadline_timer_ = nullptr;
+}
+
+void Worker::wake_deadline_watch() {
+  if (!deadline_watch_parked_ || !deadline_timer_) return;
+  deadline_watch_parked_ = false;
+  deadline_timer_->cancel();
 }
 
 void Worker::session_ended() {

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,6 +46,8 @@ class Worker {
   std::size_t index() const { return static_cast<std::size_t>(index_); }
   // The L7 upstream pool, body buffers and HTTP session list of this worker.
   WorkerResources& resources() { return resources_; }
+  // A session joined resources().http_sessions: the deadline watch runs while any is there.
+  void wake_deadline_watch();
 
  private:
   struct Listener;
@@ -54,6 +57,8 @@ class Worker {
   void session_ended();
   // Every second: closes pooled upstream connections that timed out or that pods closed.
   boost::asio::awaitable<void> sweep_upstream_pool();
+  // Every tick while HTTP sessions are open: lets each act on a deadline that has passed.
+  boost::asio::awaitable<void> watch_http_deadlines();
 
   const int index_;
   std::atomic<int>& open_connections_;
@@ -62,6 +67,10 @@ class Worker {
   std::size_t sessions_ = 0;
   bool draining_ = false;
   std::function<void()> on_drained_;
+  // The deadline watch's timer (in its coroutine's frame), and whether it waits for the
+  // first session rather than for the next tick.
+  boost::asio::steady_timer* deadline_timer_ = nullptr;
+  bool deadline_watch_parked_ = false;
   std::thread thread_;
   // Before io_: sessions (destroyed with io_) unlink themselves from its session list.
   WorkerResources resources_;

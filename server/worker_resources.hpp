@@ -1,10 +1,11 @@
 // What a worker's HTTP sessions share: the upstream keep-alive pool, body buffers and the
-// list of live sessions (so a drain can close the idle ones). Worker-local: touched only on
-// the worker's thread.
+// list of live sessions (so a drain can close the idle ones and one timer can check every
+// deadline). Worker-local: touched only on the worker's thread.
 #pragma once
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/intrusive/list.hpp>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -16,14 +17,16 @@
 
 namespace svcproxy::server {
 
-// A session that can be asked to close when it is between requests.
-class DrainableSession : public boost::intrusive::list_base_hook<
-                             boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+// A session the worker looks after: asked to close when it is between requests (drain),
+// and to act on its deadline once that has passed (the worker's deadline watch).
+class WatchedSession : public boost::intrusive::list_base_hook<
+                           boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   virtual void close_if_idle() = 0;
+  virtual void check_deadline(std::chrono::steady_clock::time_point now) = 0;
 
  protected:
-  ~DrainableSession() = default;
+  ~WatchedSession() = default;
 };
 
 // Read buffers for response heads, lent to a connection for one exchange: an idle
@@ -62,8 +65,7 @@ struct WorkerResources {
   RelayBufferPool relay_buffers;
   FieldBlockPool field_blocks;
   PipePool pipes;
-  boost::intrusive::list<DrainableSession, boost::intrusive::constant_time_size<false>>
-      http_sessions;
+  boost::intrusive::list<WatchedSession, boost::intrusive::constant_time_size<false>> http_sessions;
 
   void close_idle_sessions() {
     for (auto& session : http_sessions)
