@@ -107,8 +107,7 @@ PeerAddress describe_peer(const tcp::endpoint& peer) {
       if (i > 0) described.ip += '.';
       append_decimal(described.ip, bytes[i]);
     }
-    described.ip_port.reserve(21);
-    described.ip_port = described.ip;
+    described.ip_port = described.ip;  // up to 15 bytes ("127.0.0.1:54321") need no allocation
   } else {
     described.ip = address.to_string();
     described.ip_port = "[" + described.ip + "]";
