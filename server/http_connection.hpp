@@ -26,8 +26,6 @@ namespace svcproxy::server {
 class Worker;
 using RequestParser =
     boost::beast::http::request_parser<boost::beast::http::buffer_body, FieldAllocator>;
-using ResponseParser =
-    boost::beast::http::response_parser<boost::beast::http::buffer_body, FieldAllocator>;
 
 // What the connection is waiting for, which decides what happens at its deadline.
 enum class Waiting {

@@ -80,7 +80,7 @@ BodyFraming request_framing(const RequestParser& parser) {
   return {};
 }
 
-BodyFraming response_framing(const ResponseParser& parser) {
+BodyFraming response_framing(const ResponseHeadParser& parser) {
   if (parser.is_done()) return {};
   if (parser.chunked()) return {Kind::Chunked, 0};
   if (const auto length = parser.content_length()) return {Kind::Length, *length};
@@ -223,7 +223,7 @@ asio::awaitable<SendResult> stream_chunked_body(HttpConnection& c, RequestParser
 
 // Reads a response head into `parser`. Sets `any_bytes` once the pod sent something.
 asio::awaitable<boost::system::error_code> read_response_head(HttpConnection& c, tcp::socket& from,
-                                                              ResponseParser& parser,
+                                                              ResponseHeadParser& parser,
                                                               bool& any_bytes) {
   for (;;) {
     if (c.upstream_buffer.size() > 0) {
@@ -245,7 +245,7 @@ asio::awaitable<boost::system::error_code> read_response_head(HttpConnection& c,
   }
 }
 
-void prepare_response_parser(ResponseParser& parser, bool head_request) {
+void prepare_response_parser(ResponseHeadParser& parser, bool head_request) {
   parser.header_limit(kMaxResponseHead);
   parser.body_limit(boost::none);
   if (head_request) parser.skip(true);
@@ -280,7 +280,7 @@ asio::awaitable<RelayOutcome> splice_response_body(HttpConnection& c, tcp::socke
 }
 
 // Streams a response body from the pod to the client after its head went out.
-asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponseParser& parser,
+asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponseHeadParser& parser,
                                                   tcp::socket& from, const BodyFraming& from_pod,
                                                   const BodyFraming& to_client,
                                                   std::uint64_t remaining, ForwardResult& result,
@@ -328,7 +328,7 @@ asio::awaitable<RelayOutcome> relay_response_body(HttpConnection& c, ResponsePar
       c.upstream_buffer.commit(n);
       c.expect(Waiting::Transfer, idle);
     }
-    auto& body = parser.get().body();
+    auto& body = parser.body();
     body.data = buffer.data();
     body.size = BodyBufferPool::kSize;
     boost::system::error_code error;
@@ -442,7 +442,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   Upstream up(c.client.get_executor());
   UpstreamWatch watch(c, up.socket);
   lb::EndpointPtr retry_pod;
-  std::optional<ResponseParser> response;
+  std::optional<ResponseHeadParser> response;
   Clock::time_point sent_at;
   for (int attempt = 1;; ++attempt) {
     c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
@@ -505,24 +505,22 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     boost::system::error_code error;
     if (sent.outcome == SendOutcome::Sent) {
       c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
-      c.start_parser(response);
+      response.emplace(c.field_arena);
       prepare_response_parser(*response, head_request);
       error = co_await read_response_head(c, up.socket, *response, any_bytes);
       // Interim responses (103 Early Hints, a 100 the pod sends anyway) go to the client as
       // they are; the final response follows on the same connection.
-      while (!error && response->get().result_int() / 100 == 1 &&
-             response->get().result() != http::status::switching_protocols) {
-        auto& interim = response->get();
-        remove_hop_by_hop(interim, false);
+      while (!error && response->result_int() / 100 == 1 &&
+             response->result() != http::status::switching_protocols) {
         std::string head;
-        append_head(interim, head);
+        append_forwarded_response(*response, {}, true, false, false, head);
         if (!client_http10) {
           auto [interim_error, n] =
               co_await asio::async_write(c.client, asio::buffer(head), kNoThrow);
           result.bytes_sent += n;
           if (interim_error) co_return result;
         }
-        c.start_parser(response);
+        response.emplace(c.field_arena);
         prepare_response_parser(*response, head_request);
         error = co_await read_response_head(c, up.socket, *response, any_bytes);
       }
@@ -561,7 +559,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   c.client_buffer.consume(replayable ? buffered_body : 0);
   if (replayable) result.body_received += buffered_body;
   result.upstream_duration = Clock::now() - sent_at;
-  auto& head = response->get();
+  const ResponseHeadParser& head = *response;
   result.status = head.result_int();
   report_outcome(backend, *up.guard.endpoint(),
                  result.status >= 500 ? lb::Outcome::Http5xx : lb::Outcome::Success);

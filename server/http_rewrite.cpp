@@ -40,13 +40,15 @@ void append_fields(const Fields& fields, std::string& out) {
   out += "\r\n";
 }
 
-// Which fields remove_hop_by_hop would erase, decided per field without erasing.
+// Which fields remove_hop_by_hop would erase, decided per field without erasing. Works on
+// Beast's fields and on a ResponseHeadParser alike.
 class HopByHop {
  public:
-  HopByHop(const Fields& fields, bool keep_upgrade) : keep_upgrade_(keep_upgrade) {
-    for (auto it = fields.find(http::field::connection);
-         it != fields.end() && it->name() == http::field::connection; ++it) {
-      for (const auto& name : http::token_list(it->value())) {
+  template <class FieldRange>
+  HopByHop(const FieldRange& fields, bool keep_upgrade) : keep_upgrade_(keep_upgrade) {
+    for (const auto& field : fields) {
+      if (field.name() != http::field::connection) continue;
+      for (const auto& name : http::token_list(field.value())) {
         if (boost::beast::iequals(name, "host") || boost::beast::iequals(name, "connection"))
           continue;
         if (keep_upgrade && boost::beast::iequals(name, "upgrade")) continue;
@@ -55,7 +57,8 @@ class HopByHop {
     }
   }
 
-  bool drops(const Fields::value_type& field) const {
+  template <class Field>
+  bool drops(const Field& field) const {
     switch (field.name()) {
       case http::field::connection:
       case http::field::keep_alive:
@@ -231,7 +234,7 @@ void append_forwarded_request(const RequestHead& head, const ForwardedContext& c
   out += "\r\n";
 }
 
-void append_forwarded_response(const ResponseHead& head, const BodyFraming& to_client,
+void append_forwarded_response(const ResponseHeadParser& head, const BodyFraming& to_client,
                                bool keep_alive, bool client_http10, bool upgrade,
                                std::string& out) {
   const HopByHop hop(head, upgrade);

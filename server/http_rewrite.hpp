@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "server/field_arena.hpp"
+#include "server/response_head.hpp"
 
 namespace svcproxy::server {
 
@@ -44,7 +45,8 @@ void rewrite_request(RequestHead& head, const ForwardedContext& context, const B
 
 // The head a client receives. Content-Length is the pod's; `to_client` chunked adds
 // Transfer-Encoding: chunked; `keep_alive` false adds Connection: close, true to an
-// HTTP/1.0 client adds Connection: keep-alive; `upgrade` (a 101) keeps Upgrade.
+// HTTP/1.0 client adds Connection: keep-alive; `upgrade` (a 101) keeps Upgrade. (The proxy
+// forwards with append_forwarded_response; this is its reference, byte for byte, in tests.)
 void rewrite_response(ResponseHead& head, const BodyFraming& to_client, bool keep_alive,
                       bool client_http10, bool upgrade);
 
@@ -54,11 +56,11 @@ void append_head(const ResponseHead& head, std::string& out);
 
 // The same bytes as rewrite_request (or rewrite_response) followed by append_head, written
 // in one pass over the parsed fields: no field is erased or inserted, so forwarding a head
-// costs no allocation (the proxy's hot path; rewrite_* stay for interim responses).
+// costs no allocation. An interim (1xx) response is forwarded as keep-alive, unframed.
 void append_forwarded_request(const RequestHead& head, const ForwardedContext& context,
                               const BodyFraming& framing, bool upgrade, bool drop_expect,
                               std::string& out);
-void append_forwarded_response(const ResponseHead& head, const BodyFraming& to_client,
+void append_forwarded_response(const ResponseHeadParser& head, const BodyFraming& to_client,
                                bool keep_alive, bool client_http10, bool upgrade, std::string& out);
 
 bool is_idempotent(boost::beast::http::verb method);

@@ -181,12 +181,30 @@ TEST_CASE("append_forwarded_response writes what rewrite_response and append_hea
       "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nTrailer: X-T\r\n\r\n",
       "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
       "HTTP/1.0 404 \r\nContent-Length: 0\r\n\r\n",
+      // A Connection header in two lines, names in odd case, obs-text. (Same-name fields
+      // stay together: Beast's container groups them, the forwarded head keeps wire order.)
+      "HTTP/1.1 200 Fine\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nconnection: X-A\r\n"
+      "CONNECTION: keep-alive, x-b\r\nVary: x\r\nX-A: 1\r\nx-B: 2\r\n"
+      "X-Text: caf\xc3\xa9\r\nContent-Length: 5\r\n\r\n",
+      "HTTP/1.1 204 No Content\r\nTE: trailers\r\nProxy-Connection: close\r\n"
+      "Upgrade: h2c\r\n\r\n",
   };
+  FieldBlockPool blocks;
+  FieldArena arena(blocks);
   for (const std::string& raw : heads) {
+    // The reference: Beast's own message, rewritten in place and serialised.
     http::response_parser<http::string_body, FieldAllocator> parser;
     boost::system::error_code error;
     parser.put(boost::asio::buffer(raw), error);
     REQUIRE(parser.is_header_done());
+    // What the proxy forwards from: its own parser over the same bytes.
+    ResponseHeadParser head(arena);
+    head.put(boost::asio::buffer(raw), error);
+    REQUIRE(head.is_header_done());
+    CHECK(head.result_int() == parser.get().result_int());
+    if (!head.reason().empty()) CHECK(head.reason() == parser.get().reason());
+    CHECK(head.version() == parser.get().version());
+    CHECK(head.count(http::field::set_cookie) == parser.get().count(http::field::set_cookie));
     for (const BodyFraming to_client :
          {BodyFraming{}, BodyFraming{BodyFraming::Kind::Chunked, 0}}) {
       for (const bool keep_alive : {false, true}) {
@@ -195,7 +213,7 @@ TEST_CASE("append_forwarded_response writes what rewrite_response and append_hea
             CAPTURE(raw);
             auto response = parser.get();
             std::string one_pass;
-            append_forwarded_response(response, to_client, keep_alive, http10, upgrade, one_pass);
+            append_forwarded_response(head, to_client, keep_alive, http10, upgrade, one_pass);
             rewrite_response(response, to_client, keep_alive, http10, upgrade);
             std::string expected;
             append_head(response, expected);
@@ -205,4 +223,21 @@ TEST_CASE("append_forwarded_response writes what rewrite_response and append_hea
       }
     }
   }
+}
+
+TEST_CASE("a forwarded response keeps its fields in the order the pod sent them") {
+  const std::string raw =
+      "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nVary: x\r\nSet-Cookie: b=2\r\n"
+      "Content-Length: 0\r\n\r\n";
+  FieldBlockPool blocks;
+  FieldArena arena(blocks);
+  ResponseHeadParser head(arena);
+  boost::system::error_code error;
+  head.put(boost::asio::buffer(raw), error);
+  REQUIRE(head.is_header_done());
+  std::string out;
+  append_forwarded_response(head, {BodyFraming::Kind::Length, 0}, true, false, false, out);
+  CHECK(out ==
+        "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nVary: x\r\nSet-Cookie: b=2\r\n"
+        "Content-Length: 0\r\n\r\n");
 }
