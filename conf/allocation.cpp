@@ -46,19 +46,19 @@ class Pool {
   std::map<std::uint64_t, std::string> holders_;
 };
 
-// Services in namespace/name order, for allocation independent of file order.
-std::vector<Service*> in_name_order(std::vector<Service>& services) {
+// Positions of services in namespace/name order, for allocation independent of file order.
+std::vector<std::size_t> in_name_order(const ServiceList& services) {
   // Each key built once, not twice per comparison.
-  std::vector<std::pair<std::string, Service*>> keyed;
+  std::vector<std::pair<std::string, std::size_t>> keyed;
   keyed.reserve(services.size());
-  for (auto& service : services)
-    keyed.emplace_back(service.key(), &service);
+  for (std::size_t i = 0; i < services.size(); ++i)
+    keyed.emplace_back(services[i].key(), i);
   std::stable_sort(keyed.begin(), keyed.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Service*> ordered;
+  std::vector<std::size_t> ordered;
   ordered.reserve(keyed.size());
-  for (auto& [key, service] : keyed)
-    ordered.push_back(service);
+  for (const auto& [key, i] : keyed)
+    ordered.push_back(i);
   return ordered;
 }
 
@@ -69,7 +69,7 @@ Pool cluster_ip_pool(const Ipv4Cidr& cidr) {
   return Pool(std::uint64_t{cidr.network} + 1, usable, reserved);
 }
 
-void claim_explicit_cluster_ip(Service& service, Pool& pool, const std::string& cidr_text,
+void claim_explicit_cluster_ip(const Service& service, Pool& pool, const std::string& cidr_text,
                                Diagnostics& errors) {
   auto address = parse_ipv4(service.cluster_ip);
   if (!address || !pool.contains(*address)) {
@@ -130,47 +130,52 @@ int reserved_node_port_band(int size) {
   return std::min(std::max(16, size / 32), 128);
 }
 
-void allocate_cluster_ips(std::vector<Service>& services, const Ipv4Cidr& cidr,
-                          Diagnostics& errors) {
+// Only the Services that get a value are changed, through ServiceList::mutate: the others
+// stay shared with the document cache and the previous snapshot.
+void allocate_cluster_ips(ServiceList& services, const Ipv4Cidr& cidr, Diagnostics& errors) {
   Pool pool = cluster_ip_pool(cidr);
   const std::string cidr_text =
       format_ipv4(cidr.network) + "/" + std::to_string(cidr.prefix_length);
-  for (auto& service : services)
+  for (const auto& service : services)
     if (!service.cluster_ip.empty()) claim_explicit_cluster_ip(service, pool, cidr_text, errors);
   // Sorting 10,000 names for nothing shows in a reload: most Services carry their IP.
   if (std::none_of(services.begin(), services.end(), wants_cluster_ip)) return;
-  for (Service* service : in_name_order(services)) {
-    if (!wants_cluster_ip(*service)) continue;
-    auto address = pool.pick(stable_hash(service->key()));
+  for (const std::size_t i : in_name_order(services)) {
+    const Service& service = services[i];
+    if (!wants_cluster_ip(service)) continue;
+    auto address = pool.pick(stable_hash(service.key()));
     if (!address) {
-      errors.push_back({service->location, "spec.clusterIP",
+      errors.push_back({service.location, "spec.clusterIP",
                         "serviceCIDR " + cidr_text + " has no free address left"});
       continue;
     }
-    pool.claim(*address, service->key());
-    service->cluster_ip = format_ipv4(static_cast<std::uint32_t>(*address));
+    pool.claim(*address, service.key());
+    services.mutate(i).cluster_ip = format_ipv4(static_cast<std::uint32_t>(*address));
   }
 }
 
-void allocate_node_ports(std::vector<Service>& services, const PortRange& range,
-                         Diagnostics& errors) {
+void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnostics& errors) {
   Pool pool(range.first, range.size(), reserved_node_port_band(range.size()));
   for (const auto& service : services)
     for (const auto& port : service.ports)
       if (gets_node_ports(service) && port.node_port != 0)
         claim_explicit_node_port(service, port, pool, range, errors);
   if (std::none_of(services.begin(), services.end(), gets_node_ports)) return;
-  for (Service* service : in_name_order(services)) {
-    if (!gets_node_ports(*service)) continue;
-    for (auto& port : service->ports) {
+  for (const std::size_t i : in_name_order(services)) {
+    if (!gets_node_ports(services[i])) continue;
+    const auto& ports = services[i].ports;
+    if (std::none_of(ports.begin(), ports.end(), [](const auto& p) { return p.node_port == 0; }))
+      continue;
+    Service& service = services.mutate(i);
+    for (auto& port : service.ports) {
       if (port.node_port != 0) continue;
-      auto chosen = pool.pick(stable_hash(port_key(*service, port)));
+      auto chosen = pool.pick(stable_hash(port_key(service, port)));
       if (!chosen) {
         errors.push_back(
-            {port.location, port_path(*service, port), "nodePortRange has no free port left"});
+            {port.location, port_path(service, port), "nodePortRange has no free port left"});
         continue;
       }
-      pool.claim(*chosen, service->key());
+      pool.claim(*chosen, service.key());
       port.node_port = static_cast<int>(*chosen);
     }
   }

@@ -180,13 +180,14 @@ bool same_backend_settings(const conf::ProxySettings& a, const conf::ProxySettin
 }
 
 // Pods that differ between the two lists, compared by position (a pod that moved counts
-// as changed at both places); nullopt when there are too many to be worth it.
-std::optional<std::vector<const conf::Pod*>> changed_pods(const std::vector<conf::Pod>& before,
-                                                          const std::vector<conf::Pod>& after) {
+// as changed at both places); nullopt when there are too many to be worth it. Pods whose
+// documents did not change are the same objects in both lists: no comparison needed.
+std::optional<std::vector<const conf::Pod*>> changed_pods(const conf::PodList& before,
+                                                          const conf::PodList& after) {
   std::vector<const conf::Pod*> changed;
   const std::size_t common = std::min(before.size(), after.size());
   for (std::size_t i = 0; i < common; ++i) {
-    if (before[i] == after[i]) continue;
+    if (conf::PodList::same_object(before, i, after, i) || before[i] == after[i]) continue;
     if (changed.size() + 2 > kMaxChangedPods) return std::nullopt;
     changed.push_back(&before[i]);
     changed.push_back(&after[i]);
@@ -220,7 +221,7 @@ bool has_terminating(const lb::Backend& backend) {
 // For each Service of `snapshot`: the Backends to keep for its routes, or empty when it is
 // to be built. See build_backends() in the header for when a Service is kept.
 std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& snapshot,
-                                                       const std::vector<conf::Pod>& pods,
+                                                       const conf::PodList& pods,
                                                        const BackendMap& previous,
                                                        const conf::Snapshot* built_from) {
   std::vector<std::vector<lb::BackendPtr>> kept(snapshot.services.size());
@@ -251,7 +252,7 @@ std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& sna
   for (std::size_t i = 0; i < snapshot.services.size(); ++i) {
     const conf::Service& service = snapshot.services[i];
     const conf::Service* old = previous_definition(i);
-    if (!old || !(*old == service)) continue;
+    if (!old || !(old == &service || *old == service)) continue;  // shared: the same
     if (std::any_of(changed->begin(), changed->end(),
                     [&](const conf::Pod* pod) { return selects(service, *pod); }))
       continue;
@@ -271,7 +272,7 @@ std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& sna
 
 }  // namespace
 
-BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
+BackendMap build_backends(const conf::Snapshot& snapshot, const conf::PodList& pods,
                           const BackendMap& previous, lb::Clock::time_point now,
                           const conf::Snapshot* built_from) {
   const conf::Duration grace = snapshot.proxy.timeouts.drain;

@@ -45,7 +45,7 @@ using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_ke
 // change since then, and whose endpoints are none of them terminating, keeps its Backend
 // objects (with their balancing state) instead of equal new ones: a reload that changes one
 // of 10,000 Services rebuilds one.
-BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
+BackendMap build_backends(const conf::Snapshot& snapshot, const conf::PodList& pods,
                           const BackendMap& previous, lb::Clock::time_point now = lb::Clock::now(),
                           const conf::Snapshot* built_from = nullptr);
 

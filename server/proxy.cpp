@@ -152,18 +152,17 @@ bool Proxy::apply(conf::Snapshot snapshot) {
 }
 
 void Proxy::publish_routes(const conf::Snapshot& snapshot) {
-  // Copying 50,000 pods to append the DNS ones is worth it only when there are some.
-  // Without any, now and last time, backends_ was built from snapshot_ alone (apply() sets
-  // snapshot_ after this), and unchanged Services keep their Backends.
+  // Without DNS pods, now and last time, backends_ was built from snapshot_ alone (apply()
+  // sets snapshot_ after this), and unchanged Services keep their Backends.
   std::vector<conf::Pod> dns_pods = dns_->pods();
   if (dns_pods.empty()) {
     const conf::Snapshot* built_from = routes_from_snapshot_pods_ ? &snapshot_ : nullptr;
     backends_ =
         discovery::build_backends(snapshot, snapshot.pods, backends_, lb::Clock::now(), built_from);
   } else {
-    std::vector<conf::Pod> pods = snapshot.pods;
-    pods.insert(pods.end(), std::make_move_iterator(dns_pods.begin()),
-                std::make_move_iterator(dns_pods.end()));
+    conf::PodList pods = snapshot.pods;  // pointers to the shared pods
+    for (auto& pod : dns_pods)
+      pods.push_back(std::move(pod));
     backends_ = discovery::build_backends(snapshot, pods, backends_);
   }
   routes_from_snapshot_pods_ = dns_pods.empty();

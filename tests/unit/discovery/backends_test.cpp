@@ -130,9 +130,9 @@ TEST_CASE("a pod whose readinessProbe changed gets a fresh Endpoint, so the new 
 
 TEST_CASE("externalTrafficPolicy Local keeps a second backend with this node's pods only") {
   auto snapshot = web_snapshot();
-  snapshot.services[0].type = conf::ServiceType::NodePort;
-  snapshot.services[0].ports[0].node_port = 30080;
-  snapshot.services[0].external_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.services.mutate(0).type = conf::ServiceType::NodePort;
+  snapshot.services.mutate(0).ports[0].node_port = 30080;
+  snapshot.services.mutate(0).external_traffic_policy = conf::TrafficPolicy::Local;
   snapshot.proxy.node_name = "node-a";
   auto here = pod("web-1", "127.0.1.1");
   here.node_name = "node-a";
@@ -147,8 +147,8 @@ TEST_CASE("externalTrafficPolicy Local keeps a second backend with this node's p
 
 TEST_CASE("an edge instance's LoadBalancer backend is the nodes at the nodePort") {
   auto snapshot = web_snapshot();
-  snapshot.services[0].type = conf::ServiceType::LoadBalancer;
-  snapshot.services[0].ports[0].node_port = 30080;
+  snapshot.services.mutate(0).type = conf::ServiceType::LoadBalancer;
+  snapshot.services.mutate(0).ports[0].node_port = 30080;
   snapshot.proxy.nodes = {{"node-a", "127.0.7.1"}, {"node-b", "127.0.7.2"}};
   const auto backends = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
   const auto& nodes = backends.at("default/web:80@nodes")->endpoints();
@@ -194,7 +194,7 @@ TEST_CASE("a changed pod rebuilds the Services that select it, before or after t
   const conf::Snapshot before = two_services(80);
   const auto first = build_backends(before, before.pods, {});
   conf::Snapshot after = before;
-  after.pods[1].labels = {{"app", "api"}};  // b moves from web to api
+  after.pods.mutate(1).labels = {{"app", "api"}};  // b moves from web to api
   const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before);
   CHECK(second.at("default/web:80") != first.at("default/web:80"));
   CHECK(second.at("default/api:80") != first.at("default/api:80"));
