@@ -157,9 +157,10 @@ void Proxy::publish_routes(const conf::Snapshot& snapshot) {
   std::vector<conf::Pod> dns_pods = dns_->pods();
   if (dns_pods.empty()) {
     const conf::Snapshot* built_from = routes_from_snapshot_pods_ ? &snapshot_ : nullptr;
-    backends_ =
-        discovery::build_backends(snapshot, snapshot.pods, backends_, lb::Clock::now(), built_from);
+    backends_ = discovery::build_backends(snapshot, snapshot.pods, backends_, lb::Clock::now(),
+                                          built_from, &pod_index_);
   } else {
+    pod_index_.reset();                  // it would point into this call's list of DNS pods
     conf::PodList pods = snapshot.pods;  // pointers to the shared pods
     for (auto& pod : dns_pods)
       pods.push_back(std::move(pod));

@@ -69,6 +69,8 @@ class Proxy {
   discovery::BackendMap backends_;
   // backends_ was built from snapshot_ and its pods alone (no DNS pods).
   bool routes_from_snapshot_pods_ = false;
+  // Null, or an index over snapshot_.pods that the next build reuses if they stay the same.
+  std::shared_ptr<const discovery::PodIndex> pod_index_;
   // Observability, all on the control thread; the admin reads the members above by
   // reference. Declared after control_ so they are destroyed before it.
   ServiceMetricsMap service_metrics_;
