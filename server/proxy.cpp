@@ -145,7 +145,8 @@ bool Proxy::apply(conf::Snapshot snapshot) {
     }
   }
   listeners_ = std::move(plan);
-  // The previous snapshot (50,000 pods, ~10 ms to free) goes after this reload is reported.
+  // The previous snapshot (60,000 shared objects to release) goes after this reload is
+  // reported.
   auto previous = std::make_shared<conf::Snapshot>(std::exchange(snapshot_, std::move(snapshot)));
   asio::post(control_, [previous = std::move(previous)] {});
   return true;
