@@ -1,28 +1,31 @@
 #include "conf/allocation.hpp"
 
 #include <algorithm>
-#include <map>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 namespace svcproxy::conf {
 namespace {
 
 // A pool of consecutive values [first, first + size) with a low band of `reserved` values
-// for explicit choices. Remembers who holds what, to name them in conflicts.
+// for explicit choices. Remembers who holds what (a position in the service list), to name
+// them in conflicts: hashed, without names, as 10,000 explicit ClusterIPs in a map of names
+// showed in a reload.
 class Pool {
  public:
-  Pool(std::uint64_t first, std::uint64_t size, std::uint64_t reserved)
-      : first_(first), size_(size), reserved_(std::min(reserved, size)) {}
+  Pool(std::uint64_t first, std::uint64_t size, std::uint64_t reserved, std::size_t services)
+      : first_(first), size_(size), reserved_(std::min(reserved, size)) {
+    holders_.reserve(services);
+  }
 
   bool contains(std::uint64_t value) const { return value - first_ < size_ && value >= first_; }
-  const std::string* holder(std::uint64_t value) const {
+  std::optional<std::size_t> holder(std::uint64_t value) const {
     auto found = holders_.find(value);
-    return found == holders_.end() ? nullptr : &found->second;
+    if (found == holders_.end()) return std::nullopt;
+    return found->second;
   }
-  void claim(std::uint64_t value, std::string holder) {
-    holders_.emplace(value, std::move(holder));
-  }
+  void claim(std::uint64_t value, std::size_t holder) { holders_.emplace(value, holder); }
 
   // A free value: probing from `hash` in the upper band, then in the low band.
   std::optional<std::uint64_t> pick(std::uint64_t hash) const {
@@ -43,44 +46,46 @@ class Pool {
   std::uint64_t first_;
   std::uint64_t size_;
   std::uint64_t reserved_;
-  std::map<std::uint64_t, std::string> holders_;
+  std::unordered_map<std::uint64_t, std::size_t> holders_;
 };
 
-// Services in namespace/name order, for allocation independent of file order.
-std::vector<Service*> in_name_order(std::vector<Service>& services) {
+// Positions of services in namespace/name order, for allocation independent of file order.
+std::vector<std::size_t> in_name_order(const ServiceList& services) {
   // Each key built once, not twice per comparison.
-  std::vector<std::pair<std::string, Service*>> keyed;
+  std::vector<std::pair<std::string, std::size_t>> keyed;
   keyed.reserve(services.size());
-  for (auto& service : services)
-    keyed.emplace_back(service.key(), &service);
+  for (std::size_t i = 0; i < services.size(); ++i)
+    keyed.emplace_back(services[i].key(), i);
   std::stable_sort(keyed.begin(), keyed.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Service*> ordered;
+  std::vector<std::size_t> ordered;
   ordered.reserve(keyed.size());
-  for (auto& [key, service] : keyed)
-    ordered.push_back(service);
+  for (const auto& [key, i] : keyed)
+    ordered.push_back(i);
   return ordered;
 }
 
-Pool cluster_ip_pool(const Ipv4Cidr& cidr) {
+Pool cluster_ip_pool(const Ipv4Cidr& cidr, std::size_t services) {
   const std::uint64_t usable = cidr.size() - 2;  // without network and broadcast
   const std::uint64_t reserved =
       std::min<std::uint64_t>(std::max<std::uint64_t>(16, usable / 16), 256);
-  return Pool(std::uint64_t{cidr.network} + 1, usable, reserved);
+  return Pool(std::uint64_t{cidr.network} + 1, usable, reserved, services);
 }
 
-void claim_explicit_cluster_ip(Service& service, Pool& pool, const std::string& cidr_text,
-                               Diagnostics& errors) {
+void claim_explicit_cluster_ip(const ServiceList& services, std::size_t i, Pool& pool,
+                               const std::string& cidr_text, Diagnostics& errors) {
+  const Service& service = services[i];
   auto address = parse_ipv4(service.cluster_ip);
   if (!address || !pool.contains(*address)) {
     errors.push_back({service.cluster_ip_location, "spec.clusterIP",
                       "clusterIP " + service.cluster_ip +
                           " is not a usable address of serviceCIDR " + cidr_text});
-  } else if (const std::string* holder = pool.holder(*address)) {
-    errors.push_back({service.cluster_ip_location, "spec.clusterIP",
-                      "clusterIP " + service.cluster_ip + " is already used by " + *holder});
+  } else if (const auto holder = pool.holder(*address)) {
+    errors.push_back(
+        {service.cluster_ip_location, "spec.clusterIP",
+         "clusterIP " + service.cluster_ip + " is already used by " + services[*holder].key()});
   } else {
-    pool.claim(*address, service.key());
+    pool.claim(*address, i);
   }
 }
 
@@ -100,18 +105,19 @@ std::string port_path(const Service& service, const ServicePort& port) {
   return "spec.ports[" + std::to_string(&port - service.ports.data()) + "].nodePort";
 }
 
-void claim_explicit_node_port(const Service& service, const ServicePort& port, Pool& pool,
-                              const PortRange& range, Diagnostics& errors) {
+void claim_explicit_node_port(const ServiceList& services, std::size_t i, const ServicePort& port,
+                              Pool& pool, const PortRange& range, Diagnostics& errors) {
+  const Service& service = services[i];
   const std::string node_port = "nodePort " + std::to_string(port.node_port);
   if (!range.contains(port.node_port)) {
     errors.push_back({port.node_port_location, port_path(service, port),
                       node_port + " is outside the nodePortRange " + std::to_string(range.first) +
                           "-" + std::to_string(range.last)});
-  } else if (const std::string* holder = pool.holder(port.node_port)) {
+  } else if (const auto holder = pool.holder(port.node_port)) {
     errors.push_back({port.node_port_location, port_path(service, port),
-                      node_port + " is already used by " + *holder});
+                      node_port + " is already used by " + services[*holder].key()});
   } else {
-    pool.claim(port.node_port, service.key());
+    pool.claim(port.node_port, i);
   }
 }
 
@@ -130,47 +136,54 @@ int reserved_node_port_band(int size) {
   return std::min(std::max(16, size / 32), 128);
 }
 
-void allocate_cluster_ips(std::vector<Service>& services, const Ipv4Cidr& cidr,
-                          Diagnostics& errors) {
-  Pool pool = cluster_ip_pool(cidr);
+// Only the Services that get a value are changed, through ServiceList::mutate: the others
+// stay shared with the document cache and the previous snapshot.
+void allocate_cluster_ips(ServiceList& services, const Ipv4Cidr& cidr, Diagnostics& errors) {
+  Pool pool = cluster_ip_pool(cidr, services.size());
   const std::string cidr_text =
       format_ipv4(cidr.network) + "/" + std::to_string(cidr.prefix_length);
-  for (auto& service : services)
-    if (!service.cluster_ip.empty()) claim_explicit_cluster_ip(service, pool, cidr_text, errors);
+  for (std::size_t i = 0; i < services.size(); ++i)
+    if (!services[i].cluster_ip.empty())
+      claim_explicit_cluster_ip(services, i, pool, cidr_text, errors);
   // Sorting 10,000 names for nothing shows in a reload: most Services carry their IP.
   if (std::none_of(services.begin(), services.end(), wants_cluster_ip)) return;
-  for (Service* service : in_name_order(services)) {
-    if (!wants_cluster_ip(*service)) continue;
-    auto address = pool.pick(stable_hash(service->key()));
+  for (const std::size_t i : in_name_order(services)) {
+    const Service& service = services[i];
+    if (!wants_cluster_ip(service)) continue;
+    auto address = pool.pick(stable_hash(service.key()));
     if (!address) {
-      errors.push_back({service->location, "spec.clusterIP",
+      errors.push_back({service.location, "spec.clusterIP",
                         "serviceCIDR " + cidr_text + " has no free address left"});
       continue;
     }
-    pool.claim(*address, service->key());
-    service->cluster_ip = format_ipv4(static_cast<std::uint32_t>(*address));
+    pool.claim(*address, i);
+    services.mutate(i).cluster_ip = format_ipv4(static_cast<std::uint32_t>(*address));
   }
 }
 
-void allocate_node_ports(std::vector<Service>& services, const PortRange& range,
-                         Diagnostics& errors) {
-  Pool pool(range.first, range.size(), reserved_node_port_band(range.size()));
-  for (const auto& service : services)
-    for (const auto& port : service.ports)
-      if (gets_node_ports(service) && port.node_port != 0)
-        claim_explicit_node_port(service, port, pool, range, errors);
+void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnostics& errors) {
+  Pool pool(range.first, range.size(), reserved_node_port_band(range.size()),
+            std::min<std::size_t>(services.size(), range.size()));
+  for (std::size_t i = 0; i < services.size(); ++i)
+    for (const auto& port : services[i].ports)
+      if (gets_node_ports(services[i]) && port.node_port != 0)
+        claim_explicit_node_port(services, i, port, pool, range, errors);
   if (std::none_of(services.begin(), services.end(), gets_node_ports)) return;
-  for (Service* service : in_name_order(services)) {
-    if (!gets_node_ports(*service)) continue;
-    for (auto& port : service->ports) {
+  for (const std::size_t i : in_name_order(services)) {
+    if (!gets_node_ports(services[i])) continue;
+    const auto& ports = services[i].ports;
+    if (std::none_of(ports.begin(), ports.end(), [](const auto& p) { return p.node_port == 0; }))
+      continue;
+    Service& service = services.mutate(i);
+    for (auto& port : service.ports) {
       if (port.node_port != 0) continue;
-      auto chosen = pool.pick(stable_hash(port_key(*service, port)));
+      auto chosen = pool.pick(stable_hash(port_key(service, port)));
       if (!chosen) {
         errors.push_back(
-            {port.location, port_path(*service, port), "nodePortRange has no free port left"});
+            {port.location, port_path(service, port), "nodePortRange has no free port left"});
         continue;
       }
-      pool.claim(*chosen, service->key());
+      pool.claim(*chosen, i);
       port.node_port = static_cast<int>(*chosen);
     }
   }

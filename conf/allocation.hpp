@@ -25,10 +25,8 @@ namespace svcproxy::conf {
 // Allocates both, reporting conflicts, values outside their pool and exhausted pools.
 void allocate(Snapshot& snapshot, Diagnostics& errors);
 
-void allocate_cluster_ips(std::vector<Service>& services, const Ipv4Cidr& cidr,
-                          Diagnostics& errors);
-void allocate_node_ports(std::vector<Service>& services, const PortRange& range,
-                         Diagnostics& errors);
+void allocate_cluster_ips(ServiceList& services, const Ipv4Cidr& cidr, Diagnostics& errors);
+void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnostics& errors);
 
 // The size of the low band kept for explicit NodePorts in a range of `size` ports.
 int reserved_node_port_band(int size);

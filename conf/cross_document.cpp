@@ -14,46 +14,53 @@ std::string describe(const SourceLocation& location) {
 
 // The first object of each namespace/name, in an open-addressing table of positions: one
 // allocation for 50,000 Pods, where a map of their names was a measurable part of a reload.
-template <typename Object>
+// `Objects` is a std::vector or a SharedList.
+template <typename Objects>
 class FirstByName {
  public:
-  explicit FirstByName(const std::vector<Object>& objects)
+  explicit FirstByName(const Objects& objects)
       : objects_(objects), slots_(std::bit_ceil(2 * objects.size() + 2), kEmpty) {}
 
-  // The first object with this one's namespace and name; `object` itself when it is.
-  const Object& first(const Object& object) {
+  // The position of the first object with the namespace and name of the one at `index`;
+  // `index` itself when it is.
+  std::size_t first(std::size_t index) {
+    const auto& object = objects_[index];
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t slot = hash(object) & mask;; slot = (slot + 1) & mask) {
       if (slots_[slot] == kEmpty) {
-        slots_[slot] = static_cast<std::size_t>(&object - objects_.data());
-        return object;
+        slots_[slot] = index;
+        return index;
       }
-      const Object& seen = objects_[slots_[slot]];
-      if (seen.name == object.name && seen.namespace_name == object.namespace_name) return seen;
+      const auto& seen = objects_[slots_[slot]];
+      if (seen.name == object.name && seen.namespace_name == object.namespace_name)
+        return slots_[slot];
     }
   }
 
  private:
   static constexpr std::size_t kEmpty = static_cast<std::size_t>(-1);
+  template <typename Object>
   static std::size_t hash(const Object& object) {
     const std::hash<std::string_view> h;
     return h(object.namespace_name) * 31 + h(object.name);
   }
 
-  const std::vector<Object>& objects_;
+  const Objects& objects_;
   std::vector<std::size_t> slots_;
 };
 
-template <typename Object>
-void check_unique(const std::vector<Object>& objects, const char* kind, Diagnostics& errors) {
-  FirstByName<Object> first_by_name(objects);
-  for (const Object& object : objects) {
+template <typename Objects>
+void check_unique(const Objects& objects, const char* kind, Diagnostics& errors) {
+  FirstByName<Objects> first_by_name(objects);
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    const auto& object = objects[i];
     if (object.name.empty()) continue;  // already reported as missing
-    const Object& first = first_by_name.first(object);
-    if (&first != &object)
+    const std::size_t first = first_by_name.first(i);
+    if (first != i)
       errors.push_back({object.location, "metadata.name",
                         std::string("duplicate ") + kind + " " + object.namespace_name + "/" +
-                            object.name + " (first defined at " + describe(first.location) + ")"});
+                            object.name + " (first defined at " +
+                            describe(objects[first].location) + ")"});
   }
 }
 
@@ -75,10 +82,13 @@ void check_duplicate_names(const Snapshot& snapshot, Diagnostics& errors) {
   check_unique(snapshot.secrets, "Secret", errors);
 }
 
+// Only the pods that inherit get objects of their own (SharedList::mutate); the others stay
+// shared with the document cache.
 void inherit_deployment_templates(Snapshot& snapshot) {
-  for (auto& pod : snapshot.pods) {
-    if (!pod.containers.empty()) continue;
-    if (const Deployment* owner = owning_deployment(pod, snapshot.deployments)) {
+  for (std::size_t i = 0; i < snapshot.pods.size(); ++i) {
+    if (!snapshot.pods[i].containers.empty()) continue;
+    if (const Deployment* owner = owning_deployment(snapshot.pods[i], snapshot.deployments)) {
+      Pod& pod = snapshot.pods.mutate(i);
       pod.containers = owner->containers;
       pod.owner_deployment = owner->name;
     }

@@ -20,8 +20,8 @@ class DocumentCache {
   // What one document added to the configuration (a ProxyConfig is never cached: whether it
   // is an error depends on the documents before it).
   struct Contribution {
-    std::vector<Service> services;
-    std::vector<Pod> pods;
+    ServiceList services;  // shared with the snapshots that use them
+    PodList pods;
     std::vector<Deployment> deployments;
     std::vector<TlsSecret> secrets;
     Diagnostics errors;

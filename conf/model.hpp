@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "conf/shared_list.hpp"
+
 namespace svcproxy::conf {
 
 using Duration = std::chrono::milliseconds;
@@ -220,12 +222,16 @@ struct ProxySettings {
   SourceLocation location;
 };
 
+using ServiceList = SharedList<Service>;
+using PodList = SharedList<Pod>;
+
 // Everything one load of the configuration produced. Services keep file order; allocation
-// has filled in cluster_ip and node_port.
+// has filled in cluster_ip and node_port. Services and Pods are shared with the document
+// cache and the previous snapshot where their documents did not change (see SharedList).
 struct Snapshot {
   ProxySettings proxy;
-  std::vector<Service> services;
-  std::vector<Pod> pods;
+  ServiceList services;
+  PodList pods;
   std::vector<Deployment> deployments;
   std::vector<TlsSecret> secrets;
 };

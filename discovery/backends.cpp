@@ -1,6 +1,8 @@
 #include "discovery/backends.hpp"
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -150,17 +152,40 @@ std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
   return addresses;
 }
 
+// At most one route of each kind, without an allocation (asked 10,000 times a reload).
+struct Routes {
+  std::array<ExternalRoute, 3> items{};
+  std::size_t count = 0;
+
+  const ExternalRoute* begin() const { return items.data(); }
+  const ExternalRoute* end() const { return items.data() + count; }
+  std::size_t size() const { return count; }
+};
+
 // The routes a service port needs: Cluster always, the others when a listener uses them.
-std::vector<ExternalRoute> routes_of(const conf::Service& service,
-                                     const conf::ProxySettings& proxy) {
-  std::vector<ExternalRoute> routes{ExternalRoute::Cluster};
+Routes routes_of(const conf::Service& service, const conf::ProxySettings& proxy) {
+  Routes routes;
+  routes.items[routes.count++] = ExternalRoute::Cluster;
   if (service.type == conf::ServiceType::ClusterIP) return routes;
   for (const bool load_balancer : {false, true}) {
     if (load_balancer && service.type != conf::ServiceType::LoadBalancer) continue;
     const ExternalRoute route = external_route(service, proxy, load_balancer);
-    if (std::find(routes.begin(), routes.end(), route) == routes.end()) routes.push_back(route);
+    if (std::find(routes.begin(), routes.end(), route) == routes.end())
+      routes.items[routes.count++] = route;
   }
   return routes;
+}
+
+// route_key() written into `key`, whose buffer is reused from one call to the next.
+void assign_route_key(std::string& key, const conf::Service& service, const conf::ServicePort& port,
+                      ExternalRoute route) {
+  key.assign(service.namespace_name);
+  key += '/';
+  key += service.name;
+  key += ':';
+  key += std::to_string(port.port);
+  if (route == ExternalRoute::NodeLocal) key += "@local";
+  if (route == ExternalRoute::EdgeNodes) key += "@nodes";
 }
 
 }  // namespace
@@ -180,13 +205,14 @@ bool same_backend_settings(const conf::ProxySettings& a, const conf::ProxySettin
 }
 
 // Pods that differ between the two lists, compared by position (a pod that moved counts
-// as changed at both places); nullopt when there are too many to be worth it.
-std::optional<std::vector<const conf::Pod*>> changed_pods(const std::vector<conf::Pod>& before,
-                                                          const std::vector<conf::Pod>& after) {
+// as changed at both places); nullopt when there are too many to be worth it. Pods whose
+// documents did not change are the same objects in both lists: no comparison needed.
+std::optional<std::vector<const conf::Pod*>> changed_pods(const conf::PodList& before,
+                                                          const conf::PodList& after) {
   std::vector<const conf::Pod*> changed;
   const std::size_t common = std::min(before.size(), after.size());
   for (std::size_t i = 0; i < common; ++i) {
-    if (before[i] == after[i]) continue;
+    if (conf::PodList::same_object(before, i, after, i) || before[i] == after[i]) continue;
     if (changed.size() + 2 > kMaxChangedPods) return std::nullopt;
     changed.push_back(&before[i]);
     changed.push_back(&after[i]);
@@ -196,6 +222,14 @@ std::optional<std::vector<const conf::Pod*>> changed_pods(const std::vector<conf
   for (std::size_t i = common; i < longer.size(); ++i)
     changed.push_back(&longer[i]);
   return changed;
+}
+
+// Whether the two lists hold the very same pod objects, in the same order.
+bool same_pod_objects(const conf::PodList& before, const conf::PodList& after) {
+  if (before.size() != after.size()) return false;
+  for (std::size_t i = 0; i < before.size(); ++i)
+    if (!conf::PodList::same_object(before, i, after, i)) return false;
+  return true;
 }
 
 // A Service's namespace and name, without building "namespace/name" for 20,000 lookups.
@@ -219,14 +253,12 @@ bool has_terminating(const lb::Backend& backend) {
 
 // For each Service of `snapshot`: the Backends to keep for its routes, or empty when it is
 // to be built. See build_backends() in the header for when a Service is kept.
-std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& snapshot,
-                                                       const std::vector<conf::Pod>& pods,
-                                                       const BackendMap& previous,
-                                                       const conf::Snapshot* built_from) {
+std::vector<std::vector<lb::BackendPtr>> kept_backends(
+    const conf::Snapshot& snapshot, const std::optional<std::vector<const conf::Pod*>>& changed,
+    const BackendMap& previous, const conf::Snapshot* built_from) {
   std::vector<std::vector<lb::BackendPtr>> kept(snapshot.services.size());
   if (!built_from || previous.empty() || !same_backend_settings(snapshot.proxy, built_from->proxy))
     return kept;
-  const auto changed = changed_pods(built_from->pods, pods);
   if (!changed) return kept;
   // The previous definition of a Service: at the same place in the list, as a reload that
   // changed a few Services mostly finds it, else by name (hashed on first need).
@@ -248,19 +280,21 @@ std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& sna
   previous_by_key.reserve(previous.size());
   for (const auto& [key, backend] : previous)
     previous_by_key.emplace(key, &backend);
+  std::string key;
   for (std::size_t i = 0; i < snapshot.services.size(); ++i) {
     const conf::Service& service = snapshot.services[i];
     const conf::Service* old = previous_definition(i);
-    if (!old || !(*old == service)) continue;
+    if (!old || !(old == &service || *old == service)) continue;  // shared: the same
     if (std::any_of(changed->begin(), changed->end(),
                     [&](const conf::Pod* pod) { return selects(service, *pod); }))
       continue;
-    const std::vector<ExternalRoute> routes = routes_of(service, snapshot.proxy);
+    const Routes routes = routes_of(service, snapshot.proxy);
     std::vector<lb::BackendPtr> backends;
     backends.reserve(service.ports.size() * routes.size());
     for (const auto& port : service.ports)
       for (const ExternalRoute route : routes) {
-        const auto found = previous_by_key.find(route_key(service, port, route));
+        assign_route_key(key, service, port, route);
+        const auto found = previous_by_key.find(key);
         if (found == previous_by_key.end() || has_terminating(**found->second)) break;
         backends.push_back(*found->second);
       }
@@ -269,17 +303,36 @@ std::vector<std::vector<lb::BackendPtr>> kept_backends(const conf::Snapshot& sna
   return kept;
 }
 
+// The index to select pods with. The cached one (over the pods of the last build) serves
+// again when those pods are the very same objects: a reload that changed a Service, not a
+// Pod, neither scans 50,000 pods nor indexes them again. Otherwise a handful of Services
+// scans, and more build an index, which is cached for the next build.
+std::shared_ptr<const PodIndex> index_for(const conf::PodList& pods, std::size_t to_build,
+                                          bool same_pods, std::shared_ptr<const PodIndex>* cache) {
+  if (cache && *cache && same_pods) return *cache;
+  if (to_build <= kMaxScannedServices) {
+    if (cache) cache->reset();
+    return std::make_shared<const PodIndex>(PodIndex::scanning(pods));
+  }
+  auto index = std::make_shared<const PodIndex>(pods);
+  if (cache) *cache = index;
+  return index;
+}
+
 }  // namespace
 
-BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
+BackendMap build_backends(const conf::Snapshot& snapshot, const conf::PodList& pods,
                           const BackendMap& previous, lb::Clock::time_point now,
-                          const conf::Snapshot* built_from) {
+                          const conf::Snapshot* built_from,
+                          std::shared_ptr<const PodIndex>* pod_index_cache) {
   const conf::Duration grace = snapshot.proxy.timeouts.drain;
-  const auto kept = kept_backends(snapshot, pods, previous, built_from);
+  const auto changed = built_from ? changed_pods(built_from->pods, pods)
+                                  : std::optional<std::vector<const conf::Pod*>>{};
+  const auto kept = kept_backends(snapshot, changed, previous, built_from);
   const std::size_t to_build = std::count_if(kept.begin(), kept.end(),
                                              [](const auto& backends) { return backends.empty(); });
-  const PodIndex pod_index =
-      to_build <= kMaxScannedServices ? PodIndex::scanning(pods) : PodIndex(pods);
+  const std::shared_ptr<const PodIndex> pod_index = index_for(
+      pods, to_build, built_from && same_pod_objects(built_from->pods, pods), pod_index_cache);
   BackendMap backends;
   BackendMap built;  // what was built rather than kept, to find the endpoints that left
   for (std::size_t i = 0; i < snapshot.services.size(); ++i) {
@@ -295,7 +348,7 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf
         const std::string key = route_key(service, port, route);
         const EndpointIndex old_endpoints = index_endpoints(previous, key);
         std::vector<lb::EndpointPtr> endpoints;
-        for (auto& address : route_addresses(service, port, snapshot, pod_index, route)) {
+        for (auto& address : route_addresses(service, port, snapshot, *pod_index, route)) {
           lb::EndpointPtr endpoint = reuse(old_endpoints, address);
           endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
         }

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "conf/model.hpp"
+#include "discovery/pod_index.hpp"
 #include "lb/backend.hpp"
 
 namespace svcproxy::discovery {
@@ -34,6 +36,9 @@ ExternalRoute external_route(const conf::Service& service, const conf::ProxySett
                              bool load_balancer);
 
 using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_key
+// The map in force, shared by the control thread and every worker's RoutingTable rather
+// than copied for each (10,000 keys).
+using BackendMapPtr = std::shared_ptr<const BackendMap>;
 
 // Endpoints of `previous` that the result no longer holds are marked terminating (and
 // leave the set at once); see backends.cpp.
@@ -45,9 +50,14 @@ using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_ke
 // change since then, and whose endpoints are none of them terminating, keeps its Backend
 // objects (with their balancing state) instead of equal new ones: a reload that changes one
 // of 10,000 Services rebuilds one.
-BackendMap build_backends(const conf::Snapshot& snapshot, const std::vector<conf::Pod>& pods,
+//
+// `pod_index_cache`, when given, is kept by the caller from one build to the next: null, or
+// an index over `built_from`'s pods, which serves again when `pods` are the very same
+// objects. On return it indexes `pods` (their objects must outlive it), or is null.
+BackendMap build_backends(const conf::Snapshot& snapshot, const conf::PodList& pods,
                           const BackendMap& previous, lb::Clock::time_point now = lb::Clock::now(),
-                          const conf::Snapshot* built_from = nullptr);
+                          const conf::Snapshot* built_from = nullptr,
+                          std::shared_ptr<const PodIndex>* pod_index_cache = nullptr);
 
 // When the first terminating endpoint's grace ends, so the caller can rebuild then.
 std::optional<lb::Clock::time_point> next_termination_end(const BackendMap& backends,

@@ -6,12 +6,17 @@ namespace svcproxy::discovery {
 
 PodIndex::PodIndex(const std::vector<conf::Pod>& pods) : PodIndex(pods, true) {}
 
-PodIndex PodIndex::scanning(const std::vector<conf::Pod>& pods) {
+PodIndex::PodIndex(const conf::PodList& pods) : PodIndex(pods, true) {}
+
+PodIndex PodIndex::scanning(const conf::PodList& pods) {
   return PodIndex(pods, false);
 }
 
-PodIndex::PodIndex(const std::vector<conf::Pod>& pods, bool indexed)
-    : pods_(pods), indexed_(indexed) {
+template <typename Pods>
+PodIndex::PodIndex(const Pods& pods, bool indexed) : indexed_(indexed) {
+  pods_.reserve(pods.size());
+  for (const conf::Pod& pod : pods)
+    pods_.push_back(&pod);
   if (!indexed) return;
   for (std::size_t i = 0; i < pods.size(); ++i)
     for (const auto& [label, value] : pods[i].labels)
@@ -33,9 +38,9 @@ std::vector<const conf::Pod*> PodIndex::select(const std::string& namespace_name
   std::vector<const conf::Pod*> selected;
   if (!indexed_) {
     if (selector.empty()) return selected;
-    for (const conf::Pod& pod : pods_)
-      if (pod.namespace_name == namespace_name && conf::labels_contain(pod.labels, selector))
-        selected.push_back(&pod);
+    for (const conf::Pod* pod : pods_)
+      if (pod->namespace_name == namespace_name && conf::labels_contain(pod->labels, selector))
+        selected.push_back(pod);
     return selected;
   }
   // Walk the shortest posting list and check the other pairs on its pods only.
@@ -47,7 +52,7 @@ std::vector<const conf::Pod*> PodIndex::select(const std::string& namespace_name
   }
   if (!shortest) return selected;
   for (const std::size_t i : *shortest) {
-    if (conf::labels_contain(pods_[i].labels, selector)) selected.push_back(&pods_[i]);
+    if (conf::labels_contain(pods_[i]->labels, selector)) selected.push_back(pods_[i]);
   }
   return selected;
 }

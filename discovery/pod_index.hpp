@@ -12,11 +12,12 @@ namespace svcproxy::discovery {
 
 class PodIndex {
  public:
-  // Keeps a reference: `pods` must outlive the index and not change.
+  // Keeps pointers to the pods: they must outlive the index.
   explicit PodIndex(const std::vector<conf::Pod>& pods);
+  explicit PodIndex(const conf::PodList& pods);
   // Without the postings: each select() scans every pod. For a handful of selections (a
   // reload that changed one Service), where indexing 50,000 pods would cost more.
-  static PodIndex scanning(const std::vector<conf::Pod>& pods);
+  static PodIndex scanning(const conf::PodList& pods);
 
   // Pods of `namespace_name` whose labels contain every pair of `selector`, in the order
   // of the pod list. An empty selector selects nothing, as in Kubernetes.
@@ -27,9 +28,10 @@ class PodIndex {
   static std::string posting_key(const std::string& namespace_name, const std::string& label,
                                  const std::string& value);
 
-  PodIndex(const std::vector<conf::Pod>& pods, bool indexed);
+  template <typename Pods>
+  PodIndex(const Pods& pods, bool indexed);
 
-  const std::vector<conf::Pod>& pods_;
+  std::vector<const conf::Pod*> pods_;
   bool indexed_ = true;
   // "namespace\0label\0value" -> positions in pods_, ascending.
   std::unordered_map<std::string, std::vector<std::size_t>> postings_;

@@ -42,6 +42,12 @@ std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
 
 std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
                                                   const conf::ServicePort& port,
+                                                  const conf::PodList& pods) {
+  return select_endpoints(service, port, PodIndex(pods));
+}
+
+std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
+                                                  const conf::ServicePort& port,
                                                   const PodIndex& pods) {
   std::vector<lb::EndpointAddress> selected;
   for (const conf::Pod* candidate : pods.select(service.namespace_name, service.selector)) {

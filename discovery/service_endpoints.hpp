@@ -19,6 +19,9 @@ namespace svcproxy::discovery {
 std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
                                                   const conf::ServicePort& port,
                                                   const std::vector<conf::Pod>& pods);
+std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
+                                                  const conf::ServicePort& port,
+                                                  const conf::PodList& pods);
 
 // The same over an index built once for many services.
 std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,

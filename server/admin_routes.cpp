@@ -48,7 +48,7 @@ std::optional<AdminResponse> answer_path(std::string_view path, const AdminSourc
         kTextType, readiness_text(readiness));
   const auto api = parse_api_path(path);
   if (!api) return std::nullopt;
-  ApiAnswer answer = answer_api(*api, sources.snapshot, sources.backends, lb::Clock::now());
+  ApiAnswer answer = answer_api(*api, sources.snapshot, *sources.backends, lb::Clock::now());
   return make_response(static_cast<http::status>(answer.status), kJsonType,
                        boost::json::serialize(answer.body) + "\n");
 }

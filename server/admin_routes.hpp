@@ -20,7 +20,7 @@ enum class Readiness { Starting, Ready, Draining };
 // Live control-thread state the admin answers from; owned by Proxy, which outlives it.
 struct AdminSources {
   const conf::Snapshot& snapshot;
-  const discovery::BackendMap& backends;
+  const discovery::BackendMapPtr& backends;  // the owner replaces the map it points to
   const prometheus::Collectable& metrics;
 };
 

@@ -109,7 +109,8 @@ class ServiceMetrics {
 };
 
 using ServiceMetricsPtr = std::shared_ptr<ServiceMetrics>;
-using ServiceMetricsMap = std::map<std::string, ServiceMetricsPtr>;  // by service port key
+using ServiceMetricsMap = std::map<std::string, ServiceMetricsPtr>;     // by service port key
+using ServiceMetricsMapPtr = std::shared_ptr<const ServiceMetricsMap>;  // shared, as BackendMapPtr
 
 // What a session holds: its worker's slot of its service port's counters. Sharing
 // ownership keeps the counters alive when a reload removes the service mid-connection.

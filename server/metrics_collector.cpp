@@ -18,8 +18,8 @@ void append(std::vector<prometheus::MetricFamily>& to, std::vector<prometheus::M
 }  // namespace
 
 std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
-  std::vector<prometheus::MetricFamily> families = service_families(services_);
-  append(families, endpoint_families(backends_, lb::Clock::now()));
+  std::vector<prometheus::MetricFamily> families = service_families(*services_);
+  append(families, endpoint_families(*backends_, lb::Clock::now()));
   append(families, control_families(control_));
   append(families, process_families());
   return families;

@@ -18,15 +18,16 @@ namespace svcproxy::server {
 class MetricsCollector : public prometheus::Collectable {
  public:
   // The referenced objects are Proxy members and outlive the collector.
-  MetricsCollector(const ServiceMetricsMap& services, const discovery::BackendMap& backends,
+  // Reads through the pointers at each scrape: the owner replaces the maps they point to.
+  MetricsCollector(const ServiceMetricsMapPtr& services, const discovery::BackendMapPtr& backends,
                    const ControlStats& control)
       : services_(services), backends_(backends), control_(control) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  const ServiceMetricsMap& services_;
-  const discovery::BackendMap& backends_;
+  const ServiceMetricsMapPtr& services_;
+  const discovery::BackendMapPtr& backends_;
   const ControlStats& control_;
 };
 

@@ -66,12 +66,14 @@ class Proxy {
   ReadinessProber prober_{control_, [](std::string_view line) { log(LogLevel::Info, line); }};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> listeners_;
-  discovery::BackendMap backends_;
+  discovery::BackendMapPtr backends_ = std::make_shared<const discovery::BackendMap>();
   // backends_ was built from snapshot_ and its pods alone (no DNS pods).
   bool routes_from_snapshot_pods_ = false;
+  // Null, or an index over snapshot_.pods that the next build reuses if they stay the same.
+  std::shared_ptr<const discovery::PodIndex> pod_index_;
   // Observability, all on the control thread; the admin reads the members above by
   // reference. Declared after control_ so they are destroyed before it.
-  ServiceMetricsMap service_metrics_;
+  ServiceMetricsMapPtr service_metrics_ = std::make_shared<const ServiceMetricsMap>();
   ControlStats control_stats_;
   MetricsCollector metrics_{service_metrics_, backends_, control_stats_};
   AdminServer admin_{control_, {snapshot_, backends_, metrics_}};

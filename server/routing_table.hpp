@@ -13,19 +13,19 @@
 namespace svcproxy::server {
 
 struct RoutingTable {
-  discovery::BackendMap backends;
+  discovery::BackendMapPtr backends;  // never null
   conf::ProxySettings settings;
-  ServiceMetricsMap metrics;  // same keys as `backends`
+  ServiceMetricsMapPtr metrics;  // never null; same keys as `backends`
 
   lb::BackendPtr find(const std::string& backend_key) const {
-    const auto found = backends.find(backend_key);
-    return found == backends.end() ? nullptr : found->second;
+    const auto found = backends->find(backend_key);
+    return found == backends->end() ? nullptr : found->second;
   }
 
   // The calling worker's slot of a service port's counters; empty for an unknown key.
   StatsHandle stats_for(const std::string& backend_key, std::size_t worker) const {
-    const auto found = metrics.find(backend_key);
-    return found == metrics.end() ? StatsHandle{} : StatsHandle(found->second, worker);
+    const auto found = metrics->find(backend_key);
+    return found == metrics->end() ? StatsHandle{} : StatsHandle(found->second, worker);
   }
 };
 

@@ -35,7 +35,7 @@ TEST_CASE("the reserved NodePort band follows Kubernetes: min(max(16, size/32), 
 }
 
 TEST_CASE("automatic NodePorts come from the upper band") {
-  std::vector<Service> services;
+  ServiceList services;
   for (int i = 0; i < 50; ++i)
     services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
   Diagnostics errors;
@@ -53,7 +53,7 @@ TEST_CASE("automatic NodePorts come from the upper band") {
 TEST_CASE("the low band is used only when the upper band is full") {
   // 40 ports: 16 reserved (30000-30015), 24 in the upper band.
   const PortRange range{30000, 30039};
-  std::vector<Service> services;
+  ServiceList services;
   for (int i = 0; i < 30; ++i)
     services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
   Diagnostics errors;
@@ -65,16 +65,16 @@ TEST_CASE("the low band is used only when the upper band is full") {
   CHECK(low == 6);
   for (int i = 30; i < 41; ++i)
     services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
-  for (auto& service : services)
-    service.ports[0].node_port = 0;
+  for (std::size_t i = 0; i < services.size(); ++i)
+    services.mutate(i).ports[0].node_port = 0;
   allocate_node_ports(services, range, errors);  // 41 ports wanted, 40 exist
   REQUIRE(errors.size() == 1);
   CHECK(errors.back().message == "nodePortRange has no free port left");
 }
 
 TEST_CASE("explicit NodePorts may use the low band and are never moved") {
-  std::vector<Service> services = {make_service("auto", ServiceType::NodePort),
-                                   make_service("fixed", ServiceType::LoadBalancer, 30000)};
+  ServiceList services = {make_service("auto", ServiceType::NodePort),
+                          make_service("fixed", ServiceType::LoadBalancer, 30000)};
   Diagnostics errors;
   allocate_node_ports(services, PortRange{}, errors);
   CHECK(errors.empty());
@@ -136,7 +136,7 @@ TEST_CASE("an explicit nodePort outside the range is an error") {
 
 TEST_CASE("ClusterIPs skip the network and broadcast addresses") {
   // A /29 has 6 usable addresses; all of them fall in the reserved band, used as a fallback.
-  std::vector<Service> services;
+  ServiceList services;
   for (int i = 0; i < 6; ++i)
     services.push_back(make_service("s" + std::to_string(i)));
   Diagnostics errors;
@@ -148,15 +148,15 @@ TEST_CASE("ClusterIPs skip the network and broadcast addresses") {
   CHECK(addresses == std::set<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4",
                                            "10.0.0.5", "10.0.0.6"});
   services.push_back(make_service("seventh"));
-  for (auto& service : services)
-    service.cluster_ip.clear();
+  for (std::size_t i = 0; i < services.size(); ++i)
+    services.mutate(i).cluster_ip.clear();
   allocate_cluster_ips(services, cidr("10.0.0.0/29"), errors);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].message == "serviceCIDR 10.0.0.0/29 has no free address left");
 }
 
 TEST_CASE("automatic ClusterIPs avoid the low band kept for explicit ones") {
-  std::vector<Service> services;
+  ServiceList services;
   for (int i = 0; i < 20; ++i)
     services.push_back(make_service("s" + std::to_string(i)));
   Diagnostics errors;

@@ -94,3 +94,76 @@ TEST_CASE("a cached document moved to another line is parsed again, at its new p
 }
 
 }  // namespace svcproxy::conf
+
+namespace svcproxy::conf {
+namespace {
+
+const std::string kShared = R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {clusterIP: 127.96.0.20, selector: {app: b}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b-1, labels: {app: b}}
+status: {podIP: 10.0.0.2}
+spec: {containers: [{name: c}]}
+)";
+
+}  // namespace
+
+TEST_CASE("a reload shares unchanged Services and Pods with the previous snapshot") {
+  const std::string path = write_temp(kShared);
+  DocumentCache cache;
+  const LoadResult first = load_files({path}, &cache);
+  REQUIRE(first.ok());
+  std::string changed = kShared;
+  changed.replace(changed.find("port: 80}"), 8, "port: 81");  // b's port
+  changed.replace(changed.find("10.0.0.2"), 8, "10.0.0.9");   // b-1's address
+  write_temp(changed);
+  const LoadResult second = load_files({path}, &cache);
+  REQUIRE(second.ok());
+  const Snapshot& before = *first.snapshot;
+  const Snapshot& after = *second.snapshot;
+  // b changed: a new object with the new port; b-1 likewise.
+  CHECK(after.services[1].ports[0].port == 81);
+  CHECK_FALSE(ServiceList::same_object(before.services, 1, after.services, 1));
+  CHECK(after.pods[1].pod_ip == "10.0.0.9");
+  CHECK_FALSE(PodList::same_object(before.pods, 1, after.pods, 1));
+  // a was allocated and web-1 inherited the Deployment's containers: each load gives them
+  // objects of their own, with the same values, and the cache's stay as parsed.
+  CHECK(after.services[0] == before.services[0]);
+  CHECK(after.services[0].ports[0].node_port != 0);
+  CHECK_FALSE(after.services[0].cluster_ip.empty());
+  CHECK(after.pods[0] == before.pods[0]);
+  CHECK(after.pods[0].owner_deployment == "web");
+  // Unchanged and not touched by allocation or inheritance: the very same objects.
+  write_temp(changed + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: c-1}\n");
+  const LoadResult third = load_files({path}, &cache);
+  REQUIRE(third.ok());
+  CHECK(ServiceList::same_object(after.services, 1, third.snapshot->services, 1));
+  CHECK(PodList::same_object(after.pods, 1, third.snapshot->pods, 1));
+  CHECK(third.snapshot->pods.size() == 3);
+  std::filesystem::remove(path);
+}
+
+}  // namespace svcproxy::conf

@@ -130,9 +130,9 @@ TEST_CASE("a pod whose readinessProbe changed gets a fresh Endpoint, so the new 
 
 TEST_CASE("externalTrafficPolicy Local keeps a second backend with this node's pods only") {
   auto snapshot = web_snapshot();
-  snapshot.services[0].type = conf::ServiceType::NodePort;
-  snapshot.services[0].ports[0].node_port = 30080;
-  snapshot.services[0].external_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.services.mutate(0).type = conf::ServiceType::NodePort;
+  snapshot.services.mutate(0).ports[0].node_port = 30080;
+  snapshot.services.mutate(0).external_traffic_policy = conf::TrafficPolicy::Local;
   snapshot.proxy.node_name = "node-a";
   auto here = pod("web-1", "127.0.1.1");
   here.node_name = "node-a";
@@ -147,8 +147,8 @@ TEST_CASE("externalTrafficPolicy Local keeps a second backend with this node's p
 
 TEST_CASE("an edge instance's LoadBalancer backend is the nodes at the nodePort") {
   auto snapshot = web_snapshot();
-  snapshot.services[0].type = conf::ServiceType::LoadBalancer;
-  snapshot.services[0].ports[0].node_port = 30080;
+  snapshot.services.mutate(0).type = conf::ServiceType::LoadBalancer;
+  snapshot.services.mutate(0).ports[0].node_port = 30080;
   snapshot.proxy.nodes = {{"node-a", "127.0.7.1"}, {"node-b", "127.0.7.2"}};
   const auto backends = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
   const auto& nodes = backends.at("default/web:80@nodes")->endpoints();
@@ -194,7 +194,7 @@ TEST_CASE("a changed pod rebuilds the Services that select it, before or after t
   const conf::Snapshot before = two_services(80);
   const auto first = build_backends(before, before.pods, {});
   conf::Snapshot after = before;
-  after.pods[1].labels = {{"app", "api"}};  // b moves from web to api
+  after.pods.mutate(1).labels = {{"app", "api"}};  // b moves from web to api
   const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before);
   CHECK(second.at("default/web:80") != first.at("default/web:80"));
   CHECK(second.at("default/api:80") != first.at("default/api:80"));
@@ -218,4 +218,52 @@ TEST_CASE("a Service with a terminating endpoint is rebuilt, so its grace can en
   const auto third = build_backends(after, after.pods, second, later, &after);
   CHECK(third.at("default/web:80")->endpoints().size() == 1);
   CHECK(third.at("default/api:80") == second.at("default/api:80"));
+}
+
+namespace {
+
+// web (pods a and b) and nine more Services without pods: more than a handful to build, so
+// a first build indexes the pods rather than scanning them.
+conf::Snapshot ten_services() {
+  conf::Snapshot snapshot = web_snapshot();
+  for (int i = 1; i < 10; ++i) {
+    conf::Service other = snapshot.services[0];
+    other.name = "other-" + std::to_string(i);
+    other.selector = {{"app", other.name}};
+    snapshot.services.push_back(other);
+  }
+  snapshot.pods = {pod("a", "127.0.1.1"), pod("b", "127.0.1.2")};
+  return snapshot;
+}
+
+std::vector<std::string> addresses(const BackendMap& backends, const std::string& key) {
+  std::vector<std::string> ips;
+  for (const auto& endpoint : backends.at(key)->endpoints())
+    if (!endpoint->terminating()) ips.push_back(endpoint->address().ip);
+  return ips;
+}
+
+}  // namespace
+
+TEST_CASE("the pod index of one build serves the next while the pods are the same objects") {
+  const conf::Snapshot before = ten_services();
+  std::shared_ptr<const PodIndex> index;
+  const auto first = build_backends(before, before.pods, {}, lb::Clock::now(), nullptr, &index);
+  REQUIRE(index);
+  const PodIndex* first_index = index.get();
+
+  conf::Snapshot after = before;  // shares every object
+  after.services.mutate(0).ports[0].port = 81;
+  const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before, &index);
+  CHECK(index.get() == first_index);
+  CHECK(addresses(second, "default/web:81") == std::vector<std::string>{"127.0.1.1", "127.0.1.2"});
+  CHECK(second.at("default/other-1:80") == first.at("default/other-1:80"));
+
+  // A changed pod: the index cannot serve (it points at the previous object); the change
+  // is seen.
+  conf::Snapshot moved = after;
+  moved.pods.mutate(0).pod_ip = "127.0.1.5";
+  const auto third = build_backends(moved, moved.pods, second, lb::Clock::now(), &after, &index);
+  CHECK(index.get() != first_index);
+  CHECK(addresses(third, "default/web:81") == std::vector<std::string>{"127.0.1.5", "127.0.1.2"});
 }

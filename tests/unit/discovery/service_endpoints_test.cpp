@@ -102,8 +102,8 @@ TEST_CASE("the readinessProbe comes along, with a named port resolved") {
   probe.port = {0, "health"};
   container.readiness_probe = probe;
   pod.containers.push_back(container);
-  const auto selected =
-      select_endpoints(make_service({{"app", "web"}}), port_to({0, "http"}), {pod});
+  const auto selected = select_endpoints(make_service({{"app", "web"}}), port_to({0, "http"}),
+                                         std::vector<conf::Pod>{pod});
   REQUIRE(selected.size() == 1);
   REQUIRE(selected[0].readiness_probe.has_value());
   CHECK(selected[0].readiness_probe->port.number == 8081);

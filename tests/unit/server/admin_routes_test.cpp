@@ -13,8 +13,8 @@ namespace {
 
 struct Fixture {
   conf::Snapshot snapshot;
-  discovery::BackendMap backends;
-  ServiceMetricsMap services;
+  discovery::BackendMapPtr backends = std::make_shared<const discovery::BackendMap>();
+  ServiceMetricsMapPtr services = std::make_shared<const ServiceMetricsMap>();
   ControlStats control;
   MetricsCollector metrics{services, backends, control};
   AdminSources sources{snapshot, backends, metrics};

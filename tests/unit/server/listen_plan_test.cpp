@@ -77,7 +77,7 @@ TEST_CASE("two services on one address and port are a conflict naming both") {
   snapshot.proxy.node_port_addresses = {"0.0.0.0"};
   snapshot.services.push_back(make_service("a", conf::ServiceType::LoadBalancer, "127.96.0.1"));
   snapshot.services.push_back(make_service("b", conf::ServiceType::LoadBalancer, "127.96.0.2"));
-  snapshot.services[1].ports[0].node_port = 30081;
+  snapshot.services.mutate(1).ports[0].node_port = 30081;
   const auto conflicts = server::find_listener_conflicts(server::plan_listeners(snapshot));
   REQUIRE(conflicts.size() == 1);
   CHECK(conflicts[0] ==

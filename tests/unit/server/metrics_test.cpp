@@ -73,8 +73,9 @@ TEST_CASE("exposition names and labels the service families") {
   record_connection_opened(services["default/web:80"]->worker(1));
   ControlStats control;
   record_config_reload(control, false);
-  discovery::BackendMap backends;
-  const std::string text = serialize_metrics(MetricsCollector(services, backends, control));
+  const discovery::BackendMapPtr backends = std::make_shared<const discovery::BackendMap>();
+  const ServiceMetricsMapPtr shared = std::make_shared<const ServiceMetricsMap>(services);
+  const std::string text = serialize_metrics(MetricsCollector(shared, backends, control));
   CHECK(text.find(
             "svcproxy_connections_total{namespace=\"default\",service=\"web\",port=\"80\"} 1") !=
         std::string::npos);
