@@ -244,8 +244,8 @@ void append_forwarded_response(const ResponseHeadParser& head, const BodyFraming
   const std::string_view reason = head.reason();
   out += reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason;
   out += "\r\n";
-  for (const auto& field : head)
-    if (!hop.drops(field)) append_field(out, field.name_string(), field.value());
+  for (const ResponseField field : head)
+    if (!hop.drops(field)) out += field.line();  // as the pod wrote it: one copy
   if (upgrade) {
     append_field(out, "Connection", "upgrade");
   } else if (!keep_alive) {

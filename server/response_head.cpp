@@ -11,6 +11,26 @@ namespace {
 // Typical heads fit without growing: nginx sends 5-15 fields in 200-500 bytes.
 constexpr std::size_t kTextReserve = 1024;
 constexpr std::size_t kEntriesReserve = 24;
+// Blanks a value may start after the colon and still be taken with its line as is.
+constexpr std::uintptr_t kMaxBlanks = 64;
+
+// The line a field came on, from its name through the CRLF, when the value is on that
+// line: only a colon and blanks between name and value (a folded value lives in Beast's
+// own buffer, or starts on a later line). Empty otherwise.
+std::string_view wire_line(std::string_view name, std::string_view value) {
+  const char* const colon = name.data() + name.size();
+  const auto gap = reinterpret_cast<std::uintptr_t>(value.data()) -
+                   reinterpret_cast<std::uintptr_t>(colon);  // huge when value is elsewhere
+  if (gap == 0 || gap > kMaxBlanks || *colon != ':') return {};
+  for (const char* p = colon + 1; p != value.data(); ++p)
+    if (*p != ' ' && *p != '\t') return {};
+  const char* end = value.data() + value.size();
+  while (*end == ' ' || *end == '\t')  // trailing blanks; Beast has seen the CRLF after them
+    ++end;
+  if (end[0] != '\r' || end[1] != '\n') return {};
+  return {name.data(), static_cast<std::size_t>(end + 2 - name.data())};
+}
+
 }  // namespace
 
 ResponseHeadParser::ResponseHeadParser(FieldArena& arena)
@@ -23,9 +43,11 @@ std::size_t ResponseHeadParser::count(http::field name) const {
 
 ResponseField ResponseHeadParser::field_at(std::size_t index) const {
   const Entry& entry = entries_[index];
+  const char* const line = text_.data() + entry.line_at;
   return {entry.name,
-          {text_.data() + entry.name_at, entry.name_size},
-          {text_.data() + entry.value_at, entry.value_size}};
+          {line, entry.name_size},
+          {line + entry.value_offset, entry.value_size},
+          {line, entry.line_size}};
 }
 
 void ResponseHeadParser::on_request_impl(http::verb, boost::beast::string_view,
@@ -49,11 +71,20 @@ void ResponseHeadParser::on_field_impl(http::field name, boost::beast::string_vi
                                        boost::system::error_code&) {
   // The views point into the caller's buffer or into Beast's unfolding buffer, both
   // reused: copy. Offsets, not pointers, since the text may grow.
-  const auto name_at = static_cast<std::uint32_t>(text_.size());
-  text_.append(name_string);
-  const auto value_at = static_cast<std::uint32_t>(text_.size());
-  text_.append(value);
-  entries_.push_back({name, name_at, static_cast<std::uint32_t>(name_string.size()), value_at,
+  const auto line_at = static_cast<std::uint32_t>(text_.size());
+  std::uint32_t value_offset;
+  if (const std::string_view line = wire_line(name_string, value); !line.empty()) {
+    value_offset = static_cast<std::uint32_t>(value.data() - line.data());
+    text_.append(line);
+  } else {
+    value_offset = static_cast<std::uint32_t>(name_string.size() + 2);
+    text_.append(name_string);
+    text_.append(": ");
+    text_.append(value);
+    text_.append("\r\n");
+  }
+  entries_.push_back({name, line_at, static_cast<std::uint32_t>(text_.size() - line_at),
+                      static_cast<std::uint32_t>(name_string.size()), value_offset,
                       static_cast<std::uint32_t>(value.size())});
 }
 

@@ -26,26 +26,31 @@
 
 namespace svcproxy::server {
 
-// One field of a parsed head, with the accessors of Beast's field type.
+// One field of a parsed head, with the accessors of Beast's field type, and its whole
+// line ("Name: value\r\n") as the pod sent it (written out anew for a folded value).
 class ResponseField {
  public:
   ResponseField(boost::beast::http::field name, std::string_view name_string,
-                std::string_view value)
-      : name_(name), name_string_(name_string), value_(value) {}
+                std::string_view value, std::string_view line)
+      : name_(name), name_string_(name_string), value_(value), line_(line) {}
   boost::beast::http::field name() const { return name_; }
   std::string_view name_string() const { return name_string_; }
   std::string_view value() const { return value_; }
+  std::string_view line() const { return line_; }
 
  private:
   boost::beast::http::field name_;
   std::string_view name_string_;
   std::string_view value_;
+  std::string_view line_;
 };
 
 class ResponseHeadParser final : public boost::beast::http::basic_parser<false> {
   struct Entry {
     boost::beast::http::field name;
-    std::uint32_t name_at, name_size, value_at, value_size;
+    std::uint32_t line_at, line_size;        // in text_
+    std::uint32_t name_size;                 // the name starts the line
+    std::uint32_t value_offset, value_size;  // from the line's start
   };
   using Text = std::basic_string<char, std::char_traits<char>, ArenaAllocator<char>>;
   using Entries = std::vector<Entry, ArenaAllocator<Entry>>;
@@ -109,7 +114,7 @@ class ResponseHeadParser final : public boost::beast::http::basic_parser<false> 
 
   std::size_t take_body(std::string_view body, boost::system::error_code& ec);
 
-  // The reason phrase first, then each field's name and value, back to back.
+  // The reason phrase first, then each field's line, back to back.
   Text text_;
   Entries entries_;
   std::uint32_t reason_size_ = 0;

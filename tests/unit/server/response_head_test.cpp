@@ -58,6 +58,22 @@ TEST_CASE("a head that arrives in pieces is parsed whole, fields in order, names
   CHECK(p.head.keep_alive());
 }
 
+TEST_CASE("each field keeps the line it came on; a folded one gets a line of its own") {
+  Parsed p;
+  CHECK_FALSE(
+      p.feed("HTTP/1.1 200 OK\r\nX-Tight:v\r\nX-Loose: \t v w \t\r\nX-Empty:\r\n"
+             "X-Fold: one\r\n two\r\nX-Late:\r\n late\r\nContent-Length: 0\r\n\r\n"));
+  std::vector<std::string> lines, values;
+  for (const ResponseField field : p.head) {
+    lines.emplace_back(field.line());
+    values.emplace_back(field.value());
+  }
+  CHECK(lines == std::vector<std::string>{"X-Tight:v\r\n", "X-Loose: \t v w \t\r\n", "X-Empty:\r\n",
+                                          "X-Fold: one two\r\n", "X-Late: late\r\n",
+                                          "Content-Length: 0\r\n"});
+  CHECK(values == std::vector<std::string>{"v", "v w", "", "one two", "late", "0"});
+}
+
 TEST_CASE("a folded value reads as Beast unfolds it") {
   const std::string raw =
       "HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nX-After: 3\r\nContent-Length: 0\r\n\r\n";
