@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "tests/unit/server/loopback_link.hpp"
+
 namespace svcproxy::server {
 namespace {
 
@@ -15,18 +17,16 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
+// The proxy's end writes; the test's end reads.
 struct Pair {
+  explicit Pair(LoopbackLink link)
+      : writer(std::move(link.inside)), reader(std::move(link.outside)) {}
   tcp::socket writer;
   tcp::socket reader;
 };
 
 Pair connected_pair(asio::io_context& context) {
-  tcp::acceptor acceptor(context, {asio::ip::make_address("127.0.0.1"), 0});
-  tcp::socket reader(context);
-  reader.connect(acceptor.local_endpoint());
-  tcp::socket writer = acceptor.accept();
-  writer.non_blocking(true);
-  return {std::move(writer), std::move(reader)};
+  return Pair(make_loopback_link(context));
 }
 
 std::string pattern(std::size_t size, char seed) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server/drained_read.hpp"
+#include "tests/unit/server/loopback_link.hpp"
 
 namespace svcproxy::server {
 namespace {
@@ -17,22 +18,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-// A connected loopback pair: `outside` is the test's end, `inside` the relay's end.
-struct Link {
-  tcp::socket outside;
-  tcp::socket inside;
-};
-
-Link make_link(asio::io_context& context) {
-  tcp::acceptor acceptor(context, {asio::ip::make_address("127.0.0.1"), 0});
-  tcp::socket outside(context);
-  outside.connect(acceptor.local_endpoint());
-  tcp::socket inside = acceptor.accept();
-  inside.non_blocking(true);
-  enable_inq(inside.native_handle());
-  return {std::move(outside), std::move(inside)};
-}
 
 asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::error_code& end) {
   std::string received;
@@ -49,8 +34,8 @@ asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::err
 
 struct Harness {
   asio::io_context context;
-  Link client = make_link(context);
-  Link upstream = make_link(context);
+  LoopbackLink client = make_loopback_link(context);
+  LoopbackLink upstream = make_loopback_link(context);
   RelayBufferPool buffers;
   PipePool pipes;
   std::optional<RelayResult> result;
