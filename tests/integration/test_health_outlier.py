@@ -86,8 +86,9 @@ def resetting_pod_is_ejected(env):
 
     answered, failed = answers(address, 30)
     # Each of the first CONSECUTIVE connections to it fails for its client, except when the
-    # RST beats the connect's completion: then it is a connect failure, retried unseen.
-    assert 1 <= failed <= CONSECUTIVE, (failed, harness.tally(answered))
+    # RST beats the connect's completion: then it is a connect failure, retried unseen. All
+    # of them can go that way (seen under ASan), so only the upper bound is certain.
+    assert failed <= CONSECUTIVE, (failed, harness.tally(answered))
     [(_, line)] = proxy.log_lines(r"ejecting default/resetter ")
     assert re.search(rf"after {CONSECUTIVE} consecutive (reset|connect failure)", line), line
     tried = proxy.log_lines(r"pod=default/resetter ") + \
