@@ -214,18 +214,24 @@ void append_access_log_line(const L4AccessRecord& r, std::string& line) {
   out.finish();
 }
 
-void write_access_log(const L4AccessRecord& record) {
+namespace {
+
+template <class Record>
+void write_record(const Record& record) {
   thread_local std::string line;
   line.clear();
   append_access_log_line(record, line);
   write_line(line);
 }
 
+}  // namespace
+
+void write_access_log(const L4AccessRecord& record) {
+  write_record(record);
+}
+
 void write_access_log(const L7AccessRecord& record) {
-  thread_local std::string line;
-  line.clear();
-  append_access_log_line(record, line);
-  write_line(line);
+  write_record(record);
 }
 
 void write_access_log_lines(std::string_view lines) {

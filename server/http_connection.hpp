@@ -55,7 +55,7 @@ class HttpConnection final : public WatchedSession {
   // Sets what the connection waits for next and the deadline for it.
   void expect(Waiting what, conf::Duration within) {
     deadline.waiting = what;
-    deadline.at = coarse_now() + within;  // the watcher wakes per tick anyway
+    deadline.at = coarse_now() + within;  // checked once per tick anyway
   }
   void expect_nothing() {
     deadline.waiting = Waiting::Nothing;

@@ -14,6 +14,7 @@
 #include "server/http_validation.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/native_socket.hpp"
 #include "server/worker.hpp"
 
 namespace svcproxy::server {
@@ -197,14 +198,11 @@ asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backe
     }
     const ForwardResult result = co_await forward_request(c, *parser, *backend, settings);
     const bool last = !result.keep_client || c.worker.draining();
-    // The last response is out: close now, before the log line and the watcher's exit. When
-    // the proxy's FIN reaches the client first, the client's FIN moves this socket to
-    // TIME_WAIT in the client's context; closing second would tear the socket down here, on
-    // the worker (measured: CPU per `Connection: close` request, see the commit).
-    if (last && !result.linger) {
-      boost::system::error_code ignored;
-      c.client.close(ignored);
-    }
+    // The last response is out: close now, before the log line. When the proxy's FIN
+    // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the
+    // client's context; closing second would tear the socket down here, on the worker
+    // (measured: CPU per `Connection: close` request, see the commit).
+    if (last && !result.linger) close_quietly(c.client);
     log_forwarded(c, service, *parser, head, result, stats.get());
     if (last) {
       if (result.linger) co_await close_gracefully(c);
