@@ -2,11 +2,15 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/version.hpp>
 #include <cerrno>
+#include <cstdint>
 
 #include "server/drained_read.hpp"
 
@@ -36,8 +40,78 @@ void mark_nonblocking_and_unshared(tcp::socket& socket) {
   auto& state = SocketImplementation::of(socket).state_;
   state = static_cast<ops::state_type>((state | ops::internal_non_blocking) & ~ops::possible_dup);
 }
+
+// Private members of the reactor, named in explicit instantiations (where the language
+// does not check access) and handed out through a friend function of a tag.
+template <class Tag, typename Tag::type Member>
+struct Reach {
+  friend typename Tag::type reach(Tag) { return Member; }
+};
+using Reactor = asio::detail::epoll_reactor;
+using ReactorState = Reactor::descriptor_state;
+struct EpollDescriptor {
+  using type = int Reactor::*;
+  friend type reach(EpollDescriptor);
+};
+template struct Reach<EpollDescriptor, &Reactor::epoll_fd_>;
+struct RegisteredEvents {
+  using type = std::uint32_t ReactorState::*;
+  friend type reach(RegisteredEvents);
+};
+template struct Reach<RegisteredEvents, &ReactorState::registered_events_>;
+struct LastEvents {
+  using type = unsigned int asio::detail::scheduler_operation::*;
+  friend type reach(LastEvents);
+};
+template struct Reach<LastEvents, &asio::detail::scheduler_operation::task_result_>;
+
+bool add_rdhup(tcp::socket& socket) {
+  auto& implementation = SocketImplementation::of(socket);
+  ReactorState* state = implementation.reactor_data_;
+  if (!state) return false;
+  auto& reactor =
+      asio::use_service<Reactor>(asio::query(socket.get_executor(), asio::execution::context));
+  std::uint32_t& registered = state->*reach(RegisteredEvents{});
+  // Set before the reactor's own change (EPOLLOUT) and so carried by it.
+  if ((registered & EPOLLRDHUP) && (registered & EPOLLOUT)) return true;
+  epoll_event event{};
+  event.events = registered | EPOLLRDHUP;
+  event.data.ptr = state;
+  if (::epoll_ctl(reactor.*reach(EpollDescriptor{}), EPOLL_CTL_MOD, implementation.socket_,
+                  &event) != 0)
+    return false;
+  registered = event.events;  // kept when the reactor adds EPOLLOUT later
+  return true;
+}
+
+void add_rdhup_later(tcp::socket& socket) {
+  if (ReactorState* state = SocketImplementation::of(socket).reactor_data_)
+    state->*reach(RegisteredEvents{}) |= EPOLLRDHUP;
+}
+
+const void* record_of(tcp::socket& socket) {
+  return SocketImplementation::of(socket).reactor_data_;
+}
+
+bool shutdown_in_last_event(const void* record) {
+  // descriptor_state derives privately from scheduler_operation, which holds the flags of
+  // the last event until the next one; a C-style cast may name a private base.
+  const auto* operation =
+      (const asio::detail::scheduler_operation*)(static_cast<const ReactorState*>(record));
+  return (operation->*reach(LastEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+}
 #else
 void mark_nonblocking_and_unshared(tcp::socket&) {}
+bool add_rdhup(tcp::socket&) {
+  return false;
+}
+void add_rdhup_later(tcp::socket&) {}
+const void* record_of(tcp::socket&) {
+  return nullptr;
+}
+bool shutdown_in_last_event(const void*) {
+  return true;
+}
 #endif
 
 }  // namespace
@@ -52,6 +126,22 @@ tcp::socket adopt_nonblocking(const asio::any_io_executor& executor, const tcp& 
   }
   mark_nonblocking_and_unshared(socket);
   return socket;
+}
+
+bool watch_peer_shutdown(tcp::socket& socket) {
+  return add_rdhup(socket);
+}
+
+void watch_peer_shutdown_later(tcp::socket& socket) {
+  add_rdhup_later(socket);
+}
+
+ReactorRecord reactor_record(tcp::socket& socket) {
+  return {record_of(socket)};
+}
+
+bool peer_shutdown_seen(ReactorRecord record) {
+  return shutdown_in_last_event(record.state);
 }
 
 int accept_nonblocking(int listening_fd, tcp::endpoint& peer, boost::system::error_code& error) {

@@ -37,6 +37,37 @@ int accept_nonblocking(int listening_fd, boost::asio::ip::tcp::endpoint& peer,
 // (see drained_read.hpp) set before it connects. Returns -1 with `error` on failure.
 int open_upstream_socket(const boost::asio::ip::tcp& protocol, boost::system::error_code& error);
 
+// Peer shutdown from epoll itself, so a read can be plain recv(2).
+//
+// Why: a read that empties the socket must say so, or Asio's reactor tries the next read
+// speculatively and mostly meets EAGAIN (drained_read.hpp). TCP_INQ says it in-band but
+// needs recvmsg(2) and a control message: on the L4 keep-alive relay that read path cost
+// 2.26 us per request against HAProxy's 1.43 with recvfrom(2) (perf, same load). A short
+// recv(2) also empties the socket, except when the peer's FIN came with the last bytes:
+// no new readiness edge follows, so the read must not wait. Epoll reports that FIN as
+// EPOLLRDHUP once the socket asks for it, and the reactor keeps the last event's flags
+// for the socket until the next one, which is what peer_shutdown_seen() reads.
+//
+// watch_peer_shutdown() adds EPOLLRDHUP to a registered socket's epoll entry: free when
+// watch_peer_shutdown_later() came first and the reactor has since changed the entry
+// itself (it adds EPOLLOUT to wait for a connect), one epoll_ctl(2) otherwise. False where
+// that is refused or Asio is not Boost 1.81's epoll reactor: the caller keeps TCP_INQ.
+bool watch_peer_shutdown(boost::asio::ip::tcp::socket& socket);
+
+// Puts EPOLLRDHUP into the reactor's copy of a just-registered socket's events, no system
+// call: the reactor's next epoll_ctl(2) for it carries the flag.
+void watch_peer_shutdown_later(boost::asio::ip::tcp::socket& socket);
+
+// The reactor's record of a socket, taken when an operation starts.
+struct ReactorRecord {
+  const void* state = nullptr;
+};
+ReactorRecord reactor_record(boost::asio::ip::tcp::socket& socket);
+
+// Whether the socket's last readiness event carried EPOLLRDHUP, EPOLLHUP or EPOLLERR:
+// after a short read, bytes may still be followed by an end of stream or an error.
+bool peer_shutdown_seen(ReactorRecord record);
+
 // A client's "ip" and "ip:port" ("[ip]:port" for IPv6), for balancing by client and the
 // access log. IPv4 is formatted by hand: inet_ntop(3) goes through printf, which showed in
 // the profile of a new connection per request.

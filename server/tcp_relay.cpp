@@ -39,20 +39,24 @@ namespace {
 
 // Reads into a buffer borrowed from the worker's pool only when bytes are there: see the
 // receive operation specialised for it below.
+// `socket` is set when its epoll entry reports peer shutdown (watch_peer_shutdown): the
+// read is then a plain recv(2), otherwise recvmsg(2) with TCP_INQ.
 struct LendingRead : asio::mutable_buffer {
-  LendingRead(RelayBufferPool& pool, RelayBufferPool::Lease& into)
+  LendingRead(RelayBufferPool& pool, RelayBufferPool::Lease& into, ReactorRecord socket)
 #ifdef SVCPROXY_LENDING_READ
-      : mutable_buffer(nullptr, RelayBufferPool::kSize), pool(&pool), into(&into) {
+      : mutable_buffer(nullptr, RelayBufferPool::kSize), pool(&pool), into(&into), socket(socket) {
   }
 #else
       // Elsewhere the buffer is simply held while the read waits.
       : mutable_buffer((into ? into : (into = pool.lease())).data(), RelayBufferPool::kSize),
         pool(&pool),
-        into(&into) {
+        into(&into),
+        socket(socket) {
   }
 #endif
   RelayBufferPool* pool;
   RelayBufferPool::Lease* into;
+  ReactorRecord socket;
 };
 
 }  // namespace
@@ -80,15 +84,20 @@ class reactive_socket_recv_op_base<svcproxy::server::LendingRead> : public react
     auto* o = static_cast<reactive_socket_recv_op_base*>(base);
     auto& lease = *o->read_.into;
     if (!lease) lease = o->read_.pool->lease();
+    const bool plain = o->read_.socket.state != nullptr;
     for (;;) {
       int left = -1;
-      const ssize_t n = svcproxy::server::detail::receive_with_inq(
-          o->socket_, lease.data(), o->read_.size(), o->flags_, left);
+      const ssize_t n = plain ? ::recv(o->socket_, lease.data(), o->read_.size(), o->flags_)
+                              : svcproxy::server::detail::receive_with_inq(
+                                    o->socket_, lease.data(), o->read_.size(), o->flags_, left);
       if (n < 0 && errno == EINTR) continue;
       if (n > 0) {
         o->ec_ = boost::system::error_code();
         o->bytes_transferred_ = static_cast<std::size_t>(n);
-        return left == 0 ? done_and_exhausted : done;
+        const bool drained = plain ? static_cast<std::size_t>(n) < o->read_.size() &&
+                                         !svcproxy::server::peer_shutdown_seen(o->read_.socket)
+                                   : left == 0;
+        return drained ? done_and_exhausted : done;
       }
       lease = {};
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return not_done;
@@ -127,8 +136,12 @@ struct Direction {
   std::unique_ptr<SplicePipe> pipe;
   std::size_t begin = 0;
   std::size_t end = 0;
-  bool finished = false;  // EOF passed on, or the relay failed
+  bool finished = false;        // EOF passed on, or the relay failed
+  ReactorRecord from_record{};  // set when reads may use plain recv(2) (LendingRead)
+  int reads = 0;                // until from_record is set
 };
+
+constexpr int kReadsBeforeWatch = 3;
 
 // Both directions as callbacks: reads through Asio (speculative until TCP_INQ says the
 // socket is drained), writes straight to the descriptor and wait for writability only
@@ -161,6 +174,7 @@ class Relay {
                    {}} {}
 
   void start() {
+    watch(to_client_);  // the pod's socket: free after the connect (upstream_connect.cpp)
     read(to_upstream_);
     read(to_client_);
   }
@@ -180,7 +194,15 @@ class Relay {
   }
 
  private:
+  // Reads of `d` become plain recv(2) (see watch_peer_shutdown).
+  static void watch(Direction& d) {
+    if (watch_peer_shutdown(d.from)) d.from_record = reactor_record(d.from);
+  }
+
   void read(Direction& d) {
+    // A client's socket costs an epoll_ctl(2) to watch: worth it once the connection does
+    // more than one request and its end of stream.
+    if (!d.from_record.state && ++d.reads == kReadsBeforeWatch) watch(d);
     ++operations_;
     auto on_read = [this, &d](const boost::system::error_code& error, std::size_t n) {
       --operations_;
@@ -200,7 +222,7 @@ class Relay {
     if (d.pipe) {
       d.from.async_read_some(SpliceIntoPipe(d.pipe->write_fd(), d.pipe->capacity()), on_read);
     } else {
-      d.from.async_read_some(LendingRead(buffers_, d.pending), on_read);
+      d.from.async_read_some(LendingRead(buffers_, d.pending, d.from_record), on_read);
     }
   }
 

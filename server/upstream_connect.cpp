@@ -57,6 +57,7 @@ asio::awaitable<boost::system::error_code> connect_within(tcp::socket& socket,
   if (fd < 0) co_return error;
   socket = adopt_nonblocking(socket.get_executor(), target.protocol(), fd, error);
   if (error) co_return error;
+  watch_peer_shutdown_later(socket);  // rides on the reactor's EPOLLOUT for the connect
   if (::connect(fd, target.data(), target.size()) != 0) {
     int failure = errno;
     if (failure == EINPROGRESS) {

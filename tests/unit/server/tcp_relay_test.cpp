@@ -136,6 +136,49 @@ TEST_CASE("relay moves 16 MiB to a slow reader intact and gives its buffers back
   if (splice_supported) CHECK(h.pipes.idle() == 1);
 }
 
+// The FIN that comes with the last bytes raises no readiness event of its own: a relay that
+// took the bytes as "the socket is drained" would wait for the idle timeout instead.
+TEST_CASE("bytes and the end of stream that arrive together are passed on at once") {
+  Harness h;
+  h.start(60s);  // only the half-closes can end this relay in time
+  // Both directions, and on the client's side after several reads (reads there switch to
+  // plain recv(2) once the connection has proved long-lived).
+  std::string at_pod, at_client;
+  boost::system::error_code pod_end, client_end;
+  asio::co_spawn(
+      h.context,
+      [&]() -> asio::awaitable<void> {
+        at_pod = co_await read_to_end(h.upstream.outside, pod_end);
+        asio::steady_timer settle(h.context, 20ms);
+        co_await settle.async_wait(use_tuple);
+        h.upstream.outside.send(asio::buffer(std::string("bye")));
+        h.upstream.outside.shutdown(tcp::socket::shutdown_send);  // same turn: one event
+      },
+      asio::detached);
+  asio::co_spawn(
+      h.context,
+      [&]() -> asio::awaitable<void> {
+        const std::string exchanges[] = {"1st", "2nd", "3rd", "4th", "5th"};
+        for (const std::string& bytes : exchanges) {
+          // The relay has read what was there and waits for the next readiness event.
+          asio::steady_timer settle(h.context, 20ms);
+          co_await settle.async_wait(use_tuple);
+          h.client.outside.send(asio::buffer(bytes));
+        }
+        h.client.outside.send(asio::buffer(std::string("last")));
+        h.client.outside.shutdown(tcp::socket::shutdown_send);  // same turn: one event
+        at_client = co_await read_to_end(h.client.outside, client_end);
+      },
+      asio::detached);
+  h.context.run_for(5s);
+  CHECK(at_pod == "1st2nd3rd4th5thlast");
+  CHECK(pod_end == asio::error::eof);
+  CHECK(at_client == "bye");
+  CHECK(client_end == asio::error::eof);
+  REQUIRE(h.result);
+  CHECK(h.result->end == RelayEnd::BothClosed);
+}
+
 TEST_CASE("an idle relay holds no buffer") {
   Harness h;
   h.start(10s);
