@@ -24,8 +24,7 @@ boost::system::error_code last_error() {
   return {errno, asio::error::get_system_category()};
 }
 
-#if BOOST_VERSION == 108100 && defined(__linux__) && !defined(BOOST_ASIO_DISABLE_EPOLL) && \
-    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#ifdef SVCPROXY_ASIO_OPS_SPECIALISED  // Boost 1.81's epoll reactor (drained_read.hpp)
 // basic_socket keeps its implementation in a protected member; a derived class may name it.
 struct SocketImplementation : tcp::socket {
   static auto& of(tcp::socket& socket) {
@@ -64,8 +63,26 @@ struct LastEvents {
   friend type reach(LastEvents);
 };
 template struct Reach<LastEvents, &asio::detail::scheduler_operation::task_result_>;
+#else
+void mark_nonblocking_and_unshared(tcp::socket&) {}
+#endif
 
-bool add_rdhup(tcp::socket& socket) {
+}  // namespace
+
+tcp::socket adopt_nonblocking(const asio::any_io_executor& executor, const tcp& protocol, int fd,
+                              boost::system::error_code& error) {
+  tcp::socket socket(executor);
+  socket.assign(protocol, fd, error);
+  if (error) {
+    ::close(fd);
+    return socket;
+  }
+  mark_nonblocking_and_unshared(socket);
+  return socket;
+}
+
+#ifdef SVCPROXY_ASIO_OPS_SPECIALISED
+bool watch_peer_shutdown(tcp::socket& socket) {
   auto& implementation = SocketImplementation::of(socket);
   ReactorState* state = implementation.reactor_data_;
   if (!state) return false;
@@ -84,65 +101,34 @@ bool add_rdhup(tcp::socket& socket) {
   return true;
 }
 
-void add_rdhup_later(tcp::socket& socket) {
+void watch_peer_shutdown_later(tcp::socket& socket) {
   if (ReactorState* state = SocketImplementation::of(socket).reactor_data_)
     state->*reach(RegisteredEvents{}) |= EPOLLRDHUP;
 }
 
-const void* record_of(tcp::socket& socket) {
-  return SocketImplementation::of(socket).reactor_data_;
-}
-
-bool shutdown_in_last_event(const void* record) {
-  // descriptor_state derives privately from scheduler_operation, which holds the flags of
-  // the last event until the next one; a C-style cast may name a private base.
-  const auto* operation =
-      (const asio::detail::scheduler_operation*)(static_cast<const ReactorState*>(record));
-  return (operation->*reach(LastEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
-}
-#else
-void mark_nonblocking_and_unshared(tcp::socket&) {}
-bool add_rdhup(tcp::socket&) {
-  return false;
-}
-void add_rdhup_later(tcp::socket&) {}
-const void* record_of(tcp::socket&) {
-  return nullptr;
-}
-bool shutdown_in_last_event(const void*) {
-  return true;
-}
-#endif
-
-}  // namespace
-
-tcp::socket adopt_nonblocking(const asio::any_io_executor& executor, const tcp& protocol, int fd,
-                              boost::system::error_code& error) {
-  tcp::socket socket(executor);
-  socket.assign(protocol, fd, error);
-  if (error) {
-    ::close(fd);
-    return socket;
-  }
-  mark_nonblocking_and_unshared(socket);
-  return socket;
-}
-
-bool watch_peer_shutdown(tcp::socket& socket) {
-  return add_rdhup(socket);
-}
-
-void watch_peer_shutdown_later(tcp::socket& socket) {
-  add_rdhup_later(socket);
-}
-
 ReactorRecord reactor_record(tcp::socket& socket) {
-  return {record_of(socket)};
+  return {SocketImplementation::of(socket).reactor_data_};
 }
 
 bool peer_shutdown_seen(ReactorRecord record) {
-  return shutdown_in_last_event(record.state);
+  // descriptor_state derives privately from scheduler_operation, which holds the flags of
+  // the last event until the next one; a C-style cast may name a private base.
+  const auto* operation =
+      (const asio::detail::scheduler_operation*)(static_cast<const ReactorState*>(record.state));
+  return (operation->*reach(LastEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 }
+#else
+bool watch_peer_shutdown(tcp::socket&) {
+  return false;
+}
+void watch_peer_shutdown_later(tcp::socket&) {}
+ReactorRecord reactor_record(tcp::socket&) {
+  return {};
+}
+bool peer_shutdown_seen(ReactorRecord) {
+  return true;
+}
+#endif
 
 int accept_nonblocking(int listening_fd, tcp::endpoint& peer, boost::system::error_code& error) {
   for (;;) {

@@ -38,9 +38,9 @@ const char* to_string(RelayEnd end) {
 namespace {
 
 // Reads into a buffer borrowed from the worker's pool only when bytes are there: see the
-// receive operation specialised for it below.
-// `socket` is set when its epoll entry reports peer shutdown (watch_peer_shutdown): the
-// read is then a plain recv(2), otherwise recvmsg(2) with TCP_INQ.
+// receive operation specialised for it below. `socket` is set when the socket's epoll
+// entry reports peer shutdown (watch_peer_shutdown): the read is then a plain recv(2),
+// otherwise recvmsg(2) with TCP_INQ.
 struct LendingRead : asio::mutable_buffer {
   LendingRead(RelayBufferPool& pool, RelayBufferPool::Lease& into, ReactorRecord socket)
 #ifdef SVCPROXY_LENDING_READ
@@ -143,11 +143,12 @@ struct Direction {
 
 constexpr int kReadsBeforeWatch = 3;
 
-// Both directions as callbacks: reads through Asio (speculative until TCP_INQ says the
-// socket is drained), writes straight to the descriptor and wait for writability only
-// when the kernel's buffer is full. A buffer is borrowed only while bytes are in flight.
-// The callbacks capture `this`: the owner keeps the Relay until finished(), that is
-// until every operation it started has completed.
+// Both directions as callbacks: reads through Asio (speculative until a read finds the
+// socket drained: TCP_INQ, or a short read while epoll has not seen the peer's FIN),
+// writes straight to the descriptor and wait for writability only when the kernel's
+// buffer is full. A buffer is borrowed only while bytes are in flight. The callbacks
+// capture `this`: the owner keeps the Relay until finished(), that is until every
+// operation it started has completed.
 class Relay {
  public:
   Relay(tcp::socket& client, tcp::socket& upstream, RelayPools pools, asio::steady_timer& wake,
