@@ -24,6 +24,13 @@ Service make_service(const std::string& name, ServiceType type = ServiceType::Cl
   return service;
 }
 
+// "s0", "s1", ...: appended, not `"s" + std::to_string(i)`, on which GCC 12 at -O3 warns
+// (-Wstringop-overflow, a false positive in libstdc++'s operator+).
+std::string numbered(std::string prefix, int i) {
+  prefix += std::to_string(i);
+  return prefix;
+}
+
 Ipv4Cidr cidr(const char* text) {
   return *parse_ipv4_cidr(text);
 }
@@ -37,7 +44,7 @@ TEST_CASE("the reserved NodePort band follows Kubernetes: min(max(16, size/32), 
 TEST_CASE("automatic NodePorts come from the upper band") {
   ServiceList services;
   for (int i = 0; i < 50; ++i)
-    services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
+    services.push_back(make_service(numbered("s", i), ServiceType::NodePort));
   Diagnostics errors;
   allocate_node_ports(services, PortRange{}, errors);
   CHECK(errors.empty());
@@ -55,7 +62,7 @@ TEST_CASE("the low band is used only when the upper band is full") {
   const PortRange range{30000, 30039};
   ServiceList services;
   for (int i = 0; i < 30; ++i)
-    services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
+    services.push_back(make_service(numbered("s", i), ServiceType::NodePort));
   Diagnostics errors;
   allocate_node_ports(services, range, errors);
   CHECK(errors.empty());
@@ -64,7 +71,7 @@ TEST_CASE("the low band is used only when the upper band is full") {
     low += service.ports[0].node_port < 30016 ? 1 : 0;
   CHECK(low == 6);
   for (int i = 30; i < 41; ++i)
-    services.push_back(make_service("s" + std::to_string(i), ServiceType::NodePort));
+    services.push_back(make_service(numbered("s", i), ServiceType::NodePort));
   for (std::size_t i = 0; i < services.size(); ++i)
     services.mutate(i).ports[0].node_port = 0;
   allocate_node_ports(services, range, errors);  // 41 ports wanted, 40 exist
@@ -138,7 +145,7 @@ TEST_CASE("ClusterIPs skip the network and broadcast addresses") {
   // A /29 has 6 usable addresses; all of them fall in the reserved band, used as a fallback.
   ServiceList services;
   for (int i = 0; i < 6; ++i)
-    services.push_back(make_service("s" + std::to_string(i)));
+    services.push_back(make_service(numbered("s", i)));
   Diagnostics errors;
   allocate_cluster_ips(services, cidr("10.0.0.0/29"), errors);
   CHECK(errors.empty());
@@ -158,7 +165,7 @@ TEST_CASE("ClusterIPs skip the network and broadcast addresses") {
 TEST_CASE("automatic ClusterIPs avoid the low band kept for explicit ones") {
   ServiceList services;
   for (int i = 0; i < 20; ++i)
-    services.push_back(make_service("s" + std::to_string(i)));
+    services.push_back(make_service(numbered("s", i)));
   Diagnostics errors;
   allocate_cluster_ips(services, cidr("127.96.0.0/12"), errors);
   CHECK(errors.empty());
