@@ -162,12 +162,17 @@ struct Timeouts {
   Duration request_header = std::chrono::seconds(10);
   Duration upstream_response = std::chrono::seconds(60);
   Duration drain = std::chrono::seconds(30);
+  Duration request_body = std::chrono::seconds(60);  // between two reads of a request body
 };
 
 struct Limits {
-  int max_connections = 100000;  // per process, across all listeners
-  int max_header_bytes = 64 * 1024;
-  std::int64_t max_body_bytes = 0;  // 0: unlimited
+  int max_connections = 100000;               // per process, across all listeners
+  int max_header_bytes = 64 * 1024;           // a request head; also the trailer section
+  std::int64_t max_body_bytes = 0;            // 0: unlimited
+  int max_request_line_bytes = 8192;          // method, target and version (414 above)
+  int max_header_count = 100;                 // header fields of a request; also trailer fields
+  int max_chunk_line_bytes = 4096;            // a chunk-size line, extensions included
+  bool allow_underscores_in_headers = false;  // false: such fields are dropped (as nginx)
 };
 
 struct OutlierDetection {

@@ -50,12 +50,18 @@ void parse_timeouts(YamlReader& reader, const Field& field, Timeouts& timeouts) 
   read_duration(reader, field.child("upstreamResponse"), timeouts.upstream_response, false);
   // A zero drain is meaningful: stop at once.
   read_duration(reader, field.child("drain"), timeouts.drain, true);
+  read_duration(reader, field.child("requestBody"), timeouts.request_body, false);
 }
 
 void parse_limits(YamlReader& reader, const Field& field, Limits& limits) {
   if (!field.present() || !reader.mapping(field)) return;
   read_int(reader, field.child("maxConnections"), 1, limits.max_connections);
   read_int(reader, field.child("maxHeaderBytes"), 1, limits.max_header_bytes);
+  read_int(reader, field.child("maxRequestLineBytes"), 1, limits.max_request_line_bytes);
+  read_int(reader, field.child("maxHeaderCount"), 1, limits.max_header_count);
+  read_int(reader, field.child("maxChunkLineBytes"), 1, limits.max_chunk_line_bytes);
+  if (auto allow = reader.boolean(field.child("allowUnderscoresInHeaders")))
+    limits.allow_underscores_in_headers = *allow;
   const Field body = field.child("maxBodyBytes");
   if (auto value = reader.integer(body)) {
     if (*value >= 0) {

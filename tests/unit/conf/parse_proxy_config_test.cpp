@@ -23,6 +23,11 @@ TEST_CASE("without a ProxyConfig every setting has its default") {
   CHECK(proxy.admin_address == "127.0.0.1:10249");
   CHECK(proxy.load_balancing == LoadBalancing::RoundRobin);
   CHECK(proxy.timeouts.connect == std::chrono::seconds(5));
+  CHECK(proxy.timeouts.request_body == std::chrono::seconds(60));
+  CHECK(proxy.limits.max_request_line_bytes == 8192);
+  CHECK(proxy.limits.max_header_count == 100);
+  CHECK(proxy.limits.max_chunk_line_bytes == 4096);
+  CHECK_FALSE(proxy.limits.allow_underscores_in_headers);
 }
 
 TEST_CASE("every ProxyConfig field is read") {
@@ -34,8 +39,11 @@ TEST_CASE("every ProxyConfig field is read") {
   workers: 4
   loadBalancing: least-connections
   dnsServers: [127.0.0.53, '127.0.0.1:5353', '[::1]:53', '::1']
-  timeouts: {connect: 500ms, idle: 1m30s, requestHeader: 2s, upstreamResponse: 1h, drain: 0s}
-  limits: {maxConnections: 10, maxHeaderBytes: 8192, maxBodyBytes: 1048576}
+  timeouts: {connect: 500ms, idle: 1m30s, requestHeader: 2s, upstreamResponse: 1h, drain: 0s,
+             requestBody: 15s}
+  limits: {maxConnections: 10, maxHeaderBytes: 8192, maxBodyBytes: 1048576,
+           maxRequestLineBytes: 2048, maxHeaderCount: 50, maxChunkLineBytes: 256,
+           allowUnderscoresInHeaders: true}
   outlierDetection:
     enabled: false
     consecutiveFailures: 2
@@ -66,6 +74,11 @@ TEST_CASE("every ProxyConfig field is read") {
   CHECK(proxy.limits.max_connections == 10);
   CHECK(proxy.limits.max_header_bytes == 8192);
   CHECK(proxy.limits.max_body_bytes == 1048576);
+  CHECK(proxy.timeouts.request_body == std::chrono::seconds(15));
+  CHECK(proxy.limits.max_request_line_bytes == 2048);
+  CHECK(proxy.limits.max_header_count == 50);
+  CHECK(proxy.limits.max_chunk_line_bytes == 256);
+  CHECK(proxy.limits.allow_underscores_in_headers);
   CHECK_FALSE(proxy.outlier_detection.enabled);
   CHECK(proxy.outlier_detection.consecutive_failures == 2);
   CHECK(proxy.outlier_detection.consecutive_5xx == 3);
@@ -116,6 +129,10 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
        "test.yaml:4:20: spec.timeouts.idle: must be a positive duration"},
       {"  limits: {maxConnections: 0}\n",
        "test.yaml:4:28: spec.limits.maxConnections: must be at least 1, got 0"},
+      {"  limits: {maxHeaderCount: 0}\n",
+       "test.yaml:4:28: spec.limits.maxHeaderCount: must be at least 1, got 0"},
+      {"  timeouts: {requestBody: 0s}\n",
+       "test.yaml:4:27: spec.timeouts.requestBody: must be a positive duration"},
       {"  limits: {maxBodyBytes: -5}\n",
        "test.yaml:4:26: spec.limits.maxBodyBytes: must be at least 0 (0: unlimited), got -5"},
       {"  outlierDetection: {maxEjectionPercent: 101}\n",
