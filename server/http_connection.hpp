@@ -32,6 +32,7 @@ enum class Waiting {
   Nothing,       // no deadline (an upgrade tunnel has its own)
   NextRequest,   // keep-alive, nothing buffered: timeouts.idle, then a quiet close
   RequestHead,   // timeouts.requestHeader, then 408
+  RequestBody,   // the next bytes of a request body: timeouts.requestBody, then 408
   Transfer,      // a body moving either way: timeouts.idle of inactivity, then a close
   UpstreamHead,  // request sent: timeouts.upstreamResponse, then 504
   Closing,       // writing an error or lingering: a short grace, then a hard close

@@ -10,12 +10,14 @@
 #include <charconv>
 #include <optional>
 
+#include "server/chunked_decoder.hpp"
 #include "server/drained_read.hpp"
 #include "server/eager_write.hpp"
 #include "server/http_rewrite.hpp"
 #include "server/http_validation.hpp"
 #include "server/log.hpp"
 #include "server/native_socket.hpp"
+#include "server/retry_policy.hpp"
 #include "server/splice_pipe.hpp"
 #include "server/tcp_relay.hpp"
 #include "server/upstream_connect.hpp"
@@ -42,7 +44,9 @@ constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
 // Body bytes up to this size are copied after the head, so head and body go out in one
 // send(2) of one buffer rather than a sendmsg(2) of two.
 constexpr std::size_t kCoalesceBytes = 4 * 1024;
-constexpr int kMaxAttempts = 4;
+// Chunks of a request body decoded from one read go to the pod as one chunk of at most
+// this many pieces, in one write.
+constexpr std::size_t kChunkPieces = 16;
 // Response bodies at least this long (still to come after the head) are spliced.
 constexpr std::uint64_t kSpliceFrom = 32 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -105,7 +109,7 @@ asio::awaitable<boost::system::error_code> write_chunk(tcp::socket& to, const ch
 asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
                                                         const lb::Backend& backend,
                                                         const conf::ProxySettings& settings,
-                                                        lb::EndpointPtr forced, bool replayable,
+                                                        lb::EndpointPtr forced, bool retryable,
                                                         Upstream& up) {
   lb::EndpointPtr endpoint =
       forced ? std::move(forced) : backend.pick({c.client_ip, lb::Clock::now(), c.tried});
@@ -113,7 +117,7 @@ asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
     co_return c.tried.empty() ? UpstreamFailure::NoEndpoint : UpstreamFailure::ConnectFailed;
   }
   if (!forced) {
-    if (auto pooled = c.resources.upstream_pool.take(*endpoint, replayable)) {
+    if (auto pooled = c.resources.upstream_pool.take(*endpoint, retryable)) {
       up.socket = std::move(*pooled);
       up.reused = true;
       up.guard = lb::ActiveGuard(std::move(endpoint));
@@ -144,80 +148,116 @@ enum class SendOutcome { Sent, UpstreamFailed, ClientFailed, BadBody };
 
 struct SendResult {
   SendOutcome outcome = SendOutcome::Sent;
-  HttpError bad_body = HttpError::BadRequest;
+  Rejection rejection;  // for BadBody
 };
+
+constexpr Rejection kBodyTimeout{HttpError::RequestTimeout, RejectReason::BodyTimeout};
+
+// A failed read of request body bytes: our requestBody deadline, or the client went away.
+SendResult body_read_failed(const HttpConnection& c) {
+  if (c.deadline.fired == Waiting::RequestBody) return {SendOutcome::BadBody, kBodyTimeout};
+  return {SendOutcome::ClientFailed, {}};
+}
 
 // Streams the rest of a Content-Length body from the client to the pod.
 asio::awaitable<SendResult> stream_length_body(HttpConnection& c, tcp::socket& to,
                                                std::uint64_t remaining, ForwardResult& result,
-                                               conf::Duration idle) {
+                                               const conf::Timeouts& timeouts) {
   // Bytes pass through as they are: the relay's larger buffers, half the system calls.
   auto buffer = c.resources.relay_buffers.lease();
   while (remaining > 0) {
     const std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(remaining, RelayBufferPool::kSize));
+    c.expect(Waiting::RequestBody, timeouts.request_body);
     auto [read_error, n] =
         co_await c.client.async_read_some(draining(asio::buffer(buffer.data(), want)), kNoThrow);
-    if (read_error) co_return SendResult{SendOutcome::ClientFailed};
-    c.expect(Waiting::Transfer, idle);
+    if (read_error) co_return body_read_failed(c);
+    c.expect(Waiting::Transfer, timeouts.idle);
     result.body_received += n;
     remaining -= n;
     auto [write_error, written] =
         co_await asio::async_write(to, asio::buffer(buffer.data(), n), kNoThrow);
-    if (write_error) co_return SendResult{SendOutcome::UpstreamFailed};
+    if (write_error) co_return SendResult{SendOutcome::UpstreamFailed, {}};
   }
   co_return SendResult{};
 }
 
-// A chunked body is decoded by Beast (which validates chunk sizes and the body limit) and
-// chunked again to the pod, so only well-formed framing reaches a pod. What the client sent
-// with the head is decoded before a pod is even picked: a bad chunk there is answered with
-// 400 and no pod sees any of the request.
-struct ChunkedProgress {
-  BodyBufferPool::Lease buffer;
-  std::size_t produced = 0;  // decoded bytes in `buffer` not yet written
-  bool need_read = true;
-  boost::system::error_code error;
-};
-
-void decode_buffered_chunks(HttpConnection& c, RequestParser& parser, ChunkedProgress& progress,
-                            ForwardResult& result) {
-  auto& body = parser.get().body();
-  body.data = progress.buffer.data();
-  body.size = BodyBufferPool::kSize;
-  const std::size_t used = parser.put(c.client_buffer.data(), progress.error);
-  c.client_buffer.consume(used);
-  result.body_received += used;
-  progress.produced = BodyBufferPool::kSize - body.size;
-  if (progress.error == http::error::need_more || progress.error == http::error::need_buffer)
-    progress.error = {};
-  progress.need_read = c.client_buffer.size() == 0 || used == 0;
+// A chunked body is decoded by ChunkedDecoder (strict framing, bounded lines, the body
+// limit) and chunked again to the pod, so only well-formed framing reaches a pod. What the
+// client sent with the head is checked before a pod is even picked: a bad chunk there is
+// answered with 400 and no pod sees any of the request.
+ChunkedDecoder::Limits chunked_limits(const conf::Limits& limits) {
+  return {static_cast<std::size_t>(limits.max_chunk_line_bytes),
+          static_cast<std::size_t>(limits.max_header_bytes),
+          static_cast<std::size_t>(limits.max_header_count),
+          static_cast<std::uint64_t>(std::max<std::int64_t>(limits.max_body_bytes, 0))};
 }
 
-asio::awaitable<SendResult> stream_chunked_body(HttpConnection& c, RequestParser& parser,
-                                                tcp::socket& to, ChunkedProgress& progress,
-                                                ForwardResult& result, conf::Duration idle) {
+std::string_view buffered_view(const boost::beast::flat_buffer& buffer) {
+  const auto data = buffer.data();
+  return {static_cast<const char*>(data.data()), data.size()};
+}
+
+// Runs a copy of `decoder` over what is buffered: the rejection it would reach, if any.
+std::optional<Rejection> check_buffered_chunks(ChunkedDecoder decoder, std::string_view input) {
   for (;;) {
-    if (progress.error)
-      co_return SendResult{SendOutcome::BadBody, classify_request_parse_error(progress.error, {})};
-    if (progress.produced > 0) {
-      if (co_await write_chunk(to, progress.buffer.data(), progress.produced))
-        co_return SendResult{SendOutcome::UpstreamFailed};
-      progress.produced = 0;
+    const ChunkedDecoder::Piece piece = decoder.next(input);
+    input.remove_prefix(piece.consumed);
+    if (piece.status == ChunkedDecoder::Status::Failed) return decoder.rejection();
+    if (piece.status == ChunkedDecoder::Status::Done || piece.data.empty()) return std::nullopt;
+  }
+}
+
+// The data of the chunks in one read, straight from the client buffer: one chunk header,
+// up to kChunkPieces pieces, CRLF, and the last chunk when the body ends here.
+asio::awaitable<SendResult> stream_chunked_body(HttpConnection& c, ChunkedDecoder& decoder,
+                                                tcp::socket& to, ForwardResult& result,
+                                                const conf::Timeouts& timeouts) {
+  using Status = ChunkedDecoder::Status;
+  for (;;) {
+    const std::string_view input = buffered_view(c.client_buffer);
+    std::array<asio::const_buffer, kChunkPieces + 3> out;
+    std::size_t count = 1;  // out[0]: the chunk header
+    std::size_t consumed = 0;
+    std::size_t data_bytes = 0;
+    Status status = Status::NeedMore;
+    while (count <= kChunkPieces) {
+      const ChunkedDecoder::Piece piece = decoder.next(input.substr(consumed));
+      consumed += piece.consumed;
+      status = piece.status;
+      if (!piece.data.empty()) {
+        out[count++] = asio::buffer(piece.data.data(), piece.data.size());
+        data_bytes += piece.data.size();
+      }
+      if (status != Status::NeedMore || piece.data.empty()) break;
     }
-    if (parser.is_done()) {
-      auto [write_error, written] =
-          co_await asio::async_write(to, asio::buffer(kLastChunk), kNoThrow);
-      co_return SendResult{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
+    if (status == Status::Failed) co_return SendResult{SendOutcome::BadBody, decoder.rejection()};
+    char header[24];
+    std::size_t first = 1;
+    if (data_bytes > 0) {
+      auto end = std::to_chars(header, header + 20, data_bytes, 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      out[0] = asio::buffer(header, static_cast<std::size_t>(end - header));
+      out[count++] = asio::buffer("\r\n", 2);
+      first = 0;
     }
-    if (progress.need_read) {
-      auto [read_error, n] = co_await c.client.async_read_some(
-          draining(c.client_buffer.prepare(kHeadReadSize)), kNoThrow);
-      if (read_error) co_return SendResult{SendOutcome::ClientFailed};
-      c.client_buffer.commit(n);
-      c.expect(Waiting::Transfer, idle);
+    if (status == Status::Done) out[count++] = asio::buffer(kLastChunk);
+    if (count > first) {
+      const std::span<const asio::const_buffer> pieces(out.data() + first, count - first);
+      auto [write_error, written] = co_await asio::async_write(to, pieces, kNoThrow);
+      if (write_error) co_return SendResult{SendOutcome::UpstreamFailed, {}};
     }
-    decode_buffered_chunks(c, parser, progress, result);
+    c.client_buffer.consume(consumed);
+    result.body_received += consumed;
+    if (status == Status::Done) co_return SendResult{};
+    if (consumed < input.size()) continue;  // more pieces than one write takes
+    c.expect(Waiting::RequestBody, timeouts.request_body);
+    auto [read_error, n] = co_await c.client.async_read_some(
+        draining(c.client_buffer.prepare(kHeadReadSize)), kNoThrow);
+    if (read_error) co_return body_read_failed(c);
+    c.client_buffer.commit(n);
+    c.expect(Waiting::Transfer, timeouts.idle);
   }
 }
 
@@ -382,6 +422,17 @@ asio::awaitable<void> tunnel(HttpConnection& c, tcp::socket& upstream, ForwardRe
   result.bytes_sent += relayed.upstream_to_client;
 }
 
+// svcproxy refuses the request body itself (bad chunked framing, a limit, a stall): the
+// client hears why, the connection closes, and a pod that saw part of it was reset.
+asio::awaitable<void> reject_body(HttpConnection& c, ForwardResult& result, Rejection rejection) {
+  result.status = status_code(rejection.status);
+  result.error = to_string(rejection.reason);
+  result.rejected = rejection.reason;
+  result.keep_client = false;
+  result.bytes_sent += co_await send_error(c, rejection.status, false);
+  result.linger = true;
+}
+
 asio::awaitable<void> fail(HttpConnection& c, ForwardResult& result, UpstreamFailure failure,
                            bool keep_alive) {
   const HttpError error = to_http_error(failure);
@@ -417,16 +468,11 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   const bool replayable =
       !framing.has_body() || (framing.kind == Kind::Length && buffered_body == framing.length);
 
-  ChunkedProgress chunked;
+  std::optional<ChunkedDecoder> chunked;
   if (framing.kind == Kind::Chunked) {
-    chunked.buffer = c.resources.body_buffers.lease();
-    if (c.client_buffer.size() > 0) decode_buffered_chunks(c, parser, chunked, result);
-    if (chunked.error) {
-      const HttpError error = classify_request_parse_error(chunked.error, {});
-      result.status = status_code(error);
-      result.error = "bad_request_body";
-      result.bytes_sent += co_await send_error(c, error, false);
-      result.linger = true;
+    chunked.emplace(chunked_limits(settings.limits));
+    if (auto rejected = check_buffered_chunks(*chunked, buffered_view(c.client_buffer))) {
+      co_await reject_body(c, result, *rejected);
       co_return result;
     }
   }
@@ -435,7 +481,8 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   c.head.clear();
   append_forwarded_request(
       request,
-      {c.client_ip, "http", needs_host ? std::string_view(c.local_host()) : std::string_view()},
+      {c.client_ip, "http", needs_host ? std::string_view(c.local_host()) : std::string_view(),
+       settings.limits.allow_underscores_in_headers},
       framing, upgrade, expect_continue, c.head);
 
   c.tried.clear();
@@ -446,8 +493,10 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   Clock::time_point sent_at;
   for (int attempt = 1;; ++attempt) {
     c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
-    if (auto failure =
-            co_await acquire(c, backend, settings, std::move(retry_pod), replayable, up)) {
+    // A pooled connection may skip its liveness check only when a failure there could be
+    // retried: a request that must not run twice gets a connection known to be open.
+    if (auto failure = co_await acquire(c, backend, settings, std::move(retry_pod),
+                                        replayable && idempotent, up)) {
       // Without the body read, the connection cannot carry another request.
       co_await fail(c, result, *failure, client_keep_alive && replayable);
       c.client_buffer.consume(buffered_body);
@@ -465,7 +514,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     if (!finished(request_sent, request_out))
       request_sent = co_await write_rest(up.socket, request_out, request_sent);
     const boost::system::error_code write_error = request_sent.error;
-    SendResult sent{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent};
+    SendResult sent{write_error ? SendOutcome::UpstreamFailed : SendOutcome::Sent, {}};
     if (!write_error && !replayable) {
       c.client_buffer.consume(buffered_body);
       result.body_received += buffered_body;
@@ -478,10 +527,10 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
       if (sent.outcome == SendOutcome::Sent) {
         // Not a conditional expression: GCC 12 miscompiles co_await inside ?:.
         if (framing.kind == Kind::Chunked) {
-          sent = co_await stream_chunked_body(c, parser, up.socket, chunked, result, timeouts.idle);
+          sent = co_await stream_chunked_body(c, *chunked, up.socket, result, timeouts);
         } else {
           sent = co_await stream_length_body(c, up.socket, framing.length - buffered_body, result,
-                                             timeouts.idle);
+                                             timeouts);
         }
       }
     }
@@ -494,15 +543,12 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
       co_return result;  // nobody left to answer; the pod's connection is dropped
     }
     if (sent.outcome == SendOutcome::BadBody) {
-      result.status = status_code(sent.bad_body);
-      result.error = "bad_request_body";
-      result.bytes_sent += co_await send_error(c, sent.bad_body, false);
-      result.linger = true;
+      co_await reject_body(c, result, sent.rejection);
       co_return result;
     }
 
     bool any_bytes = false;
-    boost::system::error_code error;
+    boost::system::error_code error = write_error;
     if (sent.outcome == SendOutcome::Sent) {
       c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
       response.emplace(c.field_arena);
@@ -538,13 +584,19 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     close_quietly(up.socket);
     up.guard.release();
     c.upstream_buffer.clear();
-    const bool retry = !any_bytes && replayable && !timed_out && attempt < kMaxAttempts &&
-                       failure != UpstreamFailure::BadResponse && (up.reused || idempotent);
-    if (retry) {
+    const RetryDecision retry = retry_decision({.failure = failure,
+                                                .idempotent = idempotent,
+                                                .request_bytes_sent = request_sent.written,
+                                                .body_in_hand = replayable,
+                                                .response_started = any_bytes,
+                                                .reused_connection = up.reused,
+                                                .attempt = attempt});
+    if (retry != RetryDecision::No) {
       c.tried.push_back(failed_pod.get());
-      lb::EndpointPtr other =
-          idempotent ? backend.pick({c.client_ip, lb::Clock::now(), c.tried}) : nullptr;
-      retry_pod = other ? std::move(other) : (up.reused ? failed_pod : nullptr);
+      lb::EndpointPtr other = backend.pick({c.client_ip, lb::Clock::now(), c.tried});
+      retry_pod = other                                    ? std::move(other)
+                  : retry == RetryDecision::OtherOrSamePod ? failed_pod
+                                                           : nullptr;
       if (retry_pod) {
         ++result.retries;
         continue;

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "conf/model.hpp"
@@ -21,20 +22,20 @@ struct ForwardResult {
   std::uint64_t body_received = 0;         // request body bytes read from the client
   std::uint64_t bytes_sent = 0;            // bytes written to the client
   std::chrono::steady_clock::duration upstream_duration{};
-  std::string_view error;    // static text: why the exchange failed, empty when it did not
-  bool keep_client = false;  // the client connection may carry another request
-  bool linger = false;       // close gracefully: the client may still be sending
-  int retries = 0;           // attempts after the first, on a fresh connection or pod
+  std::string_view error;  // static text: why the exchange failed, empty when it did not
+  std::optional<RejectReason> rejected;  // svcproxy refused the request body itself
+  bool keep_client = false;              // the client connection may carry another request
+  bool linger = false;                   // close gracefully: the client may still be sending
+  int retries = 0;                       // attempts after the first, on a fresh connection or pod
 };
 
 // `request` has a complete, validated head; its body (if any) is still to be read from
 // `connection.client_buffer` and the client socket. Never throws for network errors.
 //
-// Retries, before any response byte and only when the body is buffered whole (or absent):
-// a failure on a reused pooled connection is retried on a fresh connection (to another
-// pod for idempotent methods when there is one, else the same pod); a failure on a fresh
-// connection is retried once on another pod for idempotent methods. Connect failures
-// always move on to the next pod. A response timeout is never retried (504).
+// Retries as retry_policy.hpp decides: never once a byte of a non-idempotent request (or a
+// streamed body) reached a pod; connect failures always move on to the next pod; a
+// response timeout is never retried (504). A request body that stalls longer than
+// timeouts.requestBody is answered with 408 and the pod's connection reset.
 boost::asio::awaitable<ForwardResult> forward_request(HttpConnection& connection,
                                                       RequestParser& request,
                                                       const lb::Backend& backend,

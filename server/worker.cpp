@@ -25,8 +25,8 @@ namespace {
 // backstop whose precision does not matter.) Each tick walks every HTTP session: 5,000
 // idle ones cost 0.9% of a core at a 100 ms tick, 0.1% at the 1 s of the defaults.
 conf::Duration deadline_tick(const conf::Timeouts& timeouts) {
-  const conf::Duration smallest =
-      std::min({timeouts.idle, timeouts.request_header, timeouts.upstream_response});
+  const conf::Duration smallest = std::min(
+      {timeouts.idle, timeouts.request_header, timeouts.upstream_response, timeouts.request_body});
   return std::clamp(smallest / 10, conf::Duration(10), conf::Duration(1000));
 }
 
@@ -125,6 +125,7 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
   // readiness event; the peer's address comes with the accept, no getpeername(2).
   constexpr int kAcceptsPerTurn = 64;  // then let sessions run before accepting more
   asio::steady_timer backoff(io_);
+  LogThrottle accept_errors(std::chrono::seconds(1));
   const auto protocol = listener->acceptor.local_endpoint().protocol();
   bool may_be_ready = true;  // a new socket's pending connections raise no fresh edge
   for (;;) {
@@ -149,8 +150,11 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
     } else if (error && error != asio::error::would_block) {
       // EMFILE, ENFILE, ENOBUFS...: pause instead of spinning; connections wait in the
       // backlog meanwhile.
-      log(LogLevel::Error, "accept on ", listener->spec.address.to_string(), ": ", error.message(),
-          "; retrying in 100ms");
+      if (const auto suppressed = accept_errors.admit(std::chrono::steady_clock::now())) {
+        log(LogLevel::Error, "accept on ", listener->spec.address.to_string(), ": ",
+            error.message(), "; retrying every 100ms (", *suppressed,
+            " more failures since the last line)");
+      }
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       if (!listener->acceptor.is_open()) co_return;
