@@ -13,6 +13,8 @@ std::string_view reason_phrase(HttpError error) {
   switch (error) {
     case HttpError::BadRequest:
       return "Bad Request";
+    case HttpError::MethodNotAllowed:
+      return "Method Not Allowed";
     case HttpError::RequestTimeout:
       return "Request Timeout";
     case HttpError::PayloadTooLarge:
@@ -33,6 +35,44 @@ std::string_view reason_phrase(HttpError error) {
       return "HTTP Version Not Supported";
   }
   return "Error";
+}
+
+const char* to_string(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::Malformed:
+      return "malformed";
+    case RejectReason::BadFraming:
+      return "bad_framing";
+    case RejectReason::BadChunk:
+      return "bad_chunk";
+    case RejectReason::ChunkLineTooLong:
+      return "chunk_line_too_long";
+    case RejectReason::BadTarget:
+      return "bad_target";
+    case RejectReason::BadHost:
+      return "bad_host";
+    case RejectReason::MethodNotAllowed:
+      return "method_not_allowed";
+    case RejectReason::UriTooLong:
+      return "uri_too_long";
+    case RejectReason::HeaderTooLarge:
+      return "header_too_large";
+    case RejectReason::TooManyHeaders:
+      return "too_many_headers";
+    case RejectReason::TrailersTooLarge:
+      return "trailers_too_large";
+    case RejectReason::BodyTooLarge:
+      return "body_too_large";
+    case RejectReason::UnsupportedVersion:
+      return "unsupported_version";
+    case RejectReason::NotImplemented:
+      return "not_implemented";
+    case RejectReason::HeaderTimeout:
+      return "header_timeout";
+    case RejectReason::BodyTimeout:
+      return "body_timeout";
+  }
+  return "?";
 }
 
 const char* to_string(UpstreamFailure failure) {
@@ -86,6 +126,9 @@ std::string error_response(HttpError error, bool keep_alive) {
   body += '\n';
   std::string response = "HTTP/1.1 " + status + " ";
   response += reason;
+  // 405 must say what is allowed (RFC 9110 15.5.6): every method but CONNECT.
+  if (error == HttpError::MethodNotAllowed)
+    response += "\r\nAllow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH";
   response += "\r\nContent-Type: text/plain\r\nContent-Length: ";
   response += std::to_string(body.size());
   response += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";

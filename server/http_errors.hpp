@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/system/error_code.hpp>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,7 @@ namespace svcproxy::server {
 
 enum class HttpError : int {
   BadRequest = 400,
+  MethodNotAllowed = 405,
   RequestTimeout = 408,
   PayloadTooLarge = 413,
   UriTooLong = 414,
@@ -20,6 +22,37 @@ enum class HttpError : int {
   GatewayTimeout = 504,
   VersionNotSupported = 505,
 };
+
+// Why svcproxy itself refused a request: the access log's `error=` and the `reason` label
+// of svcproxy_http_rejected_requests_total.
+enum class RejectReason {
+  Malformed,           // not HTTP/1.x syntax (Beast refused it)
+  BadFraming,          // Content-Length and Transfer-Encoding in conflict, TE from HTTP/1.0
+  BadChunk,            // chunked framing that is not strict RFC 9112
+  ChunkLineTooLong,    // limits.maxChunkLineBytes
+  BadTarget,           // request target (RFC 9112 3.2): fragment, `*` off OPTIONS, authority
+  BadHost,             // missing, repeated or malformed Host
+  MethodNotAllowed,    // CONNECT: svcproxy opens no tunnels
+  UriTooLong,          // limits.maxRequestLineBytes
+  HeaderTooLarge,      // limits.maxHeaderBytes
+  TooManyHeaders,      // limits.maxHeaderCount
+  TrailersTooLarge,    // the trailer section over maxHeaderBytes or maxHeaderCount
+  BodyTooLarge,        // limits.maxBodyBytes
+  UnsupportedVersion,  // HTTP/x.y other than 1.0 and 1.1
+  NotImplemented,      // a transfer coding other than chunked
+  HeaderTimeout,       // timeouts.requestHeader
+  BodyTimeout,         // timeouts.requestBody
+};
+inline constexpr std::size_t kRejectReasons =
+    static_cast<std::size_t>(RejectReason::BodyTimeout) + 1;
+
+struct Rejection {
+  HttpError status = HttpError::BadRequest;
+  RejectReason reason = RejectReason::Malformed;
+  friend bool operator==(const Rejection&, const Rejection&) = default;
+};
+
+const char* to_string(RejectReason reason);
 
 // Why a request could not be answered by a pod.
 enum class UpstreamFailure {

@@ -5,6 +5,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,18 @@ class HopByHop {
   boost::container::small_vector<std::string_view, 4> named_;
 };
 
+bool upgrade_names_h2c(const RequestHead& head) {
+  for (auto it = head.find(http::field::upgrade);
+       it != head.end() && it->name() == http::field::upgrade; ++it) {
+    for (const auto& item : http::token_list(it->value())) {
+      // A protocol is name["/"version]: "h2c" and "h2c/..." alike.
+      const std::string_view protocol(item.data(), item.size());
+      if (boost::beast::iequals(protocol.substr(0, protocol.find('/')), "h2c")) return true;
+    }
+  }
+  return false;
+}
+
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
@@ -102,13 +115,27 @@ void remove_hop_by_hop(Fields& fields, bool keep_upgrade) {
     fields.erase(name);
 }
 
+bool is_dropped_request_field(std::string_view name, bool allow_underscores) {
+  constexpr std::string_view kProxy = "proxy";
+  if (name.size() >= kProxy.size() &&
+      boost::beast::iequals(name.substr(0, kProxy.size()), kProxy) &&
+      (name.size() == kProxy.size() || name[kProxy.size()] == '-'))
+    return true;
+  if (boost::beast::iequals(name, "http2-settings")) return true;
+  return !allow_underscores && name.find('_') != std::string_view::npos;
+}
+
 bool wants_upgrade(const RequestHead& head) {
-  return head.count(http::field::upgrade) > 0 && connection_has_token(head, "upgrade");
+  return head.count(http::field::upgrade) > 0 && connection_has_token(head, "upgrade") &&
+         !upgrade_names_h2c(head);
 }
 
 void rewrite_request(RequestHead& head, const ForwardedContext& context, const BodyFraming& framing,
                      bool upgrade, bool drop_expect) {
   remove_hop_by_hop(head, upgrade);
+  for (auto it = head.begin(); it != head.end();)
+    it = is_dropped_request_field(it->name_string(), context.allow_underscores) ? head.erase(it)
+                                                                                : std::next(it);
   if (upgrade) head.set(http::field::connection, "upgrade");
   if (drop_expect) head.erase(http::field::expect);
 
@@ -179,7 +206,8 @@ void append_forwarded_request(const RequestHead& head, const ForwardedContext& c
   // What rewrite_request erases before it collects X-Forwarded-For.
   const auto gone = [&](const Fields::value_type& field) {
     return hop.drops(field) || field.name() == http::field::content_length ||
-           (drop_expect && field.name() == http::field::expect);
+           (drop_expect && field.name() == http::field::expect) ||
+           is_dropped_request_field(field.name_string(), context.allow_underscores);
   };
   const auto is_forwarded_for = [](const Fields::value_type& field) {
     return boost::beast::iequals(field.name_string(), kForwardedFor);

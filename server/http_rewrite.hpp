@@ -24,7 +24,8 @@ struct BodyFraming {
 struct ForwardedContext {
   std::string_view client_ip;
   std::string_view proto = "http";
-  std::string_view default_host;  // Host for an HTTP/1.0 request without one
+  std::string_view default_host;   // Host for an HTTP/1.0 request without one
+  bool allow_underscores = false;  // limits.allowUnderscoresInHeaders
 };
 
 // Removes hop-by-hop headers: Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
@@ -32,14 +33,22 @@ struct ForwardedContext {
 // `keep_upgrade` keeps Upgrade (and the Connection header is rewritten by the caller).
 void remove_hop_by_hop(Fields& fields, bool keep_upgrade);
 
+// Request fields that never reach a pod, beyond the hop-by-hop ones: Proxy-* (credentials
+// and hints meant for a forward proxy, and httpoxy's `Proxy`), HTTP2-Settings (h2c is never
+// tunnelled), and names with `_` unless `allow_underscores` (nginx's default: X_User and
+// X-User must not be two readings of one field).
+bool is_dropped_request_field(std::string_view name, bool allow_underscores);
+
 // True when the request asks to switch protocols: an Upgrade header and "upgrade" among
-// the Connection tokens.
+// the Connection tokens, and no h2c among the protocols (an HTTP/2 upgrade is never
+// passed on: the request goes as plain HTTP/1.1).
 bool wants_upgrade(const RequestHead& head);
 
 // The head a pod receives: HTTP/1.1 and keep-alive (or Connection: upgrade), hop-by-hop
 // headers removed, one unambiguous framing (`framing`), X-Forwarded-For appended,
 // X-Forwarded-Proto and X-Forwarded-Host set, Host preserved (added for HTTP/1.0 clients
-// without one). `drop_expect` removes Expect when this hop answers 100-continue itself.
+// without one), is_dropped_request_field fields removed. `drop_expect` removes Expect when this hop
+// answers 100-continue itself.
 void rewrite_request(RequestHead& head, const ForwardedContext& context, const BodyFraming& framing,
                      bool upgrade, bool drop_expect);
 

@@ -34,7 +34,7 @@ constexpr std::size_t kIdleReadSize = 1024;
 struct HeadRead {
   enum class Outcome { Complete, Closed, Rejected };
   Outcome outcome = Outcome::Closed;
-  HttpError error = HttpError::BadRequest;
+  Rejection rejection;
   std::size_t bytes = 0;
   Clock::time_point started;
 };
@@ -50,7 +50,9 @@ void prepare_request_parser(RequestParser& parser, const conf::Limits& limits) {
 // Reads until `parser` holds a complete request head, leaving the bytes after it (body,
 // pipelined requests) in the client buffer.
 asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& parser,
-                                            const conf::Timeouts& timeouts) {
+                                            const conf::ProxySettings& settings) {
+  const conf::Timeouts& timeouts = settings.timeouts;
+  const conf::Limits& limits = settings.limits;
   HeadRead read;
   bool started = false;
   // Bytes at the front of the buffer the parser has taken: Beast takes a complete start
@@ -68,9 +70,10 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
       boost::system::error_code error;
       parsed += parser.put(data + parsed, error);
       if (parser.is_header_done()) {
-        if (const auto rejected = check_request_head(parser.get(), buffered.substr(0, parsed))) {
+        if (const auto rejected =
+                check_request_head(parser.get(), buffered.substr(0, parsed), limits)) {
           read.outcome = HeadRead::Outcome::Rejected;
-          read.error = *rejected;
+          read.rejection = *rejected;
           co_return read;
         }
         c.client_buffer.consume(parsed);
@@ -80,8 +83,18 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
       }
       if (error != http::error::need_more) {
         read.outcome = HeadRead::Outcome::Rejected;
-        read.error = classify_request_parse_error(error, buffered);
+        read.rejection = classify_request_parse_error(error, buffered);
         co_return read;
+      }
+      // Beast takes the request line as soon as it is whole, so while nothing is parsed the
+      // line is still arriving: refuse it once it is too long, not at maxHeaderBytes.
+      if (parsed == 0) {
+        if (const auto rejected = check_incomplete_request_line(
+                buffered, static_cast<std::size_t>(limits.max_request_line_bytes))) {
+          read.outcome = HeadRead::Outcome::Rejected;
+          read.rejection = *rejected;
+          co_return read;
+        }
       }
       // The first bytes of a request on a kept-alive connection: now the header timeout runs.
       if (c.deadline.waiting == Waiting::NextRequest)
@@ -95,7 +108,7 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
     if (error) {
       if (c.deadline.fired == Waiting::RequestHead) {
         read.outcome = HeadRead::Outcome::Rejected;
-        read.error = HttpError::RequestTimeout;
+        read.rejection = {HttpError::RequestTimeout, RejectReason::HeaderTimeout};
       }
       co_return read;
     }
@@ -122,14 +135,15 @@ void log_rejected(HttpConnection& c, std::string_view service, const HeadRead& h
   L7AccessRecord record;
   record.service = service;
   record.client = c.client_address;
-  record.status = status_code(head.error);
+  record.status = status_code(head.rejection.status);
   record.bytes_received = c.client_buffer.size();
   record.bytes_sent = sent;
   record.duration =
       head.started == Clock::time_point{} ? Clock::duration{} : Clock::now() - head.started;
-  record.error = "rejected";
+  record.error = to_string(head.rejection.reason);
   log_request(c, record);
   if (!stats) return;
+  record_rejected_request(*stats, head.rejection.reason);
   record_http_request(*stats, record.status, record.duration);
   record_bytes(*stats, record.bytes_received, record.bytes_sent);
 }
@@ -153,6 +167,7 @@ void log_forwarded(HttpConnection& c, std::string_view service, const RequestPar
   record.error = result.error;
   log_request(c, record);
   if (!stats) return;
+  if (result.rejected) record_rejected_request(*stats, *result.rejected);
   record_http_request(*stats, record.status, record.duration);
   record_bytes(*stats, record.bytes_received, record.bytes_sent);
   for (int i = 0; i < result.retries; ++i)
@@ -178,11 +193,11 @@ asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backe
       c.expect(Waiting::RequestHead, settings.timeouts.request_header);
     else
       c.expect(Waiting::NextRequest, settings.timeouts.idle);
-    const HeadRead head = co_await read_request_head(c, *parser, settings.timeouts);
+    const HeadRead head = co_await read_request_head(c, *parser, settings);
     const std::string_view service = backend ? std::string_view(backend->name()) : backend_key;
     if (head.outcome == HeadRead::Outcome::Closed) co_return;
     if (head.outcome == HeadRead::Outcome::Rejected) {
-      const std::size_t sent = co_await send_error(c, head.error, false);
+      const std::size_t sent = co_await send_error(c, head.rejection.status, false);
       log_rejected(c, service, head, sent, stats.get());
       co_await close_gracefully(c);
       co_return;

@@ -2,6 +2,9 @@
 // different workers never interleave.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -28,5 +31,32 @@ void log(LogLevel level, const Parts&... parts) {
   (line << ... << parts);
   write_log_line(level, line.str());
 }
+
+// At most one line per `interval` for a condition that repeats (accept failing with
+// EMFILE every retry): admit() says whether to write a line now and how many occurrences
+// were kept quiet since the last one. Not thread-safe: one per worker and condition.
+class LogThrottle {
+ public:
+  explicit LogThrottle(std::chrono::steady_clock::duration interval) : interval_(interval) {}
+
+  // The number of occurrences suppressed before this one when a line is due, else nothing.
+  std::optional<std::uint64_t> admit(std::chrono::steady_clock::time_point now) {
+    if (logged_ && now - last_ < interval_) {
+      ++suppressed_;
+      return std::nullopt;
+    }
+    logged_ = true;
+    last_ = now;
+    const std::uint64_t suppressed = suppressed_;
+    suppressed_ = 0;
+    return suppressed;
+  }
+
+ private:
+  std::chrono::steady_clock::duration interval_;
+  std::chrono::steady_clock::time_point last_{};
+  bool logged_ = false;
+  std::uint64_t suppressed_ = 0;
+};
 
 }  // namespace svcproxy::server

@@ -50,6 +50,10 @@ void record_upstream_retry(ServiceStats& stats) {
   stats.upstream_retries.add();
 }
 
+void record_rejected_request(ServiceStats& stats, RejectReason reason) {
+  stats.rejected_requests[static_cast<std::size_t>(reason)].add();
+}
+
 void record_http_request(ServiceStats& stats, int status_code,
                          std::chrono::steady_clock::duration duration) {
   stats.http_requests.add(status_code);

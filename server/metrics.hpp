@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "server/http_errors.hpp"
+
 namespace svcproxy::server {
 
 // A counter written by one thread only (load + store, no read-modify-write bus lock) and
@@ -73,6 +75,7 @@ struct alignas(64) ServiceStats {
   LocalCounter bytes_sent;          // to clients
   LocalCounter upstream_connect_failures;
   LocalCounter upstream_retries;
+  std::array<LocalCounter, kRejectReasons> rejected_requests;  // by RejectReason
   StatusCounts http_requests;
   DurationCounts http_durations;
 };
@@ -83,6 +86,7 @@ void record_connection_closed(ServiceStats& stats);
 void record_bytes(ServiceStats& stats, std::uint64_t received, std::uint64_t sent);
 void record_upstream_connect_failures(ServiceStats& stats, int failures);
 void record_upstream_retry(ServiceStats& stats);
+void record_rejected_request(ServiceStats& stats, RejectReason reason);
 void record_http_request(ServiceStats& stats, int status_code,
                          std::chrono::steady_clock::duration duration);
 

@@ -12,6 +12,8 @@ void add_traffic(const ServiceStats& stats, ServiceTotals& totals) {
   totals.bytes_sent += stats.bytes_sent.value();
   totals.upstream_connect_failures += stats.upstream_connect_failures.value();
   totals.upstream_retries += stats.upstream_retries.value();
+  for (std::size_t reason = 0; reason < kRejectReasons; ++reason)
+    totals.rejected_requests[reason] += stats.rejected_requests[reason].value();
 }
 
 void add_http(const ServiceStats& stats, ServiceTotals& totals) {

@@ -18,7 +18,8 @@ struct ServiceTotals {
   std::uint64_t bytes_sent = 0;
   std::uint64_t upstream_connect_failures = 0;
   std::uint64_t upstream_retries = 0;
-  std::map<int, std::uint64_t> http_requests;  // by status code; 0 = "other"
+  std::array<std::uint64_t, kRejectReasons> rejected_requests{};  // by RejectReason
+  std::map<int, std::uint64_t> http_requests;                     // by status code; 0 = "other"
   // Cumulative, as Prometheus wants them; the last is +Inf (= the request count).
   std::array<std::uint64_t, kDurationBuckets.size() + 1> duration_buckets{};
   double duration_sum_seconds = 0;

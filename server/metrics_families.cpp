@@ -73,6 +73,10 @@ struct ServiceFamilies {
                        "HTTP requests sent again to another pod.",
                        MetricType::Counter,
                        {}};
+  MetricFamily rejected{"svcproxy_http_rejected_requests_total",
+                        "HTTP requests svcproxy refused itself (never sent to a pod), by reason.",
+                        MetricType::Counter,
+                        {}};
 };
 
 void add_service(const ServiceLabels& service, const ServiceTotals& totals, ServiceFamilies& f) {
@@ -90,6 +94,13 @@ void add_service(const ServiceLabels& service, const ServiceTotals& totals, Serv
   f.failures.metric.push_back(
       counter(labels, static_cast<double>(totals.upstream_connect_failures)));
   f.retries.metric.push_back(counter(labels, static_cast<double>(totals.upstream_retries)));
+  // Only the reasons seen: sixteen zero series per service port would drown the rest.
+  for (std::size_t reason = 0; reason < kRejectReasons; ++reason) {
+    if (totals.rejected_requests[reason] == 0) continue;
+    f.rejected.metric.push_back(
+        counter(with(labels, "reason", to_string(static_cast<RejectReason>(reason))),
+                static_cast<double>(totals.rejected_requests[reason])));
+  }
 }
 
 ServiceLabels labels_of(const lb::Backend& backend) {
@@ -103,8 +114,9 @@ std::vector<MetricFamily> service_families(const ServiceMetricsMap& services) {
   ServiceFamilies f;
   for (const auto& [key, metrics] : services)
     add_service(metrics->labels(), aggregate(*metrics), f);
-  return {std::move(f.active),   std::move(f.total),    std::move(f.bytes),  std::move(f.requests),
-          std::move(f.duration), std::move(f.failures), std::move(f.retries)};
+  return {std::move(f.active),   std::move(f.total),    std::move(f.bytes),
+          std::move(f.requests), std::move(f.duration), std::move(f.failures),
+          std::move(f.retries),  std::move(f.rejected)};
 }
 
 std::vector<MetricFamily> endpoint_families(const discovery::BackendMap& backends,

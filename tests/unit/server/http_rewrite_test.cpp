@@ -96,6 +96,40 @@ TEST_CASE("an upgrade keeps Upgrade and Connection: upgrade; Expect can be dropp
   CHECK(expect.find("Expect") == std::string::npos);
 }
 
+TEST_CASE("Proxy-*, HTTP2-Settings and names with underscores never reach a pod") {
+  const std::string raw =
+      "GET / HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic x\r\nproxy-connection: k\r\n"
+      "Proxy: http://evil:3128\r\nProxy-Anything: y\r\nX_User: admin\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\nProxyish: kept\r\nX-User: me\r\n\r\n";
+  const std::string out = forwarded(raw);
+  for (const char* gone : {"Proxy-Authorization", "proxy-connection", "Proxy:", "Proxy-Anything",
+                           "X_User", "HTTP2-Settings"})
+    CHECK_MESSAGE(out.find(gone) == std::string::npos, gone);
+  CHECK(out.find("Proxyish: kept\r\n") != std::string::npos);
+  CHECK(out.find("X-User: me\r\n") != std::string::npos);
+
+  auto request = parse_request(raw);
+  rewrite_request(request, {"10.0.0.9", "http", "", true}, {}, false, false);
+  std::string kept;
+  append_head(request, kept);
+  CHECK(kept.find("X_User: admin\r\n") != std::string::npos);
+  CHECK(kept.find("Proxy-Authorization") == std::string::npos);
+  CHECK(is_dropped_request_field("PROXY-AUTHORIZATION", true));
+  CHECK_FALSE(is_dropped_request_field("Proxyish", false));
+}
+
+TEST_CASE("an h2c upgrade is never passed on; the request goes as HTTP/1.1") {
+  const std::string h2c =
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+  CHECK_FALSE(wants_upgrade(parse_request(h2c)));
+  CHECK_FALSE(wants_upgrade(parse_request(
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket, H2C/1\r\n\r\n")));
+  const std::string out = forwarded(h2c);
+  for (const char* gone : {"Upgrade", "HTTP2-Settings", "Connection"})
+    CHECK_MESSAGE(out.find(gone) == std::string::npos, gone);
+}
+
 TEST_CASE("responses: hop-by-hop removed, keep-alive and chunking decided by the proxy") {
   http::response<http::string_body, Fields> response;
   response.result(http::status::ok);
@@ -150,6 +184,8 @@ TEST_CASE("append_forwarded_request writes what rewrite_request and append_head 
       "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n",
       "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, X-B\r\nUpgrade: websocket\r\n"
       "X-B: 1\r\nSec-WebSocket-Key: k\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic x\r\nX_User: u\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\nProxy: http://evil\r\nX-Keep: 1\r\n\r\n",
   };
   const BodyFraming framings[] = {
       {}, {BodyFraming::Kind::Length, 5}, {BodyFraming::Kind::Chunked, 0}};
@@ -158,15 +194,17 @@ TEST_CASE("append_forwarded_request writes what rewrite_request and append_head 
       for (const bool upgrade : {false, true}) {
         for (const bool drop_expect : {false, true}) {
           for (const std::string_view default_host : {"127.96.0.10:80", ""}) {
-            CAPTURE(raw);
-            const ForwardedContext context{"10.0.0.9", "http", default_host};
-            auto request = parse_request(raw);
-            std::string one_pass;
-            append_forwarded_request(request, context, framing, upgrade, drop_expect, one_pass);
-            rewrite_request(request, context, framing, upgrade, drop_expect);
-            std::string expected;
-            append_head(request, expected);
-            CHECK(one_pass == expected);
+            for (const bool underscores : {false, true}) {
+              CAPTURE(raw);
+              const ForwardedContext context{"10.0.0.9", "http", default_host, underscores};
+              auto request = parse_request(raw);
+              std::string one_pass;
+              append_forwarded_request(request, context, framing, upgrade, drop_expect, one_pass);
+              rewrite_request(request, context, framing, upgrade, drop_expect);
+              std::string expected;
+              append_head(request, expected);
+              CHECK(one_pass == expected);
+            }
           }
         }
       }
