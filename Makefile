@@ -6,6 +6,7 @@ SHELL := /bin/bash
 
 BUILD_DIR     ?= build
 SANITIZE_DIR  ?= build-sanitize
+RELEASE_DIR   ?= build-release
 BUILD_TYPE    ?= RelWithDebInfo
 JOBS          ?= 2
 # Per-test bound for ctest (tests that set their own TIMEOUT keep it).
@@ -18,10 +19,11 @@ export CCACHE_BASEDIR    := $(CURDIR)
 export CCACHE_NOHASHDIR  := 1
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+# Warnings are errors here (and so in CI); a plain `cmake` build leaves SVCPROXY_WERROR off.
+CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSVCPROXY_WERROR=ON
 CTEST = ctest --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT)
 
-.PHONY: all deps configure build test sanitize demo format format-check bench clean
+.PHONY: all deps configure build test sanitize release demo format format-check bench clean
 
 all: build
 
@@ -45,6 +47,14 @@ sanitize: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(CTEST) --test-dir $(SANITIZE_DIR)
 
+# The build a packager makes (-O3, no tests), warning-clean, and a smoke run of it.
+release: deps
+	cmake -S . -G Ninja -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DSVCPROXY_WERROR=ON \
+	  -DSVCPROXY_TESTS=OFF
+	cmake --build $(RELEASE_DIR) -j$(JOBS)
+	$(RELEASE_DIR)/svcproxy --version
+	$(RELEASE_DIR)/svcproxy --check --config conf/examples/demo.yaml
+
 # Three nginx pods, svcproxy with conf/examples/demo.yaml, curl commands; Ctrl-C stops all.
 demo: build
 	SVCPROXY=$(BUILD_DIR)/svcproxy scripts/demo.sh
@@ -63,4 +73,4 @@ bench: build
 	 else echo "make bench: bench/run does not exist yet" >&2; exit 1; fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(RELEASE_DIR)
