@@ -130,11 +130,15 @@ void log_request(HttpConnection& c, const L7AccessRecord& record) {
   });
 }
 
-void log_rejected(HttpConnection& c, std::string_view service, const HeadRead& head,
-                  std::size_t sent, ServiceStats* stats) {
+void log_rejected(HttpConnection& c, std::string_view service, const RequestParser& parser,
+                  const HeadRead& head, std::size_t sent, ServiceStats* stats) {
   L7AccessRecord record;
   record.service = service;
   record.client = c.client_address;
+  if (parser.is_header_done()) {  // refused for what the head says: say which request
+    record.method = parser.get().method_string();
+    record.target = parser.get().target();
+  }
   record.status = status_code(head.rejection.status);
   record.bytes_received = c.client_buffer.size();
   record.bytes_sent = sent;
@@ -198,7 +202,7 @@ asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backe
     if (head.outcome == HeadRead::Outcome::Closed) co_return;
     if (head.outcome == HeadRead::Outcome::Rejected) {
       const std::size_t sent = co_await send_error(c, head.rejection.status, false);
-      log_rejected(c, service, head, sent, stats.get());
+      log_rejected(c, service, *parser, head, sent, stats.get());
       co_await close_gracefully(c);
       co_return;
     }
