@@ -1,7 +1,10 @@
 #include "conf/yaml_tree.hpp"
 
 #include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/parser.h>
+
+#include <optional>
 
 namespace svcproxy::conf {
 
@@ -15,7 +18,8 @@ class TreeBuilder : public YAML::EventHandler {
     return has_root_ ? YamlNode(tree, root_) : YamlNode();
   }
 
-  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
+  const YAML::Mark& start() const { return start_; }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     push(mark, anchor, YamlNode::Type::Null);
@@ -101,14 +105,23 @@ class TreeBuilder : public YAML::EventHandler {
   std::size_t map_depth_ = 0;
   std::uint32_t root_ = 0;
   bool has_root_ = false;
+  YAML::Mark start_ = YAML::Mark::null_mark();
 };
 
 YamlTree::YamlTree(std::istream& input, std::size_t input_size) {
   nodes_.reserve(input_size / 8 + 4);
   YAML::Parser parser(input);
+  std::optional<int> previous_start;
   for (;;) {
     TreeBuilder builder(nodes_);
     if (!parser.HandleNextDocument(builder)) break;
+    // yaml-cpp 0.7 (Debian 12) does not move past a `,` outside a flow collection: it
+    // reports an empty document there again and again, forever, growing memory (its issue
+    // #1040, fixed in 0.8.0; found by fuzz/yaml_loader_fuzzer). Every real document
+    // consumes input, so a document that starts where the previous one did is that loop.
+    if (previous_start == builder.start().pos)
+      throw YAML::ParserException(builder.start(), "unexpected ',' outside [...] or {...}");
+    previous_start = builder.start().pos;
     documents_.push_back(builder.root(this));
   }
 }

@@ -128,6 +128,14 @@ TEST_CASE("a tab-indented document is a syntax error at the tab") {
   CHECK(text.starts_with("test.yaml:4:"));
 }
 
+TEST_CASE("a ',' outside a flow collection is a syntax error, not a hang") {
+  // yaml-cpp 0.7 alone loops on it forever (found by fuzz/yaml_loader_fuzzer).
+  CHECK(only_error(",\n") ==
+        "test.yaml:1:1: YAML syntax error: unexpected ',' outside [...] or {...}");
+  CHECK(only_error("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n  ,\n")
+            .starts_with("test.yaml:5:3: YAML syntax error: "));
+}
+
 TEST_CASE("unknown kinds are skipped with one warning each") {
   const LoadResult result = load(std::string(R"(apiVersion: v1
 kind: ConfigMap
