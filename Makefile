@@ -7,10 +7,14 @@ SHELL := /bin/bash
 BUILD_DIR     ?= build
 SANITIZE_DIR  ?= build-sanitize
 RELEASE_DIR   ?= build-release
+FUZZ_DIR      ?= build-fuzz
 BUILD_TYPE    ?= RelWithDebInfo
 JOBS          ?= 2
 # Per-test bound for ctest (tests that set their own TIMEOUT keep it).
 TEST_TIMEOUT  ?= 300
+# How long `make fuzz` runs each fuzzer, and the compiler it needs (libFuzzer is clang's).
+FUZZ_SECONDS  ?= 60
+FUZZ_CXX      ?= clang++-14
 
 # ccache (picked up by CMakeLists.txt) shares hits between worktrees and clones: paths
 # under the source root are hashed relative to it, the build directory is not hashed
@@ -23,7 +27,7 @@ export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_f
 CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSVCPROXY_WERROR=ON
 CTEST = ctest --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT)
 
-.PHONY: all deps configure build test sanitize release demo format format-check bench clean
+.PHONY: all deps configure build test sanitize release fuzz demo format format-check bench clean
 
 all: build
 
@@ -55,6 +59,29 @@ release: deps
 	$(RELEASE_DIR)/svcproxy --version
 	$(RELEASE_DIR)/svcproxy --check --config conf/examples/demo.yaml
 
+# libFuzzer + ASan/UBSan (fuzz/): each fuzzer for FUZZ_SECONDS on a scratch copy of its
+# seed corpus (fuzz/corpus/ stays as committed). A crash, leak, timeout or OOM fails the
+# target and leaves the input in fuzz/crashes/ (not committed).
+FUZZERS = request_head yaml_loader
+fuzz: deps
+	CXX=$(FUZZ_CXX) cmake -S . -G Ninja -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug \
+	  -DSVCPROXY_FUZZ=ON -DSVCPROXY_TESTS=OFF -DSVCPROXY_WERROR=ON
+	cmake --build $(FUZZ_DIR) -j$(JOBS)
+	mkdir -p fuzz/crashes
+	for name in $(FUZZERS); do \
+	  scratch=$(FUZZ_DIR)/run/$$name; rm -rf $$scratch; mkdir -p $$scratch/corpus; \
+	  cp fuzz/corpus/$$name/* $$scratch/corpus/; \
+	  dict=(); [[ -f fuzz/$$name.dict ]] && dict=(-dict=fuzz/$$name.dict); \
+	  echo "make fuzz: $$name for $(FUZZ_SECONDS)s (log: $$scratch/log)"; \
+	  if ! $(FUZZ_DIR)/fuzz/$${name}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+	       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=fuzz/crashes/$$name- \
+	       "$${dict[@]}" $$scratch/corpus >$$scratch/log 2>&1; then \
+	    tail -n 80 $$scratch/log; \
+	    echo "make fuzz: $$name failed; the input is in fuzz/crashes/" >&2; exit 1; \
+	  fi; \
+	  grep -E '^#[0-9]+.*(DONE|pulse)|^stat::' $$scratch/log | tail -n 8 || true; \
+	done
+
 # Three nginx pods, svcproxy with conf/examples/demo.yaml, curl commands; Ctrl-C stops all.
 demo: build
 	SVCPROXY=$(BUILD_DIR)/svcproxy scripts/demo.sh
@@ -73,4 +100,4 @@ bench: build
 	 else echo "make bench: bench/run does not exist yet" >&2; exit 1; fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(RELEASE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(RELEASE_DIR) $(FUZZ_DIR)

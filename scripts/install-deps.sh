@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev
   libc-ares-dev
+  clang-14 libclang-rt-14-dev  # make fuzz: clang++-14 and libFuzzer (libclang_rt.fuzzer)
   nginx-light curl wrk python3 python3-yaml iproute2 docker-compose dnsmasq-base prometheus
 )
 
