@@ -8,6 +8,7 @@ BUILD_DIR     ?= build
 SANITIZE_DIR  ?= build-sanitize
 RELEASE_DIR   ?= build-release
 FUZZ_DIR      ?= build-fuzz
+TSAN_DIR      ?= build-tsan
 BUILD_TYPE    ?= RelWithDebInfo
 JOBS          ?= 2
 # Per-test bound for ctest (tests that set their own TIMEOUT keep it).
@@ -15,6 +16,10 @@ TEST_TIMEOUT  ?= 300
 # How long `make fuzz` runs each fuzzer, and the compiler it needs (libFuzzer is clang's).
 FUZZ_SECONDS  ?= 60
 FUZZ_CXX      ?= clang++-14
+# What `make tsan` runs, as ctest arguments; empty: every test. The integration harness
+# starts svcproxy with two workers unless a test asks for one, so nearly all of them are
+# multi-threaded; all of them cost about 2 minutes under TSan (README, Development).
+TSAN_TESTS    ?=
 
 # ccache (picked up by CMakeLists.txt) shares hits between worktrees and clones: paths
 # under the source root are hashed relative to it, the build directory is not hashed
@@ -27,7 +32,7 @@ export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_f
 CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSVCPROXY_WERROR=ON
 CTEST = ctest --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT)
 
-.PHONY: all deps configure build test sanitize release fuzz demo format format-check bench clean
+.PHONY: all deps configure build test sanitize release fuzz tsan demo format format-check bench clean
 
 all: build
 
@@ -82,6 +87,22 @@ fuzz: deps
 	  grep -E '^#[0-9]+.*(DONE|pulse)|^stat::' $$scratch/log | tail -n 8 || true; \
 	done
 
+# ThreadSanitizer build (gcc) in its own directory, and the tests (TSAN_TESTS) under it.
+# Reports go to files, so one from a svcproxy that an integration test started fails the
+# target even when the test itself passed.
+tsan: deps
+	$(CMAKE_CONFIGURE) -B $(TSAN_DIR) -DSVCPROXY_TSAN=ON
+	cmake --build $(TSAN_DIR) -j$(JOBS)
+	reports=$(abspath $(TSAN_DIR))/tsan-reports; rm -rf $$reports; mkdir -p $$reports; \
+	status=0; \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$$reports/race \
+	  $(CTEST) --test-dir $(TSAN_DIR) $(TSAN_TESTS) || status=$$?; \
+	if compgen -G "$$reports/race*" >/dev/null; then \
+	  head -n 80 $$reports/race*; echo "make tsan: ThreadSanitizer reports in $$reports" >&2; \
+	  exit 1; \
+	fi; \
+	exit $$status
+
 # Three nginx pods, svcproxy with conf/examples/demo.yaml, curl commands; Ctrl-C stops all.
 demo: build
 	SVCPROXY=$(BUILD_DIR)/svcproxy scripts/demo.sh
@@ -100,4 +121,4 @@ bench: build
 	 else echo "make bench: bench/run does not exist yet" >&2; exit 1; fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(RELEASE_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(RELEASE_DIR) $(FUZZ_DIR) $(TSAN_DIR)
