@@ -3,6 +3,7 @@
 only after the client's EOF. Runs as its own process so a test can stop it by PID.
 
   backend.py --name sink-1 --listen 127.0.1.1:8080 [--mode http|eof|reset] [--delay S]
+             [--record] [--fail METHODS [--fail-how reset|close]]
 
 http mode (HTTP/1.1, keep-alive): every request gets X-Pod: NAME. A request body
 (Content-Length or chunked) is read in small pieces and answered with its length and
@@ -11,7 +12,18 @@ bytes of pattern_bytes() instead of the pod name, and truncate=M then sends only
 of them before closing (a pod dying mid-body). --delay S delays every answer by S
 seconds (a slow pod, whatever the request). A request with `Upgrade: websocket` is
 answered 101 (Sec-WebSocket-Accept as RFC 6455 says) and every byte after it is echoed
-until the client closes.
+until the client closes. A request with `Upgrade: h2c` and an HTTP2-Settings field is
+answered 101 (as an h2c-capable server would), and switch=1 in the query gets a 101 whatever
+the request (a pod switching protocols unasked); either way the connection then closes.
+
+--record writes to the log (stderr) one line per request head as it arrived,
+`head {"peer" (the client's port: which connection), "method", "target", "version",
+"headers": [[name, value], ...]}`, then
+`seen METHOD TARGET` once the whole request (body included) was read, or
+`aborted METHOD TARGET: WHY` when the connection broke before the request was complete.
+--fail METHODS (comma-separated, or `*`): a request with one of these methods is read whole,
+logged as `seen` (so it "ran"), and then, without any answer, the connection is reset
+(SO_LINGER 0; --fail-how reset) or closed (--fail-how close). Implies --record.
 
 eof mode (raw TCP): reads until the client shuts down its write side, then answers
 "NAME length=N sha256=HEX\n" and closes — it can only answer if half-close got through.
@@ -23,6 +35,8 @@ import argparse
 import base64
 import hashlib
 import http.server
+import json
+import os
 import socket
 import struct
 import sys
@@ -52,6 +66,7 @@ class BodyReader:
         self.rfile = rfile
         self.hash = hashlib.sha256()
         self.length = 0
+        self.trailers = []
 
     def _consume(self, data):
         self.hash.update(data)
@@ -65,21 +80,59 @@ class BodyReader:
             self._consume(data)
             remaining -= len(data)
 
+    def _line(self):
+        line = self.rfile.readline(1 << 20)
+        if not line.endswith(b"\n"):
+            raise ConnectionError("connection ended inside the chunked framing")
+        return line
+
     def read_chunked(self):
+        """A chunked body up to the end of its trailer section; a connection that ends
+        anywhere before that is an aborted request (ConnectionError), never a short body."""
         while True:
-            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            size = int(self._line().split(b";")[0].strip(), 16)
             if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
+                self.trailers = []
+                while (line := self._line()) not in (b"\r\n", b"\n"):
+                    self.trailers.append(line.rstrip(b"\r\n").decode("latin-1"))
                 return
             self.read_fixed(size)
-            self.rfile.readline()  # CRLF after each chunk
+            self._line()  # CRLF after each chunk
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     pod_name = "backend"
     default_delay = 0.0
+    record = False
+    fail_methods = frozenset()
+    fail_how = "reset"
+    log_lock = threading.Lock()
+
+    def _record(self, line):
+        if self.record:
+            with self.log_lock:
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+
+    def _record_head(self):
+        self._record("head " + json.dumps({
+            "peer": self.client_address[1],
+            "method": self.command, "target": self.path, "version": self.request_version,
+            "headers": [[name, value] for name, value in self.headers.items()]}))
+
+    def _fails(self):
+        return "*" in self.fail_methods or self.command in self.fail_methods
+
+    def _drop_connection(self):
+        """No answer at all: RST (SO_LINGER 0) or a plain close (FIN)."""
+        self.close_connection = True
+        sock = self.connection
+        if self.fail_how == "reset":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(sock.detach())  # the fd itself, whatever rfile/wfile still hold
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
 
     def log_message(self, fmt, *args):  # keep test output quiet; stderr is the log file
         sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
@@ -111,11 +164,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _switch_unasked(self):
+        self.send_response(101)
+        self.send_header("Upgrade", "h2c")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("X-Pod", self.pod_name)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+
     def _answer(self):
-        if self.headers.get("Upgrade", "").lower() == "websocket":
+        self._record_head()
+        upgrade = self.headers.get("Upgrade", "").lower()
+        if upgrade == "websocket":
+            self._record(f"seen {self.command} {self.path}")
             return self._echo_upgraded()
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        reader = self._read_body()
+        try:
+            reader = self._read_body()
+        except (OSError, ValueError) as error:  # ConnectionError is an OSError
+            self._record(f"aborted {self.command} {self.path}: {error!r}")
+            self.close_connection = True
+            return
+        self._record(f"seen {self.command} {self.path}")
+        if self._fails():
+            return self._drop_connection()
+        if (upgrade == "h2c" and "HTTP2-Settings" in self.headers) or "switch" in query:
+            return self._switch_unasked()
         time.sleep(float(query.get("delay", [self.default_delay])[0]))
         if reader is not None:
             body = body_summary(self.pod_name, reader.length, reader.hash.hexdigest())
@@ -140,7 +215,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _answer
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _answer
 
 
 class ThreadingHTTPServer(http.server.ThreadingHTTPServer):
@@ -187,6 +262,11 @@ def main():
     parser.add_argument("--mode", choices=["http", "eof", "reset"], default="http")
     parser.add_argument("--delay", type=float, default=0.0,
                         help="seconds before every answer (http mode)")
+    parser.add_argument("--record", action="store_true",
+                        help="log every request head and whether the request completed")
+    parser.add_argument("--fail", default="",
+                        help="METHOD,METHOD or *: read these requests whole, then no answer")
+    parser.add_argument("--fail-how", choices=["reset", "close"], default="reset")
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if args.mode == "eof":
@@ -196,6 +276,9 @@ def main():
         serve_reset((host, int(port)))
         return
     Handler.default_delay = args.delay
+    Handler.fail_methods = frozenset(m for m in args.fail.split(",") if m)
+    Handler.fail_how = args.fail_how
+    Handler.record = args.record or bool(Handler.fail_methods)
     Handler.pod_name = args.name
     server = ThreadingHTTPServer((host, int(port)), Handler)
     print("ready", flush=True)

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import http.client
 import ipaddress
+import json
 import os
 import random
 import re
@@ -117,12 +118,14 @@ def can_connect(ip, port, timeout=0.2):
 
 
 class Process:
-    """A child process in its own session, stopped by its PID only."""
+    """A child process in its own session, stopped by its PID only. `nofile` sets its
+    RLIMIT_NOFILE (soft and hard) before it runs, as `ulimit -n` would."""
 
-    def __init__(self, argv, log_path, cwd=None):
+    def __init__(self, argv, log_path, cwd=None, nofile=None):
         self.argv = argv
         self.log_path = log_path
         self.cwd = cwd
+        self.nofile = nofile
         self.popen = None
 
     @property
@@ -130,10 +133,16 @@ class Process:
         return self.popen.pid if self.popen else None
 
     def start(self):
+        nofile = self.nofile
+
+        def prepare():
+            _die_with_parent()
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.cwd,
-                start_new_session=True, preexec_fn=_die_with_parent)
+                start_new_session=True, preexec_fn=prepare)
         return self
 
     def running(self):
@@ -305,15 +314,25 @@ class NginxPod(Process):
 class PythonPod(Process):
     """A backend.py pod: hashes uploaded bodies, answers slowly (?delay=, or every request
     with delay=SECONDS), (mode='eof') answers a raw TCP stream only after the client's
-    half-close, or (mode='reset') resets every connection it accepts."""
+    half-close, or (mode='reset') resets every connection it accepts.
 
-    def __init__(self, name, ip, port, workdir, mode="http", delay=0):
+    record=True: the pod logs every request head it received and whether the request
+    arrived whole (heads(), seen(), aborted()). fail="POST,PATCH" (or "*"): such requests
+    are read whole, logged as seen, and then get no answer: the connection is reset
+    (fail_how="reset") or closed (fail_how="close")."""
+
+    def __init__(self, name, ip, port, workdir, mode="http", delay=0, record=False, fail="",
+                 fail_how="reset"):
         self.name, self.ip, self.port, self.mode = name, ip, port, mode
         self.dir = os.path.join(workdir, "pods", name)
         os.makedirs(self.dir, exist_ok=True)
-        super().__init__([PYTHON, os.path.join(HERE, "backend.py"), "--name", name,
-                          "--listen", f"{ip}:{port}", "--mode", mode, "--delay", str(delay)],
-                         os.path.join(self.dir, "backend.log"))
+        argv = [PYTHON, os.path.join(HERE, "backend.py"), "--name", name,
+                "--listen", f"{ip}:{port}", "--mode", mode, "--delay", str(delay)]
+        if record:
+            argv.append("--record")
+        if fail:
+            argv += ["--fail", fail, "--fail-how", fail_how]
+        super().__init__(argv, os.path.join(self.dir, "backend.log"))
 
     @property
     def address(self):
@@ -326,6 +345,24 @@ class PythonPod(Process):
         if not self.running():
             raise RuntimeError(f"python pod {self.name} exited:\n{self.log_text()}")
         return self
+
+    def _records(self, kind):
+        prefix = kind + " "
+        return [line[len(prefix):] for line in self.log_text().splitlines()
+                if line.startswith(prefix)]
+
+    def heads(self):
+        """Request heads as they reached the pod (record=True): dicts with method, target,
+        version and headers ([name, value] pairs in arrival order, names as sent)."""
+        return [json.loads(line) for line in self._records("head")]
+
+    def seen(self):
+        """'METHOD TARGET' of every request the pod read whole (and so could act on)."""
+        return self._records("seen")
+
+    def aborted(self):
+        """'METHOD TARGET: why' of every request whose connection broke before it was whole."""
+        return self._records("aborted")
 
 
 def make_file(path, size):
@@ -419,12 +456,13 @@ class Svcproxy(Process):
 
     READY = "svcproxy ready"
 
-    def __init__(self, binary, workdir, documents, log_level="debug", name="svcproxy"):
+    def __init__(self, binary, workdir, documents, log_level="debug", name="svcproxy",
+                 nofile=None):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.config_path = write_yaml(os.path.join(self.dir, "config.yaml"), documents)
         super().__init__([binary, "--config", self.config_path, "--log-level", log_level],
-                         os.path.join(self.dir, "svcproxy.log"))
+                         os.path.join(self.dir, "svcproxy.log"), nofile=nofile)
 
     def start(self, timeout=15):
         """Start and wait for the ready line (logged once every listener is bound). No
@@ -469,6 +507,33 @@ def log_time(line):
     stamp = line.split(" ", 1)[0]
     moment = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
     return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def rss_kib(pid):
+    """VmRSS of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+class PeakRss:
+    """The largest VmRSS of `pid` seen every 50 ms until stop()."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.done.wait(0.05):
+            try:
+                self.peak = max(self.peak, rss_kib(self.pid))
+            except OSError:  # the process exited; the test reports why
+                return
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=5)
+        return self.peak
 
 
 def run_binary(binary, args, timeout=30):
@@ -614,8 +679,9 @@ class Env:
     def nginx_pod(self, name, ip, port, **options):
         return self.track(NginxPod(name, ip, port, self.workdir, **options)).start()
 
-    def python_pod(self, name, ip, port, mode="http", delay=0):
-        return self.track(PythonPod(name, ip, port, self.workdir, mode, delay)).start()
+    def python_pod(self, name, ip, port, mode="http", delay=0, **options):
+        return self.track(PythonPod(name, ip, port, self.workdir, mode, delay,
+                                    **options)).start()
 
     def web_pods(self, count=3, prefix="web", **options):
         """`count` nginx pods web-1.. on 127.0.1.1.. sharing one free port, like a Deployment."""

@@ -4,7 +4,6 @@ bodies are streamed, never held whole (issue 3)."""
 import hashlib
 import http.client
 import os
-import threading
 
 import harness
 from harness import test
@@ -14,30 +13,6 @@ SIZE = 1024 * 1024 * 1024
 # The issue's bound. Under AddressSanitizer (tests/CMakeLists.txt sets SVCPROXY_SANITIZED)
 # shadow memory and the free quarantine add their own, so only a leak-sized bound holds.
 RSS_LIMIT_KIB = (256 if os.environ.get("SVCPROXY_SANITIZED") else 64) * 1024
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
-class PeakRss:
-    def __init__(self, pid):
-        self.pid, self.peak, self.done = pid, 0, threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-
-    def _sample(self):
-        while not self.done.wait(0.05):
-            try:
-                self.peak = max(self.peak, rss_kib(self.pid))
-            except OSError:  # the proxy exited; the test reports why
-                return
-
-    def stop(self):
-        self.done.set()
-        self.thread.join(timeout=5)
-        return self.peak
 
 
 def pattern_chunks(size, piece=1024 * 1024):
@@ -56,7 +31,7 @@ def one_gib_download(env):
             expected.update(chunk)
             f.write(chunk)
     proxy, address = start(env, [pod])
-    peak = PeakRss(proxy.pid)
+    peak = harness.PeakRss(proxy.pid)
     conn = http.client.HTTPConnection(*address, timeout=60)
     conn.request("GET", "/files/big")
     reply = conn.getresponse()
@@ -77,7 +52,7 @@ def one_gib_upload(env):
     expected = hashlib.sha256()
     for chunk in pattern_chunks(SIZE):
         expected.update(chunk)
-    peak = PeakRss(proxy.pid)
+    peak = harness.PeakRss(proxy.pid)
     conn = http.client.HTTPConnection(*address, timeout=120)
     conn.putrequest("PUT", "/")
     conn.putheader("Content-Length", str(SIZE))
