@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Every status a client can get from svcproxy itself at L7 (issue 3), over raw sockets:
-each has a short text body and an access-log line, and a rejected request never reaches
-a pod (its nginx access log stays empty)."""
+each has a short text body and an access-log line whose error= names the reason, counted in
+svcproxy_http_rejected_requests_total{reason} (issue 13), and a rejected request never
+reaches a pod (its nginx access log stays empty)."""
 import socket
 import time
 
 import harness
 from harness import test
-from http_support import http_service, raw_exchange, start
+from http_support import http_service, raw_exchange, rejected_total, start
 
 # Request smuggling and malformed requests: status, then the bytes sent.
 REJECTED = {
@@ -35,6 +36,18 @@ REJECTED = {
 }
 
 
+# The access log's error= (and the metric's reason) for each of REJECTED.
+REASONS = {
+    "cl_and_te": "bad_framing", "te_and_cl": "bad_framing",
+    "differing_content_lengths": "bad_framing", "bad_chunk_size": "bad_chunk",
+    "obs_fold": "malformed", "space_before_colon": "malformed", "bare_cr": "malformed",
+    "missing_host": "bad_host", "garbage": "malformed",
+    "unknown_transfer_encoding": "not_implemented", "http2_preface": "unsupported_version",
+    "http_1_2": "unsupported_version", "uri_too_long": "uri_too_long",
+    "headers_too_large": "header_too_large", "body_too_large": "body_too_large",
+}
+
+
 def assert_error(raw, status):
     response = harness.parse_response(raw)
     assert response.status == status, raw[:200]
@@ -48,10 +61,15 @@ def malformed_and_smuggling_requests_never_reach_a_pod(env):
     pods = env.web_pods(1)
     proxy, address = start(env, pods, limits={"maxHeaderBytes": 65536, "maxBodyBytes": 1000})
     for name, (status, data) in REJECTED.items():
+        since = len(proxy.log_text())
         response = assert_error(raw_exchange(address, data), status)
         assert response.headers.get("connection") == "close", name
-        proxy.wait_for_log(rf"http service=\S+ client=\S+ pod=- .*status={status} ")
+        line = proxy.wait_for_log(rf"http service=\S+ client=\S+ pod=- .*status={status} ",
+                                  since=since).string
+        assert f" error={REASONS[name]}" in line, (name, line)
     assert pods[0].requests_seen() == [], pods[0].requests_seen()
+    for reason, count in harness.tally(REASONS.values()).items():
+        assert rejected_total(proxy, reason) == count, reason
     # A good request afterwards still works: the rejections broke nothing.
     assert harness.http_request(address).status == 200
 
@@ -65,7 +83,8 @@ def request_header_timeout_is_408(env):
         raw = harness.recv_all(sock, 10)
     assert 0.9 < time.monotonic() - started < 5
     assert_error(raw, 408)
-    proxy.wait_for_log(r"status=408 ")
+    proxy.wait_for_log(r"status=408 .*error=header_timeout")
+    assert rejected_total(proxy, "header_timeout") == 1
 
 
 @test(timeout=60)
