@@ -48,10 +48,10 @@ def raw_exchange(address, data, timeout=10):
         return harness.recv_all(sock, timeout)
 
 
-def read_response(sock, timeout=10):
+def read_response(sock, timeout=10, head_request=False):
     """One response from `sock`: its head, then a Content-Length body (or, without one, what
-    comes until the peer closes). Raises TimeoutError when it does not come in time and
-    ConnectionError when the connection ends before a complete head."""
+    comes until the peer closes; none for a HEAD request). Raises TimeoutError when it does
+    not come in time and ConnectionError when the connection ends before a complete head."""
     deadline = time.monotonic() + timeout
     data = b""
 
@@ -71,7 +71,9 @@ def read_response(sock, timeout=10):
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     response = harness.parse_response(head + b"\r\n\r\n")
-    if "content-length" in response.headers:
+    if head_request:
+        pass
+    elif "content-length" in response.headers:
         length = int(response.headers["content-length"])
         while len(body) < length and (chunk := more()):
             body += chunk
@@ -91,7 +93,7 @@ def exchange(address, data, timeout=10):
     with socket.create_connection(address, timeout=timeout) as sock:
         started = time.monotonic()
         sock.sendall(data)
-        response = read_response(sock, timeout)
+        response = read_response(sock, timeout, head_request=data.startswith(b"HEAD "))
         return response, time.monotonic() - started
 
 
