@@ -127,9 +127,9 @@ ChunkedDecoder::Piece ChunkedDecoder::next(std::string_view input) {
       case State::Failed:
         return {i, {}, Status::Failed};
     }
-    // Every byte of a size line (extensions, CR) or of the trailers is counted.
-    if (state_ == State::Size || state_ == State::SizeSpace || state_ == State::Extension ||
-        state_ == State::SizeLf) {
+    // Every byte of a size line (extensions included) or of the trailers is counted.
+    // (The CR is not: the limit is on the line without its CRLF, as maxRequestLineBytes.)
+    if (state_ == State::Size || state_ == State::SizeSpace || state_ == State::Extension) {
       if (++line_bytes_ > limits_.max_line_bytes)
         return fail(i, HttpError::BadRequest, RejectReason::ChunkLineTooLong);
     } else if (state_ >= State::TrailerStart && state_ <= State::FinalLf) {

@@ -54,6 +54,14 @@ std::optional<RejectReason> reason(const std::string& raw, const conf::Limits& l
   return rejected->reason;
 }
 
+// A target of "/" and `n` letters. (Appended, not "/" + std::string(n, 'a'): GCC 12 at -O3
+// reports a false -Wstringop-overflow on that.)
+std::string long_path(std::size_t n) {
+  std::string path(1, '/');
+  path.append(n, 'a');
+  return path;
+}
+
 std::string get(std::string_view target, std::string_view host = "a") {
   return "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n";
 }
@@ -159,15 +167,15 @@ TEST_CASE("has_obs_fold and is_unsupported_version") {
 TEST_CASE("the request line is bounded by maxRequestLineBytes, even before it ends") {
   conf::Limits limits;
   limits.max_request_line_bytes = 100;
-  const std::string fits = "/" + std::string(100 - 14, 'a');  // "GET " + target + " HTTP/1.1"
+  const std::string fits = long_path(100 - 14);  // "GET " + target + " HTTP/1.1": 100 bytes
   CHECK_FALSE(reason(get(fits), limits));
   CHECK(reason(get(fits + "a"), limits) == RejectReason::UriTooLong);
   // Still arriving: refused as soon as it is too long, whatever maxHeaderBytes says.
-  CHECK(reason("GET /" + std::string(200, 'a'), limits) == RejectReason::UriTooLong);
-  CHECK_FALSE(reason("GET /" + std::string(90, 'a'), limits));
+  CHECK(reason("GET " + long_path(200), limits) == RejectReason::UriTooLong);
+  CHECK_FALSE(reason("GET " + long_path(90), limits));
   // The default is 8 KiB.
-  CHECK(reason(get("/" + std::string(9000, 'a'))) == RejectReason::UriTooLong);
-  CHECK(*verdict(get("/" + std::string(9000, 'a')), 65536) == HttpError::UriTooLong);
+  CHECK(reason(get(long_path(9000))) == RejectReason::UriTooLong);
+  CHECK(*verdict(get(long_path(9000)), 65536) == HttpError::UriTooLong);
 }
 
 TEST_CASE("more header fields than maxHeaderCount is 431") {
