@@ -137,8 +137,7 @@ Rejection classify_request_parse_error(const boost::system::error_code& error,
   if (error == http::error::bad_content_length || error == http::error::multiple_content_length ||
       error == http::error::bad_transfer_encoding)
     return {HttpError::BadRequest, RejectReason::BadFraming};
-  if (error == http::error::bad_target)
-    return {HttpError::BadRequest, RejectReason::BadTarget};
+  if (error == http::error::bad_target) return {HttpError::BadRequest, RejectReason::BadTarget};
   if (error == http::error::bad_chunk || error == http::error::bad_chunk_extension)
     return {HttpError::BadRequest, RejectReason::BadChunk};
   return {HttpError::BadRequest, RejectReason::Malformed};
