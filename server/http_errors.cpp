@@ -3,6 +3,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "server/socket_faults.hpp"
+
 namespace svcproxy::server {
 
 int status_code(HttpError error) {
@@ -87,6 +89,8 @@ const char* to_string(UpstreamFailure failure) {
       return "bad_response";
     case UpstreamFailure::Timeout:
       return "upstream_timeout";
+    case UpstreamFailure::LocalResource:
+      return "local_resource";
   }
   return "?";
 }
@@ -94,6 +98,7 @@ const char* to_string(UpstreamFailure failure) {
 HttpError to_http_error(UpstreamFailure failure) {
   switch (failure) {
     case UpstreamFailure::NoEndpoint:
+    case UpstreamFailure::LocalResource:
       return HttpError::ServiceUnavailable;
     case UpstreamFailure::Timeout:
       return HttpError::GatewayTimeout;
@@ -107,6 +112,7 @@ HttpError to_http_error(UpstreamFailure failure) {
 
 UpstreamFailure classify_upstream_error(const boost::system::error_code& error, bool timed_out) {
   if (timed_out || error == boost::asio::error::timed_out) return UpstreamFailure::Timeout;
+  if (is_local(classify_socket_error(error))) return UpstreamFailure::LocalResource;
   namespace http = boost::beast::http;
   // Beast reports a clean close before a complete message as end_of_stream / partial_message:
   // the pod went away, which is a reset for our purposes, not a malformed response.

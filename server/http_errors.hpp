@@ -61,13 +61,15 @@ enum class UpstreamFailure {
   Reset,          // the connection broke before a complete response head
   BadResponse,    // the pod's response could not be parsed
   Timeout,        // no response head within timeouts.upstreamResponse
+  LocalResource,  // svcproxy's own: out of descriptors, buffers or ports (socket_faults.hpp)
 };
 
 int status_code(HttpError error);
 std::string_view reason_phrase(HttpError error);
 const char* to_string(UpstreamFailure failure);
 
-// 502 for refused, reset and malformed, 503 for no endpoint, 504 for a timeout.
+// 502 for refused, reset and malformed, 503 for no endpoint and svcproxy's own resource
+// failures, 504 for a timeout.
 HttpError to_http_error(UpstreamFailure failure);
 
 // Classifies an error from reading or writing a pod's connection; `timed_out` is set when

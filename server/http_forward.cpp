@@ -52,13 +52,6 @@ constexpr std::uint64_t kSpliceFrom = 32 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
-struct Upstream {
-  explicit Upstream(const asio::any_io_executor& executor) : socket(executor) {}
-  tcp::socket socket;
-  lb::ActiveGuard guard;
-  bool reused = false;
-};
-
 // The connection's response-head buffer for one exchange, given back to the worker at the
 // end (bytes a pod sent beyond its response are never used for the next request anyway).
 struct UpstreamBufferLoan {
@@ -101,47 +94,6 @@ asio::awaitable<boost::system::error_code> write_chunk(tcp::socket& to, const ch
                                                  asio::buffer(data, size), asio::buffer("\r\n", 2)};
   auto [error, written] = co_await asio::async_write(to, pieces, kNoThrow);
   co_return error;
-}
-
-// Takes a pooled connection to a pod picked for this request, or connects. `forced` names
-// the pod of a retry, which always gets a fresh connection. A refused connect moves on to
-// the next pod (connect_upstream).
-asio::awaitable<std::optional<UpstreamFailure>> acquire(HttpConnection& c,
-                                                        const lb::Backend& backend,
-                                                        const conf::ProxySettings& settings,
-                                                        lb::EndpointPtr forced, bool retryable,
-                                                        Upstream& up) {
-  lb::EndpointPtr endpoint =
-      forced ? std::move(forced) : backend.pick({c.client_ip, lb::Clock::now(), c.tried});
-  if (!endpoint) {
-    co_return c.tried.empty() ? UpstreamFailure::NoEndpoint : UpstreamFailure::ConnectFailed;
-  }
-  if (!forced) {
-    if (auto pooled = c.resources.upstream_pool.take(*endpoint, retryable)) {
-      up.socket = std::move(*pooled);
-      up.reused = true;
-      up.guard = lb::ActiveGuard(std::move(endpoint));
-      co_return std::nullopt;
-    }
-  }
-  up.reused = false;
-  close_quietly(up.socket);
-  const auto error =
-      co_await connect_endpoint(up.socket, endpoint->address(), settings.timeouts.connect);
-  if (!error) {
-    up.guard = lb::ActiveGuard(std::move(endpoint));
-    co_return std::nullopt;
-  }
-  log(LogLevel::Warn, "service ", backend.name(), ": connect to ", endpoint->address().pod_key(),
-      " ", endpoint->address().key(), ": ", error.message());
-  report_outcome(backend, *endpoint, lb::Outcome::ConnectFailure);
-  c.tried.push_back(endpoint.get());
-  UpstreamConnection next =
-      co_await connect_upstream(backend, c.client_ip, settings.timeouts.connect, c.tried);
-  if (!next.connected()) co_return UpstreamFailure::ConnectFailed;
-  up.socket = std::move(next.socket);
-  up.guard = std::move(next.endpoint);
-  co_return std::nullopt;
 }
 
 enum class SendOutcome { Sent, UpstreamFailed, ClientFailed, BadBody };
@@ -447,7 +399,8 @@ asio::awaitable<void> fail(HttpConnection& c, ForwardResult& result, UpstreamFai
 
 asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser& parser,
                                                const lb::Backend& backend,
-                                               const conf::ProxySettings& settings) {
+                                               const conf::ProxySettings& settings,
+                                               ServiceStats* stats) {
   ForwardResult result;
   UpstreamBufferLoan upstream_buffer(c);
   auto& request = parser.get();
@@ -485,24 +438,23 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
        settings.limits.allow_underscores_in_headers},
       framing, upgrade, expect_continue, c.head);
 
-  c.tried.clear();
-  Upstream up(c.client.get_executor());
+  UpstreamAttempts attempts(backend, c.client_ip, c.tried, stats);
+  UpstreamLink up(c.client.get_executor());
   UpstreamWatch watch(c, up.socket);
-  lb::EndpointPtr retry_pod;
   std::optional<ResponseHeadParser> response;
   Clock::time_point sent_at;
   for (int attempt = 1;; ++attempt) {
     c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
     // A pooled connection may skip its liveness check only when a failure there could be
     // retried: a request that must not run twice gets a connection known to be open.
-    if (auto failure = co_await acquire(c, backend, settings, std::move(retry_pod),
-                                        replayable && idempotent, up)) {
+    if (auto failure = co_await attempts.connect(
+            up, timeouts.connect, {&c.resources.upstream_pool, replayable && idempotent})) {
       // Without the body read, the connection cannot carry another request.
       co_await fail(c, result, *failure, client_keep_alive && replayable);
       c.client_buffer.consume(buffered_body);
       co_return result;
     }
-    result.endpoint = up.guard.endpoint().get();
+    result.endpoint = up.endpoint().get();
     sent_at = Clock::now();
     c.expect(Waiting::Transfer, timeouts.idle);
     const std::array<asio::const_buffer, 2> head_and_body{
@@ -575,12 +527,16 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
 
     const bool timed_out = c.deadline.fired == Waiting::UpstreamHead;
     const UpstreamFailure failure = classify_upstream_error(error, timed_out);
-    const lb::EndpointPtr failed_pod = up.guard.endpoint();
+    const lb::EndpointPtr failed_pod = up.endpoint();
+    if (failure == UpstreamFailure::LocalResource)
+      count_local_resource_error(classify_socket_error(error));
     log(LogLevel::Warn, "service ", backend.name(), ": ", failed_pod->address().pod_key(), " ",
         failed_pod->address().key(), (up.reused ? " (reused connection)" : ""), ": ",
         to_string(failure), error ? ": " + error.message() : std::string());
-    // A pooled connection the pod closed while idle says nothing about the pod's health.
-    if (!up.reused && !timed_out) report_outcome(backend, *failed_pod, lb::Outcome::Reset);
+    // A pooled connection the pod closed while idle says nothing about the pod's health,
+    // nor does svcproxy's own failure.
+    if (!up.reused && failure == UpstreamFailure::Reset)
+      attempts.report(*failed_pod, lb::Outcome::Reset);
     close_quietly(up.socket);
     up.guard.release();
     c.upstream_buffer.clear();
@@ -591,16 +547,9 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
                                                 .response_started = any_bytes,
                                                 .reused_connection = up.reused,
                                                 .attempt = attempt});
-    if (retry != RetryDecision::No) {
-      c.tried.push_back(failed_pod.get());
-      lb::EndpointPtr other = backend.pick({c.client_ip, lb::Clock::now(), c.tried});
-      retry_pod = other                                    ? std::move(other)
-                  : retry == RetryDecision::OtherOrSamePod ? failed_pod
-                                                           : nullptr;
-      if (retry_pod) {
-        ++result.retries;
-        continue;
-      }
+    if (attempts.retry_after(failed_pod, retry)) {
+      ++result.retries;
+      continue;
     }
     co_await fail(c, result, failure, client_keep_alive && replayable && !timed_out);
     c.client_buffer.consume(replayable ? buffered_body : 0);
@@ -613,8 +562,8 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
   result.upstream_duration = Clock::now() - sent_at;
   const ResponseHeadParser& head = *response;
   result.status = head.result_int();
-  report_outcome(backend, *up.guard.endpoint(),
-                 result.status >= 500 ? lb::Outcome::Http5xx : lb::Outcome::Success);
+  attempts.report(*up.endpoint(),
+                  result.status >= 500 ? lb::Outcome::Http5xx : lb::Outcome::Success);
   const bool switching = head.result() == http::status::switching_protocols;
   if (switching && !upgrade) {
     co_await fail(c, result, UpstreamFailure::BadResponse, false);
@@ -672,7 +621,7 @@ asio::awaitable<ForwardResult> forward_request(HttpConnection& c, RequestParser&
     co_return result;
   }
   if (upstream_reusable && c.upstream_buffer.size() == 0) {
-    c.resources.upstream_pool.put(up.guard.endpoint(), std::move(up.socket));
+    c.resources.upstream_pool.put(up.endpoint(), std::move(up.socket));
   }
   c.upstream_buffer.clear();
   co_return result;

@@ -13,6 +13,7 @@
 #include "conf/model.hpp"
 #include "lb/backend.hpp"
 #include "server/http_connection.hpp"
+#include "server/metrics.hpp"
 
 namespace svcproxy::server {
 
@@ -34,11 +35,13 @@ struct ForwardResult {
 //
 // Retries as retry_policy.hpp decides: never once a byte of a non-idempotent request (or a
 // streamed body) reached a pod; connect failures always move on to the next pod; a
-// response timeout is never retried (504). A request body that stalls longer than
-// timeouts.requestBody is answered with 408 and the pod's connection reset.
+// response timeout is never retried (504). svcproxy's own resource failures (socket_faults.hpp)
+// answer 503 and blame no pod. `stats` (may be null) counts each failed connect. A request body
+// that stalls longer than timeouts.requestBody is answered with 408 and the pod's connection reset.
 boost::asio::awaitable<ForwardResult> forward_request(HttpConnection& connection,
                                                       RequestParser& request,
                                                       const lb::Backend& backend,
-                                                      const conf::ProxySettings& settings);
+                                                      const conf::ProxySettings& settings,
+                                                      ServiceStats* stats);
 
 }  // namespace svcproxy::server

@@ -215,7 +215,8 @@ asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backe
       co_await close_gracefully(c);
       co_return;
     }
-    const ForwardResult result = co_await forward_request(c, *parser, *backend, settings);
+    const ForwardResult result =
+        co_await forward_request(c, *parser, *backend, settings, stats.get());
     const bool last = !result.keep_client || c.worker.draining();
     // The last response is out: close now, before the log line. When the proxy's FIN
     // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the

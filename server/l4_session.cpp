@@ -23,22 +23,24 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer
   record.client = client_address.ip_port;
 
   std::vector<const lb::Endpoint*> tried;
-  UpstreamConnection upstream = co_await connect_upstream(*backend, client_address.ip,
-                                                          routes->settings.timeouts.connect, tried);
-  record_upstream_connect_failures(*stats, upstream.failed_attempts);
-  if (!upstream.connected()) {
-    log(LogLevel::Warn, "service ", backend->name(), ": closing connection from ", record.client,
-        ": ", upstream.failure);
-    record.close_reason = "no_endpoint";
+  UpstreamAttempts attempts(*backend, client_address.ip, tried, stats.get());
+  UpstreamLink upstream(client.get_executor());
+  if (const auto failure = co_await attempts.connect(upstream, routes->settings.timeouts.connect)) {
+    // A local resource failure was logged (throttled) where it happened.
+    if (*failure != UpstreamFailure::LocalResource)
+      log(LogLevel::Warn, "service ", backend->name(), ": closing connection from ", record.client,
+          ": ", attempts.last_failure());
+    record.close_reason =
+        *failure == UpstreamFailure::LocalResource ? "local_resource" : "no_endpoint";
   } else {
     const RelayResult relayed =
         co_await relay(client, upstream.socket, routes->settings.timeouts.idle, pools);
     record.bytes_received = relayed.client_to_upstream;
     record.bytes_sent = relayed.upstream_to_client;
     record.close_reason = to_string(relayed.end);
-    report_outcome(
-        *backend, *upstream.endpoint.endpoint(),
-        relayed.end == RelayEnd::UpstreamReset ? lb::Outcome::Reset : lb::Outcome::Success);
+    attempts.report(*upstream.endpoint(), relayed.end == RelayEnd::UpstreamReset
+                                              ? lb::Outcome::Reset
+                                              : lb::Outcome::Success);
     // Counted when the connection ends: a scrape during a long transfer does not see it yet.
     record_bytes(*stats, relayed.client_to_upstream, relayed.upstream_to_client);
   }
@@ -46,7 +48,7 @@ asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer
   record.duration = std::chrono::steady_clock::now() - started;
   std::string pod, upstream_address;  // built only for the log
   if (upstream.connected()) {
-    const auto& address = upstream.endpoint.endpoint()->address();
+    const auto& address = upstream.endpoint()->address();
     pod = address.pod_key();
     upstream_address = address.key();
     record.pod = pod;

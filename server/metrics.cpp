@@ -42,8 +42,9 @@ void record_bytes(ServiceStats& stats, std::uint64_t received, std::uint64_t sen
   stats.bytes_sent.add(sent);
 }
 
-void record_upstream_connect_failures(ServiceStats& stats, int failures) {
-  if (failures > 0) stats.upstream_connect_failures.add(static_cast<std::uint64_t>(failures));
+void record_upstream_connect_failure(ServiceStats& stats, SocketFault fault) {
+  const auto index = static_cast<std::size_t>(fault);
+  if (index < kPodFaults) stats.upstream_connect_failures[index].add();
 }
 
 void record_upstream_retry(ServiceStats& stats) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "server/http_errors.hpp"
+#include "server/socket_faults.hpp"
 
 namespace svcproxy::server {
 
@@ -70,10 +71,10 @@ struct DurationCounts {
 // never share a line.
 struct alignas(64) ServiceStats {
   LocalCounter connections_opened;
-  LocalCounter connections_closed;  // active = opened - closed
-  LocalCounter bytes_received;      // from clients
-  LocalCounter bytes_sent;          // to clients
-  LocalCounter upstream_connect_failures;
+  LocalCounter connections_closed;                                 // active = opened - closed
+  LocalCounter bytes_received;                                     // from clients
+  LocalCounter bytes_sent;                                         // to clients
+  std::array<LocalCounter, kPodFaults> upstream_connect_failures;  // by SocketFault
   LocalCounter upstream_retries;
   std::array<LocalCounter, kRejectReasons> rejected_requests;  // by RejectReason
   StatusCounts http_requests;
@@ -84,7 +85,7 @@ struct alignas(64) ServiceStats {
 void record_connection_opened(ServiceStats& stats);
 void record_connection_closed(ServiceStats& stats);
 void record_bytes(ServiceStats& stats, std::uint64_t received, std::uint64_t sent);
-void record_upstream_connect_failures(ServiceStats& stats, int failures);
+void record_upstream_connect_failure(ServiceStats& stats, SocketFault fault);  // a pod fault
 void record_upstream_retry(ServiceStats& stats);
 void record_rejected_request(ServiceStats& stats, RejectReason reason);
 void record_http_request(ServiceStats& stats, int status_code,

@@ -10,7 +10,8 @@ void add_traffic(const ServiceStats& stats, ServiceTotals& totals) {
   totals.connections_opened += stats.connections_opened.value();
   totals.bytes_received += stats.bytes_received.value();
   totals.bytes_sent += stats.bytes_sent.value();
-  totals.upstream_connect_failures += stats.upstream_connect_failures.value();
+  for (std::size_t fault = 0; fault < kPodFaults; ++fault)
+    totals.upstream_connect_failures[fault] += stats.upstream_connect_failures[fault].value();
   totals.upstream_retries += stats.upstream_retries.value();
   for (std::size_t reason = 0; reason < kRejectReasons; ++reason)
     totals.rejected_requests[reason] += stats.rejected_requests[reason].value();

@@ -16,7 +16,7 @@ struct ServiceTotals {
   std::uint64_t connections_closed = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;
-  std::uint64_t upstream_connect_failures = 0;
+  std::array<std::uint64_t, kPodFaults> upstream_connect_failures{};  // by SocketFault
   std::uint64_t upstream_retries = 0;
   std::array<std::uint64_t, kRejectReasons> rejected_requests{};  // by RejectReason
   std::map<int, std::uint64_t> http_requests;                     // by status code; 0 = "other"

@@ -21,6 +21,7 @@ std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
   std::vector<prometheus::MetricFamily> families = service_families(*services_);
   append(families, endpoint_families(*backends_, lb::Clock::now()));
   append(families, control_families(control_));
+  append(families, local_fault_families(local_fault_counters()));
   append(families, process_families());
   return families;
 }

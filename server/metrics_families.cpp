@@ -65,10 +65,11 @@ struct ServiceFamilies {
                         "Time from request received to response sent.",
                         MetricType::Histogram,
                         {}};
-  MetricFamily failures{"svcproxy_upstream_connect_failures_total",
-                        "Connects to a pod that were refused or timed out.",
-                        MetricType::Counter,
-                        {}};
+  MetricFamily failures{
+      "svcproxy_upstream_connect_failures_total",
+      "Connects to a pod that failed, each attempt (also those a retry hid), by reason.",
+      MetricType::Counter,
+      {}};
   MetricFamily retries{"svcproxy_upstream_retries_total",
                        "HTTP requests sent again to another pod.",
                        MetricType::Counter,
@@ -91,8 +92,11 @@ void add_service(const ServiceLabels& service, const ServiceTotals& totals, Serv
     f.requests.metric.push_back(counter(with(labels, "code", code ? std::to_string(code) : "other"),
                                         static_cast<double>(count)));
   if (totals.duration_buckets.back() != 0) f.duration.metric.push_back(histogram(labels, totals));
-  f.failures.metric.push_back(
-      counter(labels, static_cast<double>(totals.upstream_connect_failures)));
+  // Every reason, zeros too: an alert on refused connects needs the series before the first.
+  for (std::size_t fault = 0; fault < kPodFaults; ++fault)
+    f.failures.metric.push_back(
+        counter(with(labels, "reason", to_string(static_cast<SocketFault>(fault))),
+                static_cast<double>(totals.upstream_connect_failures[fault])));
   f.retries.metric.push_back(counter(labels, static_cast<double>(totals.upstream_retries)));
   // Only the reasons seen: sixteen zero series per service port would drown the rest.
   for (std::size_t reason = 0; reason < kRejectReasons; ++reason) {
@@ -167,6 +171,30 @@ std::vector<MetricFamily> control_families(const ControlStats& stats) {
         counter({{"result", discovery::to_string(static_cast<discovery::DnsResult>(result))}},
                 static_cast<double>((*stats.dns_results)[result])));
   return {std::move(reloads), std::move(last), std::move(dns)};
+}
+
+std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCounters& counters) {
+  MetricFamily local{"svcproxy_local_resource_errors_total",
+                     "Accepts and pod connects that failed for want of svcproxy's own resources "
+                     "(descriptors, buffers, local ports); HTTP answers 503, no pod is blamed.",
+                     MetricType::Counter,
+                     {}};
+  MetricFamily accept{"svcproxy_accept_errors_total",
+                      "Client connections accept(2) could not take (they wait in the backlog), "
+                      "by reason.",
+                      MetricType::Counter,
+                      {}};
+  for (std::size_t fault = 0; fault < kSocketFaults; ++fault) {
+    const auto kind = static_cast<SocketFault>(fault);
+    if (is_local(kind))
+      local.metric.push_back(counter({{"kind", to_string(kind)}},
+                                     static_cast<double>(counters.local_resource_errors[fault].load(
+                                         std::memory_order_relaxed))));
+    accept.metric.push_back(counter(
+        {{"reason", to_string(kind)}},
+        static_cast<double>(counters.accept_errors[fault].load(std::memory_order_relaxed))));
+  }
+  return {std::move(local), std::move(accept)};
 }
 
 }  // namespace svcproxy::server

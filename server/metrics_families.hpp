@@ -22,4 +22,7 @@ std::vector<prometheus::MetricFamily> endpoint_families(const discovery::Backend
 // svcproxy_config_* and svcproxy_dns_resolutions_total.
 std::vector<prometheus::MetricFamily> control_families(const ControlStats& stats);
 
+// svcproxy_local_resource_errors_total{kind}, svcproxy_accept_errors_total{reason}.
+std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCounters& counters);
+
 }  // namespace svcproxy::server

@@ -8,6 +8,7 @@ RetryDecision retry_decision(const FailedAttempt& a) {
     case UpstreamFailure::NoEndpoint:
     case UpstreamFailure::Timeout:
     case UpstreamFailure::BadResponse:
+    case UpstreamFailure::LocalResource:  // another pod would fail the same way
       return RetryDecision::No;
     case UpstreamFailure::ConnectFailed:
       // Nothing reached a pod; the refusing one is not asked again for this request.

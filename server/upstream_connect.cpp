@@ -80,55 +80,82 @@ std::string describe_failure(const lb::EndpointAddress& address,
   return address.pod_key() + " " + address.key() + ": " + error.message();
 }
 
+// Per worker: while svcproxy is out of descriptors every request fails the same way.
+thread_local LogThrottle local_fault_log(std::chrono::seconds(1));
+
 }  // namespace
 
-void report_outcome(const lb::Backend& backend, lb::Endpoint& endpoint, lb::Outcome outcome) {
-  const auto ejection = backend.report(endpoint, outcome);
+UpstreamAttempts::UpstreamAttempts(const lb::Backend& backend, std::string_view client_ip,
+                                   std::vector<const lb::Endpoint*>& tried, ServiceStats* stats)
+    : backend_(backend), client_ip_(client_ip), tried_(tried), stats_(stats) {
+  tried_.clear();
+}
+
+void UpstreamAttempts::report(lb::Endpoint& endpoint, lb::Outcome outcome) const {
+  const auto ejection = backend_.report(endpoint, outcome);
   if (!ejection) return;
-  log(LogLevel::Warn, "service ", backend.name(), ": ejecting ", endpoint.address().pod_key(), " ",
+  log(LogLevel::Warn, "service ", backend_.name(), ": ejecting ", endpoint.address().pod_key(), " ",
       endpoint.address().key(), " for ",
       std::chrono::duration_cast<std::chrono::milliseconds>(ejection->duration).count(),
       "ms after ", ejection->consecutive, " consecutive ", lb::to_string(ejection->cause),
       " (ejection ", ejection->ejection_number, ")");
 }
 
-asio::awaitable<boost::system::error_code> connect_endpoint(tcp::socket& socket,
-                                                            const lb::EndpointAddress& address,
-                                                            conf::Duration timeout) {
-  boost::system::error_code error;
-  const tcp::endpoint target = to_tcp_endpoint(address, error);
-  if (error) co_return error;
-  co_return co_await connect_within(socket, target, timeout);
+bool UpstreamAttempts::retry_after(const lb::EndpointPtr& failed, RetryDecision decision) {
+  if (decision == RetryDecision::No) return false;
+  tried_.push_back(failed.get());
+  retry_pod_ = backend_.pick({client_ip_, lb::Clock::now(), tried_});
+  if (!retry_pod_ && decision == RetryDecision::OtherOrSamePod) retry_pod_ = failed;
+  return static_cast<bool>(retry_pod_);
 }
 
-asio::awaitable<UpstreamConnection> connect_upstream(const lb::Backend& backend,
-                                                     std::string_view client_ip,
-                                                     conf::Duration connect_timeout,
-                                                     std::vector<const lb::Endpoint*>& tried) {
-  // Not `result{tcp::socket(co_await ...), ...}`: GCC 12 miscompiles a co_await inside an
-  // aggregate initializer (the std::string member ends up freed from a stale address).
-  const auto executor = co_await asio::this_coro::executor;
-  UpstreamConnection result{tcp::socket(executor), {}, {}, 0};
+asio::awaitable<std::optional<UpstreamFailure>> UpstreamAttempts::connect(UpstreamLink& link,
+                                                                          conf::Duration timeout,
+                                                                          PoolUse pool) {
+  link.guard.release();
   for (;;) {
-    lb::EndpointPtr endpoint = backend.pick({client_ip, lb::Clock::now(), tried});
-    if (!endpoint) break;
-    tried.push_back(endpoint.get());
-    lb::ActiveGuard active(endpoint);
+    const bool retrying = static_cast<bool>(retry_pod_);
+    lb::EndpointPtr endpoint =
+        retrying ? std::move(retry_pod_) : backend_.pick({client_ip_, lb::Clock::now(), tried_});
+    retry_pod_ = nullptr;
+    if (!endpoint) {
+      if (tried_.empty()) {
+        last_failure_ = backend_.endpoints().empty() ? "no endpoints" : "no ready endpoint";
+        co_return UpstreamFailure::NoEndpoint;
+      }
+      co_return UpstreamFailure::ConnectFailed;
+    }
+    // A retry always gets a fresh connection: the pooled one may be what just failed.
+    if (pool.pool && !retrying) {
+      if (auto pooled = pool.pool->take(*endpoint, pool.unchecked)) {
+        link.socket = std::move(*pooled);
+        link.reused = true;
+        link.guard = lb::ActiveGuard(std::move(endpoint));
+        co_return std::nullopt;
+      }
+    }
+    link.reused = false;
     boost::system::error_code error;
     const tcp::endpoint target = to_tcp_endpoint(endpoint->address(), error);
-    if (!error) error = co_await connect_within(result.socket, target, connect_timeout);
+    if (!error) error = co_await connect_within(link.socket, target, timeout);
     if (!error) {
-      result.endpoint = std::move(active);
-      co_return result;
+      link.guard = lb::ActiveGuard(std::move(endpoint));
+      co_return std::nullopt;
     }
-    ++result.failed_attempts;
-    result.failure = describe_failure(endpoint->address(), error);
-    report_outcome(backend, *endpoint, lb::Outcome::ConnectFailure);
-    log(LogLevel::Warn, "service ", backend.name(), ": connect to ", result.failure);
+    last_failure_ = describe_failure(endpoint->address(), error);
+    const SocketFault fault = classify_socket_error(error);
+    if (is_local(fault)) {
+      count_local_resource_error(fault);
+      if (const auto suppressed = local_fault_log.admit(std::chrono::steady_clock::now()))
+        log(LogLevel::Error, "service ", backend_.name(), ": connect to ", last_failure_,
+            " (svcproxy's own limit, no pod blamed; ", *suppressed, " more since the last line)");
+      co_return UpstreamFailure::LocalResource;
+    }
+    if (stats_) record_upstream_connect_failure(*stats_, fault);
+    report(*endpoint, lb::Outcome::ConnectFailure);
+    log(LogLevel::Warn, "service ", backend_.name(), ": connect to ", last_failure_);
+    tried_.push_back(endpoint.get());
   }
-  if (result.failure.empty())
-    result.failure = backend.endpoints().empty() ? "no endpoints" : "no ready endpoint";
-  co_return result;
 }
 
 }  // namespace svcproxy::server

@@ -14,6 +14,7 @@
 #include "server/l4_session.hpp"
 #include "server/log.hpp"
 #include "server/native_socket.hpp"
+#include "server/socket_faults.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -150,6 +151,9 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
     } else if (error && error != asio::error::would_block) {
       // EMFILE, ENFILE, ENOBUFS...: pause instead of spinning; connections wait in the
       // backlog meanwhile.
+      const SocketFault fault = classify_socket_error(error);
+      count_accept_error(fault);
+      if (is_local(fault)) count_local_resource_error(fault);
       if (const auto suppressed = accept_errors.admit(std::chrono::steady_clock::now())) {
         log(LogLevel::Error, "accept on ", listener->spec.address.to_string(), ": ",
             error.message(), "; retrying every 100ms (", *suppressed,

@@ -42,7 +42,8 @@ def counters_match_connections_exactly(env):
     assert admin.value(text, "svcproxy_connections_total", **labels) == CONNECTIONS, text
     assert admin.value(text, "svcproxy_bytes_total", direction="received", **labels) == \
         CONNECTIONS * len(request), text
-    assert admin.value(text, "svcproxy_upstream_connect_failures_total", **labels) == 0
+    assert admin.value(text, "svcproxy_upstream_connect_failures_total", reason="refused",
+                       **labels) == 0
     assert admin.value(text, "svcproxy_endpoints", state="ready", **labels) == 3, text
     for pod in ("web-1", "web-2", "web-3"):
         assert admin.value(text, "svcproxy_endpoint_ready", pod=f"default/{pod}", **labels) == 1
@@ -58,8 +59,10 @@ def dead_pod_counts_a_connect_failure(env):
     refused = proxy.log_text().count("connect to default/web-1")
     text = admin.scrape(admin_port)
     assert refused >= 1, proxy.log_text()
-    assert admin.value(text, "svcproxy_upstream_connect_failures_total", **labels) == refused, \
-        text
+    assert admin.value(text, "svcproxy_upstream_connect_failures_total", reason="refused",
+                       **labels) == refused, text
+    assert admin.value(text, "svcproxy_upstream_connect_failures_total", reason="timeout",
+                       **labels) == 0, text
     assert admin.value(text, "svcproxy_connections_total", **labels) == 4, text
 
 

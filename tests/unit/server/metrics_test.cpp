@@ -22,7 +22,10 @@ TEST_CASE("aggregation across two workers gives exact sums") {
   record_connection_closed(metrics.worker(0));
   record_bytes(metrics.worker(0), 100, 1000);
   record_bytes(metrics.worker(1), 5, 50);
-  record_upstream_connect_failures(metrics.worker(1), 2);
+  record_upstream_connect_failure(metrics.worker(1), SocketFault::Refused);
+  record_upstream_connect_failure(metrics.worker(0), SocketFault::Refused);
+  record_upstream_connect_failure(metrics.worker(1), SocketFault::Timeout);
+  record_upstream_connect_failure(metrics.worker(1), SocketFault::FileDescriptors);  // not a pod's
   record_upstream_retry(metrics.worker(0));
   record_http_request(metrics.worker(0), 200, milliseconds(3));
   record_http_request(metrics.worker(1), 200, milliseconds(300));
@@ -33,7 +36,9 @@ TEST_CASE("aggregation across two workers gives exact sums") {
   CHECK(totals.connections_active() == 6);
   CHECK(totals.bytes_received == 105);
   CHECK(totals.bytes_sent == 1050);
-  CHECK(totals.upstream_connect_failures == 2);
+  CHECK(totals.upstream_connect_failures[static_cast<std::size_t>(SocketFault::Refused)] == 2);
+  CHECK(totals.upstream_connect_failures[static_cast<std::size_t>(SocketFault::Timeout)] == 1);
+  CHECK(totals.upstream_connect_failures[static_cast<std::size_t>(SocketFault::Reset)] == 0);
   CHECK(totals.upstream_retries == 1);
   CHECK(totals.http_requests == std::map<int, std::uint64_t>{{200, 2}, {503, 1}});
   CHECK(totals.duration_buckets.front() == 1);  // <= 5ms

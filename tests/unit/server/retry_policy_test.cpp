@@ -69,3 +69,13 @@ TEST_CASE("attempts are bounded") {
   a.attempt = kMaxAttempts;
   CHECK(retry_decision(a) == RetryDecision::No);
 }
+
+TEST_CASE("svcproxy's own resource failure is never retried on another pod") {
+  FailedAttempt a;
+  a.failure = UpstreamFailure::LocalResource;
+  a.idempotent = true;
+  a.request_bytes_sent = 0;
+  CHECK(retry_decision(a) == RetryDecision::No);
+  a.reused_connection = true;
+  CHECK(retry_decision(a) == RetryDecision::No);
+}
