@@ -1,5 +1,5 @@
 // libFuzzer harness for the path a client's request head takes through the proxy
-// (server/http_session.cpp's read_request_head, then a chunked body's framing): Beast's
+// (server/http/http_session.cpp's read_request_head, then a chunked body's framing): Beast's
 // request parser with the proxy's field allocator and header limit, fed in pieces the
 // way reads arrive; check_request_head on a complete head, classify_request_parse_error
 // on a refused one; and, for a chunked request, ChunkedDecoder over the bytes after the
@@ -22,18 +22,18 @@
 #include <utility>
 
 #include "conf/model.hpp"
-#include "server/buffer_pool.hpp"
-#include "server/chunked_decoder.hpp"
-#include "server/field_arena.hpp"
-#include "server/http_errors.hpp"
-#include "server/http_validation.hpp"
+#include "server/worker/buffer_pool.hpp"
+#include "server/http_message/chunked_decoder.hpp"
+#include "server/http/field_arena.hpp"
+#include "server/http/http_errors.hpp"
+#include "server/http_message/http_validation.hpp"
 
 namespace {
 
 namespace http = boost::beast::http;
 using namespace svcproxy;
 
-// server/http_connection.hpp's RequestParser, spelled out here: that header brings Asio,
+// server/http/http_connection.hpp's RequestParser, spelled out here: that header brings Asio,
 // lb/ and the worker with it.
 using RequestParser = http::request_parser<http::buffer_body, server::FieldAllocator>;
 
@@ -83,7 +83,7 @@ void check_rejection(const server::Rejection& rejection) {
   FUZZ_CHECK(server::to_string(rejection.reason) != nullptr);
 }
 
-// The body of a chunked request, as server/http_forward.cpp hands it to the decoder.
+// The body of a chunked request, as server/http/http_forward.cpp hands it to the decoder.
 void decode_chunked(std::string_view body, const conf::Limits& limits, Splits& splits) {
   server::ChunkedDecoder::Limits decoder_limits;
   decoder_limits.max_line_bytes = static_cast<std::size_t>(limits.max_chunk_line_bytes);
@@ -128,7 +128,7 @@ void decode_chunked(std::string_view body, const conf::Limits& limits, Splits& s
   FUZZ_CHECK(!decoder.done());
 }
 
-// server/http_session.cpp's read_request_head, with reads replaced by the next piece.
+// server/http/http_session.cpp's read_request_head, with reads replaced by the next piece.
 void read_request(RequestParser& parser, std::string_view data, const conf::Limits& limits) {
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   if (limits.max_body_bytes > 0)

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "server/log.hpp"
+#include "server/log/log.hpp"
 
 namespace svcproxy::server {
 

@@ -4,7 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "server/drained_read.hpp"
+#include "server/net/drained_read.hpp"
 
 namespace svcproxy::server {
 

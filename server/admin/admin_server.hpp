@@ -1,0 +1,43 @@
+// The admin HTTP listener (ProxyConfig adminAddress): /metrics, health and the status
+// API. Runs on the control io_context, never on a worker, so it reads the control
+// thread's snapshot and backends without locks, and a scrape cannot slow traffic. It
+// never proxies.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <string>
+
+#include "server/admin/admin_routes.hpp"
+
+namespace svcproxy::server {
+
+class AdminServer {
+ public:
+  AdminServer(boost::asio::io_context& control, AdminSources sources)
+      : control_(control), sources_(sources) {}
+
+  // Binds `address` ("ip:port", "[v6]:port") and starts accepting. False with `error`
+  // set when the address is malformed or cannot be bound.
+  bool start(const std::string& address, std::string& error);
+  // Closes the listener; connections in progress finish their current request.
+  void stop();
+
+  void set_readiness(Readiness readiness) { readiness_ = readiness; }
+  std::string address() const { return bound_; }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
+  void spawn_session(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& control_;
+  AdminSources sources_;
+  Readiness readiness_ = Readiness::Starting;
+  boost::asio::ip::tcp::acceptor acceptor_{control_};
+  std::string bound_;
+  int sessions_ = 0;
+};
+
+}  // namespace svcproxy::server

@@ -1,0 +1,322 @@
+#include "server/control/proxy.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <csignal>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "conf/loader.hpp"
+#include "server/log/access_log.hpp"
+#include "server/control/listen_socket.hpp"
+#include "server/log/log.hpp"
+#include "server/metrics/metrics_registry.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr int kListenBacklog = 4096;
+
+int worker_count(const conf::ProxySettings& settings) {
+  if (settings.workers > 0) return settings.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Plans are sorted by address (plan_listeners), so a lookup is a binary search: a reload
+// of 10,000 listeners must not compare every pair.
+const ListenerSpec* find_listener(const std::vector<ListenerSpec>& plan,
+                                  const ListenAddress& address) {
+  const auto found = std::lower_bound(
+      plan.begin(), plan.end(), address,
+      [](const ListenerSpec& spec, const ListenAddress& key) { return spec.address < key; });
+  return found != plan.end() && found->address == address ? &*found : nullptr;
+}
+
+// Whether two maps have the same keys: then sync_service_metrics would return the metrics
+// map as it is, and 10,000 keys need not be copied.
+bool same_keys(const ServiceMetricsMap& metrics, const discovery::BackendMap& backends) {
+  return std::equal(metrics.begin(), metrics.end(), backends.begin(), backends.end(),
+                    [](const auto& a, const auto& b) { return a.first == b.first; });
+}
+
+void close_all(const std::vector<std::vector<int>>& descriptors) {
+  for (const auto& per_listener : descriptors)
+    for (const int fd : per_listener)
+      ::close(fd);
+}
+
+}  // namespace
+
+Proxy::Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot,
+             conf::DocumentCache documents)
+    : config_paths_(std::move(config_paths)),
+      documents_(std::move(documents)),
+      snapshot_(std::move(snapshot)) {
+  for (int i = 0, n = worker_count(snapshot_.proxy); i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, open_connections_));
+}
+
+Proxy::~Proxy() {
+  for (auto& worker : workers_)
+    worker->stop();
+  for (auto& worker : workers_)
+    worker->join();
+}
+
+int Proxy::run() {
+  std::string error;
+  if (!configure_access_log(snapshot_.proxy.access_log, error)) {
+    log(LogLevel::Error, error);
+    return 1;
+  }
+  start_discovery();
+  if (!apply(std::move(snapshot_))) return 1;
+  record_config_load_success(control_stats_);
+  start_admin();
+  for (auto& worker : workers_)
+    worker->start();
+  admin_.set_readiness(Readiness::Ready);
+  wait_for_signals();
+  log(LogLevel::Info, "svcproxy ready: ", listeners_.size(), " listeners, ", workers_.size(),
+      " workers");
+  control_.run();
+  for (auto& worker : workers_)
+    worker->stop();
+  for (auto& worker : workers_)
+    worker->join();
+  log(LogLevel::Info, "svcproxy stopped");
+  return 0;
+}
+
+bool Proxy::apply(conf::Snapshot snapshot) {
+  std::vector<ListenerSpec> plan = plan_listeners(snapshot);
+  const auto conflicts = find_listener_conflicts(plan);
+  for (const auto& conflict : conflicts)
+    log(LogLevel::Error, "configuration rejected: ", conflict);
+  if (!conflicts.empty()) return false;
+
+  // Bind every new address on every worker first, so a failure changes nothing.
+  std::vector<const ListenerSpec*> added;
+  std::vector<std::vector<int>> descriptors;
+  for (const auto& spec : plan) {
+    if (find_listener(listeners_, spec.address)) continue;
+    added.push_back(&spec);
+    descriptors.emplace_back();
+    for (std::size_t w = 0; w < workers_.size(); ++w) {
+      auto opened = open_listen_socket(spec.address, kListenBacklog);
+      if (auto* failure = std::get_if<ListenError>(&opened)) {
+        log(LogLevel::Error, failure->message, " (", spec.backend_key, ")");
+        close_all(descriptors);
+        return false;
+      }
+      descriptors.back().push_back(std::get<int>(opened));
+    }
+  }
+
+  dns_->update(snapshot);
+  publish_routes(snapshot);
+  // One line per listener helps with a handful; with thousands it drowns the log.
+  constexpr std::size_t kListenersLoggedOneByOne = 64;
+  const LogLevel each = added.size() > kListenersLoggedOneByOne ? LogLevel::Debug : LogLevel::Info;
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    for (std::size_t w = 0; w < workers_.size(); ++w)
+      workers_[w]->open_listener(*added[i], descriptors[i][w]);
+    log(each, "listening on ", added[i]->address.to_string(), " for ", added[i]->backend_key, " (",
+        to_string(added[i]->role), ", ", conf::to_string(added[i]->protocol), ")");
+  }
+  if (each == LogLevel::Debug)
+    log(LogLevel::Info, "listening on ", added.size(),
+        " new addresses (--log-level debug lists them)");
+  for (const auto& old : listeners_) {
+    const ListenerSpec* now = find_listener(plan, old.address);
+    if (!now) {
+      for (auto& worker : workers_)
+        worker->close_listener(old.address);
+      log(LogLevel::Info, "stopped listening on ", old.address.to_string(), " for ",
+          old.backend_key);
+    } else if (!(*now == old)) {
+      for (auto& worker : workers_)
+        worker->update_listener(*now);
+    }
+  }
+  listeners_ = std::move(plan);
+  // The previous snapshot (60,000 shared objects to release) goes after this reload is
+  // reported.
+  auto previous = std::make_shared<conf::Snapshot>(std::exchange(snapshot_, std::move(snapshot)));
+  asio::post(control_, [previous = std::move(previous)] {});
+  return true;
+}
+
+void Proxy::publish_routes(const conf::Snapshot& snapshot) {
+  // Without DNS pods, now and last time, backends_ was built from snapshot_ alone (apply()
+  // sets snapshot_ after this), and unchanged Services keep their Backends.
+  std::vector<conf::Pod> dns_pods = dns_->pods();
+  discovery::BackendMapPtr previous = backends_;
+  if (dns_pods.empty()) {
+    const conf::Snapshot* built_from = routes_from_snapshot_pods_ ? &snapshot_ : nullptr;
+    backends_ = std::make_shared<const discovery::BackendMap>(discovery::build_backends(
+        snapshot, snapshot.pods, *previous, lb::Clock::now(), built_from, &pod_index_));
+  } else {
+    pod_index_.reset();                  // it would point into this call's list of DNS pods
+    conf::PodList pods = snapshot.pods;  // pointers to the shared pods
+    for (auto& pod : dns_pods)
+      pods.push_back(std::move(pod));
+    backends_ = std::make_shared<const discovery::BackendMap>(
+        discovery::build_backends(snapshot, pods, *previous));
+  }
+  routes_from_snapshot_pods_ = dns_pods.empty();
+  ServiceMetricsMapPtr previous_metrics = service_metrics_;
+  if (!same_keys(*service_metrics_, *backends_))
+    service_metrics_ = std::make_shared<const ServiceMetricsMap>(
+        sync_service_metrics(*previous_metrics, *backends_, workers_.size()));
+  // The workers share the maps with this thread; nothing is copied.
+  auto routes = std::make_shared<const RoutingTable>(
+      RoutingTable{backends_, snapshot.proxy, service_metrics_});
+  for (auto& worker : workers_)
+    worker->publish(routes);
+  // 10,000 keys each: freed after this reload is reported, unless a worker frees them first.
+  asio::post(control_,
+             [previous = std::move(previous), previous_metrics = std::move(previous_metrics)] {});
+  // The prober looks only at endpoints with a readinessProbe; the others need no copy.
+  std::vector<lb::EndpointPtr> endpoints;
+  for (const auto& [key, backend] : *backends_)
+    for (const auto& endpoint : backend->endpoints())
+      if (endpoint->address().readiness_probe) endpoints.push_back(endpoint);
+  prober_.watch(endpoints);
+  schedule_termination_sweep(snapshot.proxy.timeouts.drain);
+}
+
+// Removed pods serve out their grace inside the sets; rebuild when the first one ends.
+void Proxy::schedule_termination_sweep(conf::Duration grace) {
+  const auto end = discovery::next_termination_end(*backends_, grace);
+  termination_sweep_.cancel();
+  if (!end) return;
+  termination_sweep_.expires_at(*end + std::chrono::milliseconds(1));
+  termination_sweep_.async_wait([this](const boost::system::error_code& error) {
+    if (!error && !draining_) publish_routes(snapshot_);
+  });
+}
+
+// DNS answers and config file changes arrive on the control context, like signals.
+void Proxy::start_discovery() {
+  dns_ = std::make_unique<discovery::DnsDiscovery>(
+      control_, discovery::make_cares_resolver(control_),
+      [this](const std::string&, const std::vector<conf::Pod>&) { publish_routes(snapshot_); },
+      [](discovery::DnsLogLevel level, const std::string& message) {
+        log(level == discovery::DnsLogLevel::Warn ? LogLevel::Warn : LogLevel::Info, message);
+      });
+  control_stats_.dns_results = &dns_->counters();
+  config_watcher_ = std::make_unique<ConfigWatcher>(control_, config_paths_, [this] {
+    if (!draining_) reload();
+  });
+  for (const auto& problem : config_watcher_->start())
+    log(LogLevel::Warn, "not watching for config changes: ", problem);
+}
+
+void Proxy::reload() {
+  log(LogLevel::Info, "reloading configuration");
+  const auto started = std::chrono::steady_clock::now();
+  conf::LoadResult loaded = conf::load_files(config_paths_, &documents_);
+  const auto loaded_at = std::chrono::steady_clock::now();
+  for (const auto& warning : loaded.warnings)
+    log(LogLevel::Warn, warning.to_string());
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors)
+      log(LogLevel::Error, error.to_string());
+    log(LogLevel::Error, "reload rejected: ", loaded.errors.size(),
+        " errors; the previous configuration keeps serving");
+    record_config_reload(control_stats_, false);
+    return;
+  }
+  if (worker_count(loaded.snapshot->proxy) != static_cast<int>(workers_.size()))
+    log(LogLevel::Warn, "a change of workers takes effect at the next start");
+  if (loaded.snapshot->proxy.admin_address != snapshot_.proxy.admin_address)
+    log(LogLevel::Warn, "a change of adminAddress takes effect at the next start");
+  const bool applied = apply(std::move(*loaded.snapshot));
+  record_config_reload(control_stats_, applied);
+  const auto millis = [](auto duration) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+  };
+  if (applied)
+    log(LogLevel::Info, "reload applied (read in ", millis(loaded_at - started), "ms, applied in ",
+        millis(std::chrono::steady_clock::now() - loaded_at), "ms)");
+  else
+    log(LogLevel::Error, "reload rejected; the previous configuration keeps serving");
+}
+
+// An admin listener that cannot bind is logged, not fatal: traffic matters more than
+// observability, as with kube-proxy's metrics server.
+void Proxy::start_admin() {
+  std::string error;
+  if (admin_.start(snapshot_.proxy.admin_address, error))
+    log(LogLevel::Info, "admin listening on ", snapshot_.proxy.admin_address);
+  else
+    log(LogLevel::Error, error, "; continuing without /metrics and /readyz");
+}
+
+void Proxy::wait_for_signals() {
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  signals_.add(SIGUSR1);
+  signals_.async_wait([this](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    if (signal == SIGHUP) {
+      // Like the file watcher: a reload could open listeners on draining workers.
+      if (draining_)
+        log(LogLevel::Warn, "SIGHUP ignored: draining");
+      else
+        reload();
+    }
+    if (signal == SIGUSR1) reopen_access_log();
+    if (signal == SIGTERM || signal == SIGINT) {
+      if (draining_) {
+        log(LogLevel::Warn, "second stop signal: exiting without waiting for the drain");
+        finish();
+        return;
+      }
+      begin_drain();
+    }
+    wait_for_signals();
+  });
+}
+
+void Proxy::begin_drain() {
+  draining_ = true;
+  admin_.set_readiness(Readiness::Draining);
+  const auto timeout = snapshot_.proxy.timeouts.drain;
+  log(LogLevel::Info, "draining: no new connections; waiting up to ",
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), "ms for open ones");
+  workers_draining_ = workers_.size();
+  for (auto& worker : workers_)
+    worker->drain([this] { asio::post(control_, [this] { on_worker_drained(); }); });
+  drain_deadline_.expires_after(timeout);
+  drain_deadline_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;
+    log(LogLevel::Warn, "drain timeout reached with ", open_connections_.load(),
+        " connections open; closing them");
+    finish();
+  });
+}
+
+void Proxy::on_worker_drained() {
+  if (--workers_draining_ == 0) {
+    log(LogLevel::Info, "drained: every connection has finished");
+    finish();
+  }
+}
+
+void Proxy::finish() {
+  admin_.stop();
+  signals_.cancel();
+  drain_deadline_.cancel();
+  termination_sweep_.cancel();
+  control_.stop();
+}
+
+}  // namespace svcproxy::server

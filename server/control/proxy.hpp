@@ -1,0 +1,87 @@
+// The running proxy: the control thread (signals, reload, config watching, DNS discovery,
+// readiness probes, the admin listener) and the workers that carry traffic.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/document_cache.hpp"
+#include "conf/model.hpp"
+#include "discovery/backends.hpp"
+#include "discovery/dns_discovery.hpp"
+#include "server/admin/admin_server.hpp"
+#include "server/control/config_watcher.hpp"
+#include "server/control/control_stats.hpp"
+#include "server/control/listen_plan.hpp"
+#include "server/log/log.hpp"
+#include "server/metrics/metrics.hpp"
+#include "server/metrics/metrics_collector.hpp"
+#include "server/control/readiness_prober.hpp"
+#include "server/worker/worker.hpp"
+
+namespace svcproxy::server {
+
+class Proxy {
+ public:
+  // `documents` holds what loading `snapshot` parsed, so the first reload re-parses only
+  // what changed.
+  Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot,
+        conf::DocumentCache documents = {});
+  ~Proxy();
+
+  // Serves until SIGTERM/SIGINT and the drain that follows. Returns the exit code:
+  // 0 after a drain, 1 when the listeners could not be opened at start.
+  int run();
+
+ private:
+  // Opens the listeners the snapshot adds, closes the ones it removes, re-routes the rest.
+  // All-or-nothing: when a new listener cannot be bound, nothing changes and false is
+  // returned with the reasons logged. Takes the snapshot to keep it without a copy.
+  bool apply(conf::Snapshot snapshot);
+  // Rebuilds the backends from the snapshot's pods plus the DNS pods and publishes a new
+  // RoutingTable to every worker. After apply() and on every DNS change.
+  void publish_routes(const conf::Snapshot& snapshot);
+  void schedule_termination_sweep(conf::Duration grace);
+  void start_discovery();
+  void reload();
+  void begin_drain();
+  void finish();
+  void wait_for_signals();
+  void on_worker_drained();
+  void start_admin();
+
+  std::vector<std::string> config_paths_;
+  conf::DocumentCache documents_;
+  conf::Snapshot snapshot_;
+  boost::asio::io_context control_{1};
+  boost::asio::signal_set signals_{control_};
+  boost::asio::steady_timer drain_deadline_{control_};
+  boost::asio::steady_timer termination_sweep_{control_};
+  std::atomic<int> open_connections_{0};
+  ReadinessProber prober_{control_, [](std::string_view line) { log(LogLevel::Info, line); }};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<ListenerSpec> listeners_;
+  discovery::BackendMapPtr backends_ = std::make_shared<const discovery::BackendMap>();
+  // backends_ was built from snapshot_ and its pods alone (no DNS pods).
+  bool routes_from_snapshot_pods_ = false;
+  // Null, or an index over snapshot_.pods that the next build reuses if they stay the same.
+  std::shared_ptr<const discovery::PodIndex> pod_index_;
+  // Observability, all on the control thread; the admin reads the members above by
+  // reference. Declared after control_ so they are destroyed before it.
+  ServiceMetricsMapPtr service_metrics_ = std::make_shared<const ServiceMetricsMap>();
+  ControlStats control_stats_;
+  MetricsCollector metrics_{service_metrics_, backends_, control_stats_};
+  AdminServer admin_{control_, {snapshot_, backends_, metrics_}};
+  bool draining_ = false;
+  std::size_t workers_draining_ = 0;
+  // Both run on control_ and are declared after it, so they go before it does.
+  std::unique_ptr<discovery::DnsDiscovery> dns_;
+  std::unique_ptr<ConfigWatcher> config_watcher_;
+};
+
+}  // namespace svcproxy::server

@@ -1,0 +1,249 @@
+#include "server/http/http_session.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/error.hpp>
+#include <optional>
+
+#include "server/log/access_log.hpp"
+#include "server/net/drained_read.hpp"
+#include "server/http/http_connection.hpp"
+#include "server/http/http_forward.hpp"
+#include "server/http_message/http_validation.hpp"
+#include "server/log/log.hpp"
+#include "server/metrics/metrics.hpp"
+#include "server/net/native_socket.hpp"
+#include "server/worker/worker.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeadReadSize = 8 * 1024;
+// A connection waiting for its next request reads into this much: most request heads fit,
+// and 10,000 idle keep-alive connections cost 10 MiB of buffers, not 80.
+constexpr std::size_t kIdleReadSize = 1024;
+
+struct HeadRead {
+  enum class Outcome { Complete, Closed, Rejected };
+  Outcome outcome = Outcome::Closed;
+  Rejection rejection;
+  std::size_t bytes = 0;
+  Clock::time_point started;
+};
+
+void prepare_request_parser(RequestParser& parser, const conf::Limits& limits) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  if (limits.max_body_bytes > 0)
+    parser.body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
+  else
+    parser.body_limit(boost::none);
+}
+
+// Reads until `parser` holds a complete request head, leaving the bytes after it (body,
+// pipelined requests) in the client buffer.
+asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& parser,
+                                            const conf::ProxySettings& settings) {
+  const conf::Timeouts& timeouts = settings.timeouts;
+  const conf::Limits& limits = settings.limits;
+  HeadRead read;
+  bool started = false;
+  // Bytes at the front of the buffer the parser has taken: Beast takes a complete start
+  // line even when the fields are still incomplete (put() says need_more but returns its
+  // length), and must not be given those bytes again.
+  std::size_t parsed = 0;
+  for (;;) {
+    if (c.client_buffer.size() > parsed) {
+      if (!started) {
+        read.started = Clock::now();
+        started = true;
+      }
+      const auto data = c.client_buffer.data();
+      const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+      boost::system::error_code error;
+      parsed += parser.put(data + parsed, error);
+      if (parser.is_header_done()) {
+        if (const auto rejected =
+                check_request_head(parser.get(), buffered.substr(0, parsed), limits)) {
+          read.outcome = HeadRead::Outcome::Rejected;
+          read.rejection = *rejected;
+          co_return read;
+        }
+        c.client_buffer.consume(parsed);
+        read.outcome = HeadRead::Outcome::Complete;
+        read.bytes = parsed;
+        co_return read;
+      }
+      if (error != http::error::need_more) {
+        read.outcome = HeadRead::Outcome::Rejected;
+        read.rejection = classify_request_parse_error(error, buffered);
+        co_return read;
+      }
+      // Beast takes the request line as soon as it is whole, so while nothing is parsed the
+      // line is still arriving: refuse it once it is too long, not at maxHeaderBytes.
+      if (parsed == 0) {
+        if (const auto rejected = check_incomplete_request_line(
+                buffered, static_cast<std::size_t>(limits.max_request_line_bytes))) {
+          read.outcome = HeadRead::Outcome::Rejected;
+          read.rejection = *rejected;
+          co_return read;
+        }
+      }
+      // The first bytes of a request on a kept-alive connection: now the header timeout runs.
+      if (c.deadline.waiting == Waiting::NextRequest)
+        c.expect(Waiting::RequestHead, timeouts.request_header);
+    }
+    const std::size_t room = c.client_buffer.capacity() - c.client_buffer.size();
+    const std::size_t want =
+        std::max(room, c.client_buffer.size() == 0 ? kIdleReadSize : kHeadReadSize);
+    auto [error, n] =
+        co_await c.client.async_read_some(draining(c.client_buffer.prepare(want)), kNoThrow);
+    if (error) {
+      if (c.deadline.fired == Waiting::RequestHead) {
+        read.outcome = HeadRead::Outcome::Rejected;
+        read.rejection = {HttpError::RequestTimeout, RejectReason::HeaderTimeout};
+      }
+      co_return read;
+    }
+    c.client_buffer.commit(n);
+  }
+}
+
+// Batches the line with the others of this event-loop round (see WorkerResources).
+void log_request(HttpConnection& c, const L7AccessRecord& record) {
+  if (!access_log_enabled()) return;
+  WorkerResources& resources = c.resources;
+  append_access_log_line(record, resources.access_log_batch);
+  if (resources.access_log_flush_posted) return;
+  resources.access_log_flush_posted = true;
+  asio::post(c.client.get_executor(), [&resources] {
+    write_access_log_lines(resources.access_log_batch);
+    resources.access_log_batch.clear();
+    resources.access_log_flush_posted = false;
+  });
+}
+
+void log_rejected(HttpConnection& c, std::string_view service, const RequestParser& parser,
+                  const HeadRead& head, std::size_t sent, ServiceStats* stats) {
+  L7AccessRecord record;
+  record.service = service;
+  record.client = c.client_address;
+  if (parser.is_header_done()) {  // refused for what the head says: say which request
+    record.method = parser.get().method_string();
+    record.target = parser.get().target();
+  }
+  record.status = status_code(head.rejection.status);
+  record.bytes_received = c.client_buffer.size();
+  record.bytes_sent = sent;
+  record.duration =
+      head.started == Clock::time_point{} ? Clock::duration{} : Clock::now() - head.started;
+  record.error = to_string(head.rejection.reason);
+  log_request(c, record);
+  if (!stats) return;
+  record_rejected_request(*stats, head.rejection.reason);
+  record_http_request(*stats, record.status, record.duration);
+  record_bytes(*stats, record.bytes_received, record.bytes_sent);
+}
+
+void log_forwarded(HttpConnection& c, std::string_view service, const RequestParser& parser,
+                   const HeadRead& head, const ForwardResult& result, ServiceStats* stats) {
+  L7AccessRecord record;
+  record.service = service;
+  record.client = c.client_address;
+  if (result.endpoint) {
+    record.pod_namespace = result.endpoint->address().pod_namespace;
+    record.pod_name = result.endpoint->address().pod_name;
+  }
+  record.method = parser.get().method_string();
+  record.target = parser.get().target();
+  record.status = result.status;
+  record.bytes_received = head.bytes + result.body_received;
+  record.bytes_sent = result.bytes_sent;
+  record.duration = Clock::now() - head.started;
+  record.upstream_duration = result.upstream_duration;
+  record.error = result.error;
+  log_request(c, record);
+  if (!stats) return;
+  if (result.rejected) record_rejected_request(*stats, *result.rejected);
+  record_http_request(*stats, record.status, record.duration);
+  record_bytes(*stats, record.bytes_received, record.bytes_sent);
+  for (int i = 0; i < result.retries; ++i)
+    record_upstream_retry(*stats);
+}
+
+asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backend_key) {
+  RoutingTablePtr routes;
+  lb::BackendPtr backend;
+  StatsHandle stats;
+  std::optional<RequestParser> parser;
+  for (bool first = true;; first = false) {
+    if (routes != c.worker.routes()) {
+      routes = c.worker.routes();
+      backend = routes ? routes->find(backend_key) : nullptr;
+      stats = routes ? routes->stats_for(backend_key, c.worker.index()) : StatsHandle{};
+    }
+    if (!routes) co_return;
+    const conf::ProxySettings& settings = routes->settings;
+    c.start_parser(parser);
+    prepare_request_parser(*parser, settings.limits);
+    if (first || c.client_buffer.size() > 0)
+      c.expect(Waiting::RequestHead, settings.timeouts.request_header);
+    else
+      c.expect(Waiting::NextRequest, settings.timeouts.idle);
+    const HeadRead head = co_await read_request_head(c, *parser, settings);
+    const std::string_view service = backend ? std::string_view(backend->name()) : backend_key;
+    if (head.outcome == HeadRead::Outcome::Closed) co_return;
+    if (head.outcome == HeadRead::Outcome::Rejected) {
+      const std::size_t sent = co_await send_error(c, head.rejection.status, false);
+      log_rejected(c, service, *parser, head, sent, stats.get());
+      co_await close_gracefully(c);
+      co_return;
+    }
+    if (!backend) {
+      ForwardResult gone;
+      gone.status = status_code(HttpError::ServiceUnavailable);
+      gone.error = "no_route";
+      gone.bytes_sent = co_await send_error(c, HttpError::ServiceUnavailable, false);
+      log_forwarded(c, service, *parser, head, gone, stats.get());
+      co_await close_gracefully(c);
+      co_return;
+    }
+    const ForwardResult result =
+        co_await forward_request(c, *parser, *backend, settings, stats.get());
+    const bool last = !result.keep_client || c.worker.draining();
+    // The last response is out: close now, before the log line. When the proxy's FIN
+    // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the
+    // client's context; closing second would tear the socket down here, on the worker
+    // (measured: CPU per `Connection: close` request, see the commit).
+    if (last && !result.linger) close_quietly(c.client);
+    log_forwarded(c, service, *parser, head, result, stats.get());
+    if (last) {
+      if (result.linger) co_await close_gracefully(c);
+      co_return;
+    }
+    parser.reset();  // its header fields, until the next request
+    if (c.client_buffer.size() == 0 && c.client_buffer.capacity() > kIdleReadSize)
+      c.client_buffer.shrink_to_fit();
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_http_connection(tcp::socket client, tcp::endpoint peer,
+                                            std::string backend_key, Worker& worker) {
+  HttpConnection connection(std::move(client), peer, worker);
+  try {
+    co_await serve_requests(connection, backend_key);
+  } catch (const std::exception& failure) {
+    log(LogLevel::Error, "http session on ", backend_key, " failed: ", failure.what());
+  }
+}
+
+}  // namespace svcproxy::server

@@ -1,0 +1,60 @@
+#include "server/l4_session.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
+
+#include "server/log/access_log.hpp"
+#include "server/log/log.hpp"
+#include "server/net/native_socket.hpp"
+#include "server/l4/tcp_relay.hpp"
+#include "server/upstream/upstream_connect.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+asio::awaitable<void> serve_l4_connection(tcp::socket client, tcp::endpoint peer,
+                                          lb::BackendPtr backend, RoutingTablePtr routes,
+                                          StatsHandle stats, RelayPools pools) {
+  const auto started = std::chrono::steady_clock::now();
+  L4AccessRecord record;
+  record.service = backend->name();
+  const PeerAddress client_address = describe_peer(peer);
+  record.client = client_address.ip_port;
+
+  std::vector<const lb::Endpoint*> tried;
+  UpstreamAttempts attempts(*backend, client_address.ip, tried, stats.get());
+  UpstreamLink upstream(client.get_executor());
+  if (const auto failure = co_await attempts.connect(upstream, routes->settings.timeouts.connect)) {
+    // A local resource failure was logged (throttled) where it happened.
+    if (*failure != UpstreamFailure::LocalResource)
+      log(LogLevel::Warn, "service ", backend->name(), ": closing connection from ", record.client,
+          ": ", attempts.last_failure());
+    record.close_reason =
+        *failure == UpstreamFailure::LocalResource ? "local_resource" : "no_endpoint";
+  } else {
+    const RelayResult relayed =
+        co_await relay(client, upstream.socket, routes->settings.timeouts.idle, pools);
+    record.bytes_received = relayed.client_to_upstream;
+    record.bytes_sent = relayed.upstream_to_client;
+    record.close_reason = to_string(relayed.end);
+    attempts.report(*upstream.endpoint(), relayed.end == RelayEnd::UpstreamReset
+                                              ? lb::Outcome::Reset
+                                              : lb::Outcome::Success);
+    // Counted when the connection ends: a scrape during a long transfer does not see it yet.
+    record_bytes(*stats, relayed.client_to_upstream, relayed.upstream_to_client);
+  }
+  if (!access_log_enabled()) co_return;
+  record.duration = std::chrono::steady_clock::now() - started;
+  std::string pod, upstream_address;  // built only for the log
+  if (upstream.connected()) {
+    const auto& address = upstream.endpoint()->address();
+    pod = address.pod_key();
+    upstream_address = address.key();
+    record.pod = pod;
+    record.upstream = upstream_address;
+  }
+  write_access_log(record);
+}
+
+}  // namespace svcproxy::server

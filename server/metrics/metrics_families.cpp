@@ -1,0 +1,200 @@
+#include "server/metrics/metrics_families.hpp"
+
+#include "server/admin/endpoint_status.hpp"
+#include "server/metrics/metrics_aggregate.hpp"
+
+namespace svcproxy::server {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+Labels service_labels(const ServiceLabels& service) {
+  return {
+      {"namespace", service.namespace_name}, {"service", service.service}, {"port", service.port}};
+}
+
+Labels with(Labels labels, std::string name, std::string value) {
+  labels.push_back({std::move(name), std::move(value)});
+  return labels;
+}
+
+ClientMetric counter(Labels labels, double value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.counter.value = value;
+  return metric;
+}
+
+ClientMetric gauge(Labels labels, double value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.gauge.value = value;
+  return metric;
+}
+
+ClientMetric histogram(Labels labels, const ServiceTotals& totals) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  for (std::size_t i = 0; i < kDurationBuckets.size(); ++i)
+    metric.histogram.bucket.push_back({totals.duration_buckets[i], kDurationBuckets[i]});
+  metric.histogram.bucket.push_back(
+      {totals.duration_buckets.back(), std::numeric_limits<double>::infinity()});
+  metric.histogram.sample_count = totals.duration_buckets.back();
+  metric.histogram.sample_sum = totals.duration_sum_seconds;
+  return metric;
+}
+
+// The families service_families() fills, in exposition order.
+struct ServiceFamilies {
+  MetricFamily active{
+      "svcproxy_connections_active", "Open client connections.", MetricType::Gauge, {}};
+  MetricFamily total{
+      "svcproxy_connections_total", "Client connections accepted.", MetricType::Counter, {}};
+  MetricFamily bytes{"svcproxy_bytes_total",
+                     "Bytes relayed; direction=received from clients, sent to clients.",
+                     MetricType::Counter,
+                     {}};
+  MetricFamily requests{"svcproxy_http_requests_total",
+                        "HTTP requests answered, by status code.",
+                        MetricType::Counter,
+                        {}};
+  MetricFamily duration{"svcproxy_http_request_duration_seconds",
+                        "Time from request received to response sent.",
+                        MetricType::Histogram,
+                        {}};
+  MetricFamily failures{
+      "svcproxy_upstream_connect_failures_total",
+      "Connects to a pod that failed, each attempt (also those a retry hid), by reason.",
+      MetricType::Counter,
+      {}};
+  MetricFamily retries{"svcproxy_upstream_retries_total",
+                       "HTTP requests sent again to another pod.",
+                       MetricType::Counter,
+                       {}};
+  MetricFamily rejected{"svcproxy_http_rejected_requests_total",
+                        "HTTP requests svcproxy refused itself (never sent to a pod), by reason.",
+                        MetricType::Counter,
+                        {}};
+};
+
+void add_service(const ServiceLabels& service, const ServiceTotals& totals, ServiceFamilies& f) {
+  const Labels labels = service_labels(service);
+  f.active.metric.push_back(gauge(labels, static_cast<double>(totals.connections_active())));
+  f.total.metric.push_back(counter(labels, static_cast<double>(totals.connections_opened)));
+  f.bytes.metric.push_back(
+      counter(with(labels, "direction", "received"), static_cast<double>(totals.bytes_received)));
+  f.bytes.metric.push_back(
+      counter(with(labels, "direction", "sent"), static_cast<double>(totals.bytes_sent)));
+  for (const auto& [code, count] : totals.http_requests)
+    f.requests.metric.push_back(counter(with(labels, "code", code ? std::to_string(code) : "other"),
+                                        static_cast<double>(count)));
+  if (totals.duration_buckets.back() != 0) f.duration.metric.push_back(histogram(labels, totals));
+  // Every reason, zeros too: an alert on refused connects needs the series before the first.
+  for (std::size_t fault = 0; fault < kPodFaults; ++fault)
+    f.failures.metric.push_back(
+        counter(with(labels, "reason", to_string(static_cast<SocketFault>(fault))),
+                static_cast<double>(totals.upstream_connect_failures[fault])));
+  f.retries.metric.push_back(counter(labels, static_cast<double>(totals.upstream_retries)));
+  // Only the reasons seen: sixteen zero series per service port would drown the rest.
+  for (std::size_t reason = 0; reason < kRejectReasons; ++reason) {
+    if (totals.rejected_requests[reason] == 0) continue;
+    f.rejected.metric.push_back(
+        counter(with(labels, "reason", to_string(static_cast<RejectReason>(reason))),
+                static_cast<double>(totals.rejected_requests[reason])));
+  }
+}
+
+ServiceLabels labels_of(const lb::Backend& backend) {
+  const auto& s = backend.settings();
+  return {s.service_namespace, s.service_name, std::to_string(s.service_port)};
+}
+
+}  // namespace
+
+std::vector<MetricFamily> service_families(const ServiceMetricsMap& services) {
+  ServiceFamilies f;
+  for (const auto& [key, metrics] : services)
+    add_service(metrics->labels(), aggregate(*metrics), f);
+  return {std::move(f.active),   std::move(f.total),    std::move(f.bytes),
+          std::move(f.requests), std::move(f.duration), std::move(f.failures),
+          std::move(f.retries),  std::move(f.rejected)};
+}
+
+std::vector<MetricFamily> endpoint_families(const discovery::BackendMap& backends,
+                                            lb::Clock::time_point now) {
+  MetricFamily states{
+      "svcproxy_endpoints", "Endpoints of a service port by state.", MetricType::Gauge, {}};
+  MetricFamily ready{"svcproxy_endpoint_ready",
+                     "1 when the endpoint takes new traffic, 0 when it is excluded.",
+                     MetricType::Gauge,
+                     {}};
+  constexpr EndpointState kStates[] = {EndpointState::Ready, EndpointState::NotReady,
+                                       EndpointState::Terminating, EndpointState::Ejected};
+  for (const auto& [key, backend] : backends) {
+    const Labels labels = service_labels(labels_of(*backend));
+    std::map<EndpointState, int> count;
+    for (const auto& endpoint : backend->endpoints()) {
+      const EndpointStatus status = endpoint_status(*endpoint, now);
+      ++count[status.state];
+      const auto& address = endpoint->address();
+      ready.metric.push_back(gauge(
+          with(with(labels, "pod", address.pod_key()), "address", address.key()), status.ready));
+    }
+    for (const EndpointState state : kStates)
+      states.metric.push_back(gauge(with(labels, "state", to_string(state)), count[state]));
+  }
+  return {std::move(states), std::move(ready)};
+}
+
+std::vector<MetricFamily> control_families(const ControlStats& stats) {
+  MetricFamily reloads{"svcproxy_config_reloads_total",
+                       "Configuration reloads (SIGHUP) by result.",
+                       MetricType::Counter,
+                       {}};
+  reloads.metric.push_back(
+      counter({{"result", "success"}}, static_cast<double>(stats.reloads_succeeded)));
+  reloads.metric.push_back(
+      counter({{"result", "failure"}}, static_cast<double>(stats.reloads_failed)));
+  MetricFamily last{"svcproxy_config_last_reload_success_timestamp_seconds",
+                    "When the configuration in force was loaded, as a Unix time.",
+                    MetricType::Gauge,
+                    {gauge({}, stats.last_reload_success_unix_seconds)}};
+  MetricFamily dns{"svcproxy_dns_resolutions_total",
+                   "DNS resolutions of pod names by result.",
+                   MetricType::Counter,
+                   {}};
+  for (int result = 0; stats.dns_results && result < discovery::kDnsResultCount; ++result)
+    dns.metric.push_back(
+        counter({{"result", discovery::to_string(static_cast<discovery::DnsResult>(result))}},
+                static_cast<double>((*stats.dns_results)[result])));
+  return {std::move(reloads), std::move(last), std::move(dns)};
+}
+
+std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCounters& counters) {
+  MetricFamily local{"svcproxy_local_resource_errors_total",
+                     "Accepts and pod connects that failed for want of svcproxy's own resources "
+                     "(descriptors, buffers, local ports); HTTP answers 503, no pod is blamed.",
+                     MetricType::Counter,
+                     {}};
+  MetricFamily accept{"svcproxy_accept_errors_total",
+                      "Client connections accept(2) could not take (they wait in the backlog), "
+                      "by reason.",
+                      MetricType::Counter,
+                      {}};
+  for (std::size_t fault = 0; fault < kSocketFaults; ++fault) {
+    const auto kind = static_cast<SocketFault>(fault);
+    if (is_local(kind))
+      local.metric.push_back(counter({{"kind", to_string(kind)}},
+                                     static_cast<double>(counters.local_resource_errors[fault].load(
+                                         std::memory_order_relaxed))));
+    accept.metric.push_back(counter(
+        {{"reason", to_string(kind)}},
+        static_cast<double>(counters.accept_errors[fault].load(std::memory_order_relaxed))));
+  }
+  return {std::move(local), std::move(accept)};
+}
+
+}  // namespace svcproxy::server
