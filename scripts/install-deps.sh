@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs what svcproxy needs to build, test and demo on Debian 12 — only what is
-# missing, so a second run does nothing (and needs no network).
+# missing, so a second run does nothing (and needs no network). Tests never install
+# anything themselves: a tool they need is listed here, and a test that finds it missing
+# skips, saying so.
+#   scripts/install-deps.sh           build, test, demo (make deps; every make target)
+#   scripts/install-deps.sh --bench   also what bench/run compares against and plots with
 set -euo pipefail
 
 PACKAGES=(
@@ -8,8 +12,10 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev
   libc-ares-dev
   clang-14 libclang-rt-14-dev  # make fuzz: clang++-14 and libFuzzer (libclang_rt.fuzzer)
-  nginx-light curl wrk python3 python3-yaml iproute2 docker-compose dnsmasq-base prometheus
+  nginx-light curl wrk python3 python3-yaml iproute2 docker-compose dnsmasq-base
+  prometheus  # promtool: test_admin_metrics checks a real /metrics scrape with it
 )
+BENCH_PACKAGES=(haproxy gnuplot-nox)  # bench/run: HAProxy 2.6 to compare with, the chart
 
 missing_packages() {
   local pkg
@@ -46,6 +52,11 @@ install_without_starting_services() {
 }
 
 main() {
+  case "${1:-}" in
+    "") ;;
+    --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+  esac
   local missing
   mapfile -t missing < <(missing_packages)
   if [[ ${#missing[@]} -eq 0 ]]; then
