@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Open N keep-alive HTTP connections to HOST:PORT, send one request on each, read the
-answer, then hold them all open and idle until stdin closes or SIGTERM.
+"""Open N keep-alive HTTP connections to HOST:PORT, send one GET on each, read the whole
+answer (head and Content-Length body), then hold them all open and idle until SIGTERM.
 
-A separate process from bench/run, so the descriptors and memory of the client side
-are not counted with anything we measure. Prints "open N" once every connection has had
-its answer, or "failed: ..." and exits 1.
+bench/run's idle-memory client, started as a harness.Process (stopped by its PID with
+SIGTERM, killed with its parent): a separate process, so the descriptors and memory of
+the client side are not counted with anything we measure. Prints "open N" once every
+connection has had its 200 answer, or "failed after K connections: ..." and exits 1.
 
-  idle_client.py HOST PORT N [--batch 500] [--timeout 60]
+  idle_client.py HOST PORT N [--path /] [--batch 500] [--timeout 60]
 """
 import argparse
 import errno
@@ -24,7 +25,7 @@ def raise_nofile():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def open_batch(selector, host, port, count, request):
+def open_batch(selector, host, port, count):
     """Start `count` non-blocking connects; each socket waits to become writable."""
     for _ in range(count):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -36,9 +37,24 @@ def open_batch(selector, host, port, count, request):
         selector.register(sock, selectors.EVENT_WRITE, {"sent": False, "got": b""})
 
 
+def answered(data):
+    """True once `data` holds a whole response: its head and Content-Length bytes of body
+    (the pods answer every GET with a Content-Length)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise ConnectionError(f"unexpected answer {head[:40]!r}")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    raise ConnectionError(f"answer without Content-Length {head[:200]!r}")
+
+
 def complete(selector, request, deadline):
-    """Drive the registered sockets until each has read one whole response head (the
-    bodies are a few bytes and arrive with it). Returns the finished sockets."""
+    """Drive the registered sockets until each has read one whole response. Returns the
+    finished sockets."""
     done = []
     while selector.get_map():
         if time.monotonic() > deadline:
@@ -57,10 +73,7 @@ def complete(selector, request, deadline):
             if not data:
                 raise ConnectionError("the proxy closed a connection before answering")
             state["got"] += data
-            head, sep, body = state["got"].partition(b"\r\n\r\n")
-            if sep and body.endswith(b"\n"):
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise ConnectionError(f"unexpected answer {head[:40]!r}")
+            if answered(state["got"]):
                 selector.unregister(sock)
                 done.append(sock)
     return done
@@ -71,25 +84,27 @@ def main():
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("count", type=int)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--path", default="/")
+    parser.add_argument("--batch", type=int, default=500, help="connects in flight at once")
     parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
     raise_nofile()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    request = f"GET / HTTP/1.1\r\nHost: {args.host}\r\n\r\n".encode()
+    request = f"GET {args.path} HTTP/1.1\r\nHost: {args.host}\r\n\r\n".encode()
     deadline = time.monotonic() + args.timeout
     held = []
     try:
         with selectors.DefaultSelector() as selector:
             while len(held) < args.count:
                 open_batch(selector, args.host, args.port,
-                           min(args.batch, args.count - len(held)), request)
+                           min(args.batch, args.count - len(held)))
                 held += complete(selector, request, deadline)
     except (OSError, TimeoutError, ConnectionError) as failure:
         print(f"failed after {len(held)} connections: {failure}", flush=True)
         sys.exit(1)
     print(f"open {len(held)}", flush=True)
-    sys.stdin.read()  # bench/run closes our stdin (or sends SIGTERM) when it has measured
+    while True:  # until bench/run has measured and stops us (SIGTERM)
+        signal.pause()
 
 
 if __name__ == "__main__":
