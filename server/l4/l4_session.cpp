@@ -1,4 +1,4 @@
-#include "server/l4_session.hpp"
+#include "server/l4/l4_session.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <chrono>

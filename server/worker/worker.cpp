@@ -11,7 +11,7 @@
 #include "server/log/access_log.hpp"
 #include "server/worker/coarse_clock.hpp"
 #include "server/http/http_session.hpp"
-#include "server/l4_session.hpp"
+#include "server/l4/l4_session.hpp"
 #include "server/log/log.hpp"
 #include "server/net/native_socket.hpp"
 #include "server/upstream/socket_faults.hpp"
