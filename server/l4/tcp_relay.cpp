@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
@@ -48,17 +49,67 @@ struct LendingRead : asio::mutable_buffer {
       : mutable_buffer(nullptr, RelayBufferPool::kSize), pool(&pool), into(&into), socket(socket) {
   }
 #else
-      // Elsewhere the buffer is simply held while the read waits.
-      : mutable_buffer((into ? into : (into = pool.lease())).data(), RelayBufferPool::kSize),
-        pool(&pool),
-        into(&into),
-        socket(socket) {
+      // Elsewhere async_read_lent (below) borrows the buffer around each recv(2).
+      : mutable_buffer(nullptr, RelayBufferPool::kSize), pool(&pool), into(&into), socket(socket) {
   }
 #endif
   RelayBufferPool* pool;
   RelayBufferPool::Lease* into;
   ReactorRecord socket;
 };
+
+#ifndef SVCPROXY_LENDING_READ
+// The portable lending read, with public Asio only: a non-blocking recv(2) into a borrowed
+// buffer; when nothing is there the buffer goes back and the read waits for readability
+// holding none, then borrows one again. One more recv(2) and epoll wake-up per wait than
+// the specialised receive operation, and the same promise: an idle relay holds no buffer.
+
+// One recv(2): false when nothing is there yet (the buffer went back); else true with the
+// outcome in `error` and `n`: bytes (in the lease), end of stream or a socket error.
+bool try_receive(tcp::socket& from, const LendingRead& read, boost::system::error_code& error,
+                 std::size_t& n) {
+  auto& lease = *read.into;
+  if (!lease) lease = read.pool->lease();
+  for (;;) {
+    const ssize_t got = ::recv(from.native_handle(), lease.data(), read.size(), MSG_DONTWAIT);
+    if (got < 0 && errno == EINTR) continue;
+    if (got > 0) {
+      error = {};
+      n = static_cast<std::size_t>(got);
+      return true;
+    }
+    lease = {};
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    n = 0;
+    error = got == 0 ? boost::system::error_code(asio::error::eof)
+                     : boost::system::error_code(errno, asio::error::get_system_category());
+    return true;
+  }
+}
+
+template <class Handler>
+void wait_and_receive(tcp::socket& from, LendingRead read, Handler handler) {
+  from.async_wait(tcp::socket::wait_read, [&from, read, handler = std::move(handler)](
+                                              const boost::system::error_code& error) mutable {
+    if (error) return handler(error, std::size_t{0});
+    boost::system::error_code outcome;
+    std::size_t n = 0;
+    if (!try_receive(from, read, outcome, n))
+      return wait_and_receive(from, read, std::move(handler));  // woken with nothing to read
+    handler(outcome, n);
+  });
+}
+
+// As from.async_read_some(read, handler): the handler runs once, never inside this call.
+template <class Handler>
+void async_read_lent(tcp::socket& from, LendingRead read, Handler handler) {
+  boost::system::error_code outcome;
+  std::size_t n = 0;
+  if (!try_receive(from, read, outcome, n)) return wait_and_receive(from, read, std::move(handler));
+  asio::post(from.get_executor(),
+             [handler = std::move(handler), outcome, n]() mutable { handler(outcome, n); });
+}
+#endif
 
 }  // namespace
 }  // namespace svcproxy::server
@@ -224,7 +275,11 @@ class Relay {
     if (d.pipe) {
       d.from.async_read_some(SpliceIntoPipe(d.pipe->write_fd(), d.pipe->capacity()), on_read);
     } else {
+#ifdef SVCPROXY_LENDING_READ
       d.from.async_read_some(LendingRead(buffers_, d.pending, d.from_record), on_read);
+#else
+      async_read_lent(d.from, LendingRead(buffers_, d.pending, d.from_record), on_read);
+#endif
     }
   }
 
