@@ -19,4 +19,7 @@ struct Diagnostic {
 
 using Diagnostics = std::vector<Diagnostic>;
 
+// Adds a diagnostic about a whole file (or directory), at its first line.
+void add_file_diagnostic(Diagnostics& diagnostics, std::string file, std::string message);
+
 }  // namespace svcproxy::conf

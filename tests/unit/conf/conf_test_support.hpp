@@ -2,7 +2,10 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "conf/loader.hpp"
@@ -37,5 +40,21 @@ inline Snapshot load_ok(const std::string& yaml) {
   REQUIRE(result.ok());
   return *result.snapshot;
 }
+
+// A scratch directory removed when the test ends.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("svcproxy-conf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+  static inline int counter = 0;
+};
 
 }  // namespace svcproxy::conf::testing

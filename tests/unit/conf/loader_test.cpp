@@ -1,7 +1,6 @@
 #include "conf/loader.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,24 +14,9 @@ using testing::joined;
 using testing::load;
 using testing::load_ok;
 using testing::only_error;
+using testing::TempDir;
 
 const std::string examples_dir = std::string(SVCPROXY_SOURCE_DIR) + "/conf/examples";
-
-// A scratch directory removed when the test ends.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("svcproxy-conf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-  static inline int counter = 0;
-};
 
 const char* const service_a = R"(apiVersion: v1
 kind: Service
