@@ -1,7 +1,6 @@
 #include "discovery/backends.hpp"
 
 #include <algorithm>
-#include <array>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
@@ -15,9 +14,9 @@ namespace svcproxy::discovery {
 namespace {
 
 lb::BackendSettings settings_for(const conf::Service& service, const conf::ServicePort& port,
-                                 const conf::ProxySettings& proxy) {
+                                 std::string key, const conf::ProxySettings& proxy) {
   lb::BackendSettings settings;
-  settings.name = service_port_key(service, port);
+  settings.name = std::move(key);
   settings.service_namespace = service.namespace_name;
   settings.service_name = service.name;
   settings.port_name = port.name;
@@ -106,34 +105,6 @@ void carry_over_terminating(const EndpointIndex& old_endpoints, lb::Clock::time_
   }
 }
 
-}  // namespace
-
-std::string service_port_key(const conf::Service& service, const conf::ServicePort& port) {
-  return service.key() + ":" + std::to_string(port.port);
-}
-
-std::string route_key(const conf::Service& service, const conf::ServicePort& port,
-                      ExternalRoute route) {
-  switch (route) {
-    case ExternalRoute::Cluster:
-      return service_port_key(service, port);
-    case ExternalRoute::NodeLocal:
-      return service_port_key(service, port) + "@local";
-    case ExternalRoute::EdgeNodes:
-      return service_port_key(service, port) + "@nodes";
-  }
-  return service_port_key(service, port);
-}
-
-ExternalRoute external_route(const conf::Service& service, const conf::ProxySettings& proxy,
-                             bool load_balancer) {
-  if (load_balancer && !proxy.nodes.empty()) return ExternalRoute::EdgeNodes;
-  return service.external_traffic_policy == conf::TrafficPolicy::Local ? ExternalRoute::NodeLocal
-                                                                       : ExternalRoute::Cluster;
-}
-
-namespace {
-
 // The addresses behind one route of a service port.
 std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
                                                  const conf::ServicePort& port,
@@ -150,42 +121,6 @@ std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
     std::erase_if(addresses,
                   [&](const auto& a) { return a.node_name != snapshot.proxy.node_name; });
   return addresses;
-}
-
-// At most one route of each kind, without an allocation (asked 10,000 times a reload).
-struct Routes {
-  std::array<ExternalRoute, 3> items{};
-  std::size_t count = 0;
-
-  const ExternalRoute* begin() const { return items.data(); }
-  const ExternalRoute* end() const { return items.data() + count; }
-  std::size_t size() const { return count; }
-};
-
-// The routes a service port needs: Cluster always, the others when a listener uses them.
-Routes routes_of(const conf::Service& service, const conf::ProxySettings& proxy) {
-  Routes routes;
-  routes.items[routes.count++] = ExternalRoute::Cluster;
-  if (service.type == conf::ServiceType::ClusterIP) return routes;
-  for (const bool load_balancer : {false, true}) {
-    if (load_balancer && service.type != conf::ServiceType::LoadBalancer) continue;
-    const ExternalRoute route = external_route(service, proxy, load_balancer);
-    if (std::find(routes.begin(), routes.end(), route) == routes.end())
-      routes.items[routes.count++] = route;
-  }
-  return routes;
-}
-
-// route_key() written into `key`, whose buffer is reused from one call to the next.
-void assign_route_key(std::string& key, const conf::Service& service, const conf::ServicePort& port,
-                      ExternalRoute route) {
-  key.assign(service.namespace_name);
-  key += '/';
-  key += service.name;
-  key += ':';
-  key += std::to_string(port.port);
-  if (route == ExternalRoute::NodeLocal) key += "@local";
-  if (route == ExternalRoute::EdgeNodes) key += "@nodes";
 }
 
 }  // namespace
@@ -353,8 +288,7 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const conf::PodList& p
           endpoints.push_back(endpoint ? endpoint : std::make_shared<lb::Endpoint>(address));
         }
         carry_over_terminating(old_endpoints, now, grace, endpoints);
-        lb::BackendSettings settings = settings_for(service, port, snapshot.proxy);
-        settings.name = key;
+        lb::BackendSettings settings = settings_for(service, port, key, snapshot.proxy);
         // A node is no pod: the edge keeps its own per-port table (Backend makes one).
         settings.affinity = route == ExternalRoute::EdgeNodes ? nullptr : affinity;
         backends[key] =

@@ -11,31 +11,12 @@
 
 #include "conf/model.hpp"
 #include "discovery/pod_index.hpp"
+#include "discovery/service_routes.hpp"
 #include "lb/backend.hpp"
 
 namespace svcproxy::discovery {
 
-// "namespace/name:port" — the key of a service port everywhere (routing, logs, metrics).
-std::string service_port_key(const conf::Service& service, const conf::ServicePort& port);
-
-// Traffic that enters through a NodePort or LoadBalancer may be routed differently from
-// ClusterIP traffic, as kube-proxy does; each such route is a backend of its own.
-enum class ExternalRoute {
-  Cluster,    // every ready pod of the service
-  NodeLocal,  // externalTrafficPolicy: Local — only pods whose spec.nodeName is this node
-  EdgeNodes,  // an edge instance (ProxyConfig nodes[]): the nodes, at the service's nodePort
-};
-
-// service_port_key() plus "@local" or "@nodes" for the non-Cluster routes.
-std::string route_key(const conf::Service& service, const conf::ServicePort& port,
-                      ExternalRoute route);
-
-// How traffic arriving at a NodePort listener (`load_balancer` false) or a LoadBalancer
-// listener (true) of this service is routed.
-ExternalRoute external_route(const conf::Service& service, const conf::ProxySettings& proxy,
-                             bool load_balancer);
-
-using BackendMap = std::map<std::string, lb::BackendPtr>;  // by service_port_key
+using BackendMap = std::map<std::string, lb::BackendPtr>;  // by route_key()
 // The map in force, shared by the control thread and every worker's RoutingTable rather
 // than copied for each (10,000 keys).
 using BackendMapPtr = std::shared_ptr<const BackendMap>;

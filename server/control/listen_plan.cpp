@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "discovery/backends.hpp"
+#include "discovery/service_routes.hpp"
 
 namespace svcproxy::server {
 

@@ -22,7 +22,7 @@ enum class ListenerRole { ClusterIP, NodePort, LoadBalancer };
 
 struct ListenerSpec {
   ListenAddress address;
-  std::string backend_key;  // discovery::service_port_key() of the port it serves
+  std::string backend_key;  // discovery::route_key() of the route it serves
   conf::AppProtocol protocol = conf::AppProtocol::Tcp;
   ListenerRole role = ListenerRole::ClusterIP;
 
