@@ -1,6 +1,8 @@
-// Turns a configuration plus the current pod inventory into one lb::Backend per service
-// port. Endpoints whose address did not change keep their Endpoint object, so health,
-// ejection and connection counts survive a reload or a DNS refresh.
+// Turns a configuration plus the current pod inventory into one lb::Backend per route of
+// every service port. Endpoints whose address did not change keep their Endpoint object, so
+// health, ejection and connection counts survive a reload or a DNS refresh.
+// BackendBuilder (backend_builder.hpp) calls this build after build and decides which
+// Services need building at all.
 #pragma once
 
 #include <map>
@@ -21,24 +23,27 @@ using BackendMap = std::map<std::string, lb::BackendPtr>;  // by route_key()
 // than copied for each (10,000 keys).
 using BackendMapPtr = std::shared_ptr<const BackendMap>;
 
-// Endpoints of `previous` that the result no longer holds are marked terminating (and
-// leave the set at once); see backends.cpp.
-// A pod that left keeps its endpoint in the set, terminating, for timeouts.drain (see
-// carry_over_terminating in the .cpp); `now` decides which have served their grace.
+// Per Service of a snapshot, in its order: the Backends of all its routes to keep as they
+// are, or empty when the Service is to be built.
+using KeptBackends = std::vector<std::vector<lb::BackendPtr>>;
+
+// The Backends of every route of every service port of `snapshot`: those `kept` gives as
+// they are (`kept` empty: none), the others built over the pods `pods` selects from, with
+// the Endpoints of `previous` under the same key reused for the same pod, address and probe.
 //
-// `built_from`, when given, is the snapshot `previous` was built from, with that snapshot's
-// pods and no others. A Service whose definition, selected pods and proxy settings did not
-// change since then, and whose endpoints are none of them terminating, keeps its Backend
-// objects (with their balancing state) instead of equal new ones: a reload that changes one
-// of 10,000 Services rebuilds one.
-//
-// `pod_index_cache`, when given, is kept by the caller from one build to the next: null, or
-// an index over `built_from`'s pods, which serves again when `pods` are the very same
-// objects. On return it indexes `pods` (their objects must outlive it), or is null.
+// An endpoint of `previous` that a rebuilt Backend no longer selects (its pod left the
+// files or DNS, or its address or probe changed) is marked terminating and stays in that
+// Backend until timeouts.drain has passed since it was first marked (`now` tells); a later
+// build then drops it. An endpoint whose service port or route is gone altogether has no
+// Backend to stay in: it is marked terminating so that workers still picking from the
+// previous Backend avoid it, and leaves with that Backend.
+BackendMap build_backends(const conf::Snapshot& snapshot, const PodIndex& pods,
+                          const BackendMap& previous, lb::Clock::time_point now,
+                          const KeptBackends& kept);
+
+// The same over a list of pods, with every Service built.
 BackendMap build_backends(const conf::Snapshot& snapshot, const conf::PodList& pods,
-                          const BackendMap& previous, lb::Clock::time_point now = lb::Clock::now(),
-                          const conf::Snapshot* built_from = nullptr,
-                          std::shared_ptr<const PodIndex>* pod_index_cache = nullptr);
+                          const BackendMap& previous, lb::Clock::time_point now = lb::Clock::now());
 
 // When the first terminating endpoint's grace ends, so the caller can rebuild then.
 std::optional<lb::Clock::time_point> next_termination_end(const BackendMap& backends,

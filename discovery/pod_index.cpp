@@ -12,6 +12,13 @@ PodIndex PodIndex::scanning(const conf::PodList& pods) {
   return PodIndex(pods, false);
 }
 
+// Up to this many Services, scanning the pods beats indexing them.
+constexpr std::size_t kMaxScannedServices = 8;
+
+PodIndex PodIndex::for_services(const conf::PodList& pods, std::size_t services) {
+  return PodIndex(pods, services > kMaxScannedServices);
+}
+
 template <typename Pods>
 PodIndex::PodIndex(const Pods& pods, bool indexed) : indexed_(indexed) {
   pods_.reserve(pods.size());

@@ -2,6 +2,7 @@
 // size of the answers rather than services × pods (10,000 Services over 50,000 Pods).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,12 @@ class PodIndex {
   // Without the postings: each select() scans every pod. For a handful of selections (a
   // reload that changed one Service), where indexing 50,000 pods would cost more.
   static PodIndex scanning(const conf::PodList& pods);
+  // The cheaper of the two for selecting the pods of `services` Services: scanning for a
+  // handful, indexed for more.
+  static PodIndex for_services(const conf::PodList& pods, std::size_t services);
+
+  // False for a scanning index.
+  bool indexed() const { return indexed_; }
 
   // Pods of `namespace_name` whose labels contain every pair of `selector`, in the order
   // of the pod list. An empty selector selects nothing, as in Kubernetes.

@@ -10,8 +10,8 @@
 #include <variant>
 
 #include "conf/loader.hpp"
-#include "server/log/access_log.hpp"
 #include "server/control/listen_socket.hpp"
+#include "server/log/access_log.hpp"
 #include "server/log/log.hpp"
 #include "server/metrics/metrics_registry.hpp"
 
@@ -153,30 +153,15 @@ bool Proxy::apply(conf::Snapshot snapshot) {
 }
 
 void Proxy::publish_routes(const conf::Snapshot& snapshot) {
-  // Without DNS pods, now and last time, backends_ was built from snapshot_ alone (apply()
-  // sets snapshot_ after this), and unchanged Services keep their Backends.
-  std::vector<conf::Pod> dns_pods = dns_->pods();
-  discovery::BackendMapPtr previous = backends_;
-  if (dns_pods.empty()) {
-    const conf::Snapshot* built_from = routes_from_snapshot_pods_ ? &snapshot_ : nullptr;
-    backends_ = std::make_shared<const discovery::BackendMap>(discovery::build_backends(
-        snapshot, snapshot.pods, *previous, lb::Clock::now(), built_from, &pod_index_));
-  } else {
-    pod_index_.reset();                  // it would point into this call's list of DNS pods
-    conf::PodList pods = snapshot.pods;  // pointers to the shared pods
-    for (auto& pod : dns_pods)
-      pods.push_back(std::move(pod));
-    backends_ = std::make_shared<const discovery::BackendMap>(
-        discovery::build_backends(snapshot, pods, *previous));
-  }
-  routes_from_snapshot_pods_ = dns_pods.empty();
+  discovery::BackendMapPtr previous = backend_builder_.current();
+  const discovery::BackendMap& backends = *backend_builder_.build(snapshot, dns_->pods());
   ServiceMetricsMapPtr previous_metrics = service_metrics_;
-  if (!same_keys(*service_metrics_, *backends_))
+  if (!same_keys(*service_metrics_, backends))
     service_metrics_ = std::make_shared<const ServiceMetricsMap>(
-        sync_service_metrics(*previous_metrics, *backends_, workers_.size()));
+        sync_service_metrics(*previous_metrics, backends, workers_.size()));
   // The workers share the maps with this thread; nothing is copied.
   auto routes = std::make_shared<const RoutingTable>(
-      RoutingTable{backends_, snapshot.proxy, service_metrics_});
+      RoutingTable{backend_builder_.current(), snapshot.proxy, service_metrics_});
   for (auto& worker : workers_)
     worker->publish(routes);
   // 10,000 keys each: freed after this reload is reported, unless a worker frees them first.
@@ -184,7 +169,7 @@ void Proxy::publish_routes(const conf::Snapshot& snapshot) {
              [previous = std::move(previous), previous_metrics = std::move(previous_metrics)] {});
   // The prober looks only at endpoints with a readinessProbe; the others need no copy.
   std::vector<lb::EndpointPtr> endpoints;
-  for (const auto& [key, backend] : *backends_)
+  for (const auto& [key, backend] : backends)
     for (const auto& endpoint : backend->endpoints())
       if (endpoint->address().readiness_probe) endpoints.push_back(endpoint);
   prober_.watch(endpoints);
@@ -193,7 +178,7 @@ void Proxy::publish_routes(const conf::Snapshot& snapshot) {
 
 // Removed pods serve out their grace inside the sets; rebuild when the first one ends.
 void Proxy::schedule_termination_sweep(conf::Duration grace) {
-  const auto end = discovery::next_termination_end(*backends_, grace);
+  const auto end = discovery::next_termination_end(*backend_builder_.current(), grace);
   termination_sweep_.cancel();
   if (!end) return;
   termination_sweep_.expires_at(*end + std::chrono::milliseconds(1));

@@ -12,16 +12,16 @@
 
 #include "conf/document_cache.hpp"
 #include "conf/model.hpp"
-#include "discovery/backends.hpp"
+#include "discovery/backend_builder.hpp"
 #include "discovery/dns_discovery.hpp"
 #include "server/admin/admin_server.hpp"
 #include "server/control/config_watcher.hpp"
 #include "server/control/control_stats.hpp"
 #include "server/control/listen_plan.hpp"
+#include "server/control/readiness_prober.hpp"
 #include "server/log/log.hpp"
 #include "server/metrics/metrics.hpp"
 #include "server/metrics/metrics_collector.hpp"
-#include "server/control/readiness_prober.hpp"
 #include "server/worker/worker.hpp"
 
 namespace svcproxy::server {
@@ -66,17 +66,14 @@ class Proxy {
   ReadinessProber prober_{control_, [](std::string_view line) { log(LogLevel::Info, line); }};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> listeners_;
-  discovery::BackendMapPtr backends_ = std::make_shared<const discovery::BackendMap>();
-  // backends_ was built from snapshot_ and its pods alone (no DNS pods).
-  bool routes_from_snapshot_pods_ = false;
-  // Null, or an index over snapshot_.pods that the next build reuses if they stay the same.
-  std::shared_ptr<const discovery::PodIndex> pod_index_;
+  // The backends in force (backend_builder_.current()) and what the next rebuild can reuse.
+  discovery::BackendBuilder backend_builder_;
   // Observability, all on the control thread; the admin reads the members above by
   // reference. Declared after control_ so they are destroyed before it.
   ServiceMetricsMapPtr service_metrics_ = std::make_shared<const ServiceMetricsMap>();
   ControlStats control_stats_;
-  MetricsCollector metrics_{service_metrics_, backends_, control_stats_};
-  AdminServer admin_{control_, {snapshot_, backends_, metrics_}};
+  MetricsCollector metrics_{service_metrics_, backend_builder_.current(), control_stats_};
+  AdminServer admin_{control_, {snapshot_, backend_builder_.current(), metrics_}};
   bool draining_ = false;
   std::size_t workers_draining_ = 0;
   // Both run on control_ and are declared after it, so they go before it does.

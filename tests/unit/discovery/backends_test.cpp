@@ -2,40 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include "backend_test_support.hpp"
+
 using namespace svcproxy;
 using namespace svcproxy::discovery;
 
-namespace {
-
-conf::Snapshot web_snapshot() {
-  conf::Snapshot snapshot;
-  conf::Service web;
-  web.name = "web";
-  web.selector = {{"app", "web"}};
-  conf::ServicePort http;
-  http.name = "http";
-  http.port = 80;
-  http.target_port.number = 8080;
-  web.ports.push_back(http);
-  snapshot.services.push_back(web);
-  return snapshot;
-}
-
-conf::Pod pod(std::string name, std::string ip) {
-  conf::Pod p;
-  p.name = std::move(name);
-  p.pod_ip = std::move(ip);
-  p.labels = {{"app", "web"}};
-  return p;
-}
-
-lb::EndpointPtr find(const BackendMap& backends, const std::string& pod_name) {
-  for (const auto& endpoint : backends.at("default/web:80")->endpoints())
-    if (endpoint->address().pod_name == pod_name) return endpoint;
-  return nullptr;
-}
-
-}  // namespace
+using testing::find;
+using testing::pod;
+using testing::web_snapshot;
 
 TEST_CASE("build_backends keeps the Endpoint objects of pods that stay") {
   const auto snapshot = web_snapshot();
@@ -158,112 +132,19 @@ TEST_CASE("an edge instance's LoadBalancer backend is the nodes at the nodePort"
   CHECK(backends.at("default/web:80@nodes")->name() == "default/web:80@nodes");
 }
 
-namespace {
-
-conf::Snapshot two_services(int api_port) {
-  conf::Snapshot snapshot = web_snapshot();
+TEST_CASE("kept Backends are taken as they are, and their endpoints do not terminate") {
+  auto snapshot = web_snapshot();
   conf::Service api = snapshot.services[0];
   api.name = "api";
-  api.selector = {{"app", "api"}};
-  api.ports[0].port = api_port;
   snapshot.services.push_back(api);
-  conf::Pod api_pod = pod("api-1", "127.0.1.9");
-  api_pod.labels = {{"app", "api"}};
-  snapshot.pods = {pod("a", "127.0.1.1"), pod("b", "127.0.1.2"), api_pod};
-  return snapshot;
-}
-
-}  // namespace
-
-TEST_CASE("with the snapshot it was built from, an unchanged Service keeps its Backend") {
-  const conf::Snapshot before = two_services(80);
-  const auto first = build_backends(before, before.pods, {});
-  const conf::Snapshot after = two_services(81);  // only api changed
-  const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before);
-  const auto fresh = build_backends(after, after.pods, {});
-  CHECK(second.at("default/web:80") == first.at("default/web:80"));
-  REQUIRE(second.contains("default/api:81"));
-  CHECK_FALSE(second.contains("default/api:80"));
-  CHECK(second.at("default/api:81")->endpoints().size() == 1);
-  // api's port 80 is gone: its endpoint terminates, as without reuse.
-  CHECK(first.at("default/api:80")->endpoints()[0]->terminating());
-  CHECK(second.size() == fresh.size());
-}
-
-TEST_CASE("a changed pod rebuilds the Services that select it, before or after the change") {
-  const conf::Snapshot before = two_services(80);
-  const auto first = build_backends(before, before.pods, {});
-  conf::Snapshot after = before;
-  after.pods.mutate(1).labels = {{"app", "api"}};  // b moves from web to api
-  const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before);
+  const conf::PodList pods = {pod("a", "127.0.1.1")};
+  const auto first = build_backends(snapshot, pods, {});
+  const PodIndex index(pods);
+  KeptBackends kept(2);
+  kept[1] = {first.at("default/api:80")};
+  const auto second = build_backends(snapshot, index, first, lb::Clock::now(), kept);
+  CHECK(second.at("default/api:80") == first.at("default/api:80"));
   CHECK(second.at("default/web:80") != first.at("default/web:80"));
-  CHECK(second.at("default/api:80") != first.at("default/api:80"));
-  CHECK(find(second, "a") == find(first, "a"));
-  CHECK(find(first, "b")->terminating());  // left web's set, terminating as before
-  bool b_in_api = false;
-  for (const auto& endpoint : second.at("default/api:80")->endpoints())
-    b_in_api = b_in_api || endpoint->address().pod_name == "b";
-  CHECK(b_in_api);
-}
-
-TEST_CASE("a Service with a terminating endpoint is rebuilt, so its grace can end") {
-  const conf::Snapshot before = two_services(80);
-  const auto start = lb::Clock::now();
-  const auto first = build_backends(before, before.pods, {}, start);
-  conf::Snapshot after = before;
-  after.pods.erase(after.pods.begin() + 1);  // b leaves
-  const auto second = build_backends(after, after.pods, first, start, &before);
-  CHECK(second.at("default/web:80")->endpoints().size() == 2);  // a, and b terminating
-  const auto later = start + before.proxy.timeouts.drain + std::chrono::seconds(1);
-  const auto third = build_backends(after, after.pods, second, later, &after);
-  CHECK(third.at("default/web:80")->endpoints().size() == 1);
-  CHECK(third.at("default/api:80") == second.at("default/api:80"));
-}
-
-namespace {
-
-// web (pods a and b) and nine more Services without pods: more than a handful to build, so
-// a first build indexes the pods rather than scanning them.
-conf::Snapshot ten_services() {
-  conf::Snapshot snapshot = web_snapshot();
-  for (int i = 1; i < 10; ++i) {
-    conf::Service other = snapshot.services[0];
-    other.name = "other-" + std::to_string(i);
-    other.selector = {{"app", other.name}};
-    snapshot.services.push_back(other);
-  }
-  snapshot.pods = {pod("a", "127.0.1.1"), pod("b", "127.0.1.2")};
-  return snapshot;
-}
-
-std::vector<std::string> addresses(const BackendMap& backends, const std::string& key) {
-  std::vector<std::string> ips;
-  for (const auto& endpoint : backends.at(key)->endpoints())
-    if (!endpoint->terminating()) ips.push_back(endpoint->address().ip);
-  return ips;
-}
-
-}  // namespace
-
-TEST_CASE("the pod index of one build serves the next while the pods are the same objects") {
-  const conf::Snapshot before = ten_services();
-  std::shared_ptr<const PodIndex> index;
-  const auto first = build_backends(before, before.pods, {}, lb::Clock::now(), nullptr, &index);
-  REQUIRE(index);
-  const PodIndex* first_index = index.get();
-
-  conf::Snapshot after = before;  // shares every object
-  after.services.mutate(0).ports[0].port = 81;
-  const auto second = build_backends(after, after.pods, first, lb::Clock::now(), &before, &index);
-  CHECK(index.get() == first_index);
-  CHECK(addresses(second, "default/web:81") == std::vector<std::string>{"127.0.1.1", "127.0.1.2"});
-  CHECK(second.at("default/other-1:80") == first.at("default/other-1:80"));
-
-  // A changed pod: the index cannot serve (it points at the previous object); the change
-  // is seen.
-  conf::Snapshot moved = after;
-  moved.pods.mutate(0).pod_ip = "127.0.1.5";
-  const auto third = build_backends(moved, moved.pods, second, lb::Clock::now(), &after, &index);
-  CHECK(index.get() != first_index);
-  CHECK(addresses(third, "default/web:81") == std::vector<std::string>{"127.0.1.5", "127.0.1.2"});
+  CHECK(find(second, "a") == find(first, "a"));  // rebuilt, over the same Endpoint
+  CHECK_FALSE(second.at("default/api:80")->endpoints()[0]->terminating());
 }
