@@ -7,17 +7,12 @@
 
 #include "server/net/drained_read.hpp"
 #include "server/net/native_socket.hpp"
-#include "server/worker/worker.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-namespace {
-constexpr std::size_t kHeadReserve = 480;  // most forwarded heads: 200-450 bytes
-}  // namespace
-
-HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Worker& owner)
+HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, WorkerContext& owner)
     : client(std::move(socket)),
       worker(owner),
       resources(owner.resources()),
@@ -25,10 +20,7 @@ HttpConnection::HttpConnection(tcp::socket socket, const tcp::endpoint& peer, Wo
   PeerAddress described = describe_peer(peer);
   client_ip = std::move(described.ip);
   client_address = std::move(described.ip_port);
-  // Room for a typical forwarded head at once: grown from empty it took five allocations.
-  head.reserve(kHeadReserve);
-  resources.http_sessions.push_back(*this);
-  worker.wake_deadline_watch();
+  worker.deadlines().join(*this);
 }
 
 HttpConnection::~HttpConnection() = default;  // the intrusive hook unlinks itself
@@ -43,24 +35,25 @@ const std::string& HttpConnection::local_host() {
 }
 
 void HttpConnection::close_if_idle() {
-  if (deadline.waiting != Waiting::NextRequest) return;
+  if (deadline.waiting() != Waiting::NextRequest) return;
   boost::system::error_code ignored;
   client.cancel(ignored);
 }
 
 void HttpConnection::check_deadline(std::chrono::steady_clock::time_point now) {
-  if (deadline.at > now) return;
   boost::system::error_code ignored;
-  if (deadline.waiting == Waiting::Closing) {
-    client.close(ignored);
-    if (deadline.upstream) deadline.upstream->close(ignored);
-    deadline.at = std::chrono::steady_clock::time_point::max();
-    return;
+  switch (deadline.due(now, kClosingGrace)) {
+    case Deadline::Due::Nothing:
+      return;
+    case Deadline::Due::Cancel:
+      client.cancel(ignored);
+      if (upstream) upstream->cancel(ignored);
+      return;
+    case Deadline::Due::Close:
+      client.close(ignored);
+      if (upstream) upstream->close(ignored);
+      return;
   }
-  deadline.fired = deadline.waiting;
-  client.cancel(ignored);
-  if (deadline.upstream) deadline.upstream->cancel(ignored);
-  expect(Waiting::Closing, kClosingGrace);
 }
 
 asio::awaitable<std::size_t> send_error(HttpConnection& c, HttpError error, bool keep_alive) {

@@ -16,53 +16,29 @@
 
 #include "conf/model.hpp"
 #include "lb/endpoint.hpp"
-#include "server/worker/coarse_clock.hpp"
 #include "server/http/field_arena.hpp"
+#include "server/http/http_deadline.hpp"
 #include "server/http/http_errors.hpp"
-#include "server/worker/worker_resources.hpp"
+#include "server/worker/coarse_clock.hpp"
+#include "server/worker/worker_context.hpp"
 
 namespace svcproxy::server {
 
-class Worker;
 using RequestParser =
     boost::beast::http::request_parser<boost::beast::http::buffer_body, FieldAllocator>;
-
-// What the connection is waiting for, which decides what happens at its deadline.
-enum class Waiting {
-  Nothing,       // no deadline (an upgrade tunnel has its own)
-  NextRequest,   // keep-alive, nothing buffered: timeouts.idle, then a quiet close
-  RequestHead,   // timeouts.requestHeader, then 408
-  RequestBody,   // the next bytes of a request body: timeouts.requestBody, then 408
-  Transfer,      // a body moving either way: timeouts.idle of inactivity, then a close
-  UpstreamHead,  // request sent: timeouts.upstreamResponse, then 504
-  Closing,       // writing an error or lingering: a short grace, then a hard close
-};
-
-// One deadline per connection, checked by its worker's deadline watch (worker.hpp) every
-// tick, so moving the deadline on the data path is a store, not a timer re-arm.
-struct Deadline {
-  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
-  Waiting waiting = Waiting::Nothing;
-  Waiting fired = Waiting::Nothing;                  // what was awaited when the deadline passed
-  boost::asio::ip::tcp::socket* upstream = nullptr;  // cancelled too when it passes
-};
 
 class HttpConnection final : public WatchedSession {
  public:
   HttpConnection(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
-                 Worker& worker);
+                 WorkerContext& worker);
   ~HttpConnection();
 
   // Sets what the connection waits for next and the deadline for it.
   void expect(Waiting what, conf::Duration within) {
-    deadline.waiting = what;
-    deadline.at = coarse_now() + within;  // checked once per tick anyway
+    deadline.expect(what, coarse_now() + within);  // checked once per tick anyway
   }
-  void expect_nothing() {
-    deadline.waiting = Waiting::Nothing;
-    deadline.at = std::chrono::steady_clock::time_point::max();
-  }
-  bool timed_out() const { return deadline.fired != Waiting::Nothing; }
+  void expect_nothing() { deadline.expect_nothing(); }
+  bool timed_out() const { return deadline.fired() != Waiting::Nothing; }
 
   // ip:port the client reached, the Host of a request without one (HTTP/1.0). Asked of
   // the kernel on first use: most connections never need it (a getsockname(2) saved).
@@ -75,7 +51,7 @@ class HttpConnection final : public WatchedSession {
   void check_deadline(std::chrono::steady_clock::time_point now) override;
 
   boost::asio::ip::tcp::socket client;
-  Worker& worker;
+  WorkerContext& worker;
   WorkerResources& resources;
   FieldArena field_arena;  // both parsers of the current exchange allocate here
   template <class Parser>
@@ -90,6 +66,8 @@ class HttpConnection final : public WatchedSession {
   std::string client_address;              // ip:port, for the access log
   std::vector<const lb::Endpoint*> tried;  // endpoints tried for the current request
   Deadline deadline;
+  // The pod's socket of the exchange in progress, cancelled too when the deadline passes.
+  boost::asio::ip::tcp::socket* upstream = nullptr;
 
  private:
   std::string local_host_;

@@ -7,15 +7,14 @@
 #include <boost/beast/http/error.hpp>
 #include <optional>
 
-#include "server/log/access_log.hpp"
-#include "server/net/drained_read.hpp"
 #include "server/http/http_connection.hpp"
 #include "server/http/http_forward.hpp"
 #include "server/http_message/http_validation.hpp"
+#include "server/log/access_log.hpp"
 #include "server/log/log.hpp"
 #include "server/metrics/metrics.hpp"
+#include "server/net/drained_read.hpp"
 #include "server/net/native_socket.hpp"
-#include "server/worker/worker.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -27,8 +26,8 @@ namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeadReadSize = 8 * 1024;
-// A connection waiting for its next request reads into this much: most request heads fit,
-// and 10,000 idle keep-alive connections cost 10 MiB of buffers, not 80.
+// The first read of a request takes at least this much room: most request heads fit. (A
+// connection between requests holds no buffer at all; see read_request_head.)
 constexpr std::size_t kIdleReadSize = 1024;
 
 struct HeadRead {
@@ -45,6 +44,16 @@ void prepare_request_parser(RequestParser& parser, const conf::Limits& limits) {
     parser.body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
   else
     parser.body_limit(boost::none);
+}
+
+// A read or wait for request bytes failed: our requestHeader deadline (408), or the client
+// closed, or a drain or the idle timeout cancelled a connection between requests.
+HeadRead read_ended(const HttpConnection& c, HeadRead read) {
+  if (c.deadline.fired() == Waiting::RequestHead) {
+    read.outcome = HeadRead::Outcome::Rejected;
+    read.rejection = {HttpError::RequestTimeout, RejectReason::HeaderTimeout};
+  }
+  return read;
 }
 
 // Reads until `parser` holds a complete request head, leaving the bytes after it (body,
@@ -97,21 +106,24 @@ asio::awaitable<HeadRead> read_request_head(HttpConnection& c, RequestParser& pa
         }
       }
       // The first bytes of a request on a kept-alive connection: now the header timeout runs.
-      if (c.deadline.waiting == Waiting::NextRequest)
+      if (c.deadline.waiting() == Waiting::NextRequest)
         c.expect(Waiting::RequestHead, timeouts.request_header);
+    }
+    if (c.client_buffer.size() == 0) {
+      // Nothing buffered (a new connection, mostly): wait for bytes without a
+      // buffer when the reactor knows none are there yet, then borrow one.
+      if (!may_be_readable(c.client)) {
+        auto [wait_error] = co_await c.client.async_wait(tcp::socket::wait_read, kNoThrow);
+        if (wait_error) co_return read_ended(c, read);
+      }
+      if (c.client_buffer.capacity() == 0) c.client_buffer = c.resources.client_buffers.take();
     }
     const std::size_t room = c.client_buffer.capacity() - c.client_buffer.size();
     const std::size_t want =
         std::max(room, c.client_buffer.size() == 0 ? kIdleReadSize : kHeadReadSize);
     auto [error, n] =
         co_await c.client.async_read_some(draining(c.client_buffer.prepare(want)), kNoThrow);
-    if (error) {
-      if (c.deadline.fired == Waiting::RequestHead) {
-        read.outcome = HeadRead::Outcome::Rejected;
-        read.rejection = {HttpError::RequestTimeout, RejectReason::HeaderTimeout};
-      }
-      co_return read;
-    }
+    if (error) co_return read_ended(c, read);
     c.client_buffer.commit(n);
   }
 }
@@ -178,66 +190,89 @@ void log_forwarded(HttpConnection& c, std::string_view service, const RequestPar
     record_upstream_retry(*stats);
 }
 
-asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backend_key) {
+// The route in force for the connection's listener, looked up again after a reload.
+struct Route {
   RoutingTablePtr routes;
   lb::BackendPtr backend;
   StatsHandle stats;
-  std::optional<RequestParser> parser;
-  for (bool first = true;; first = false) {
-    if (routes != c.worker.routes()) {
-      routes = c.worker.routes();
+
+  bool refresh(const WorkerContext& worker, const std::string& backend_key) {
+    if (routes != worker.routes()) {
+      routes = worker.routes();
       backend = routes ? routes->find(backend_key) : nullptr;
-      stats = routes ? routes->stats_for(backend_key, c.worker.index()) : StatsHandle{};
+      stats = routes ? routes->stats_for(backend_key, worker.index()) : StatsHandle{};
     }
-    if (!routes) co_return;
-    const conf::ProxySettings& settings = routes->settings;
-    c.start_parser(parser);
-    prepare_request_parser(*parser, settings.limits);
-    if (first || c.client_buffer.size() > 0)
-      c.expect(Waiting::RequestHead, settings.timeouts.request_header);
-    else
-      c.expect(Waiting::NextRequest, settings.timeouts.idle);
-    const HeadRead head = co_await read_request_head(c, *parser, settings);
-    const std::string_view service = backend ? std::string_view(backend->name()) : backend_key;
-    if (head.outcome == HeadRead::Outcome::Closed) co_return;
-    if (head.outcome == HeadRead::Outcome::Rejected) {
-      const std::size_t sent = co_await send_error(c, head.rejection.status, false);
-      log_rejected(c, service, *parser, head, sent, stats.get());
-      co_await close_gracefully(c);
-      co_return;
+    return static_cast<bool>(routes);
+  }
+};
+
+// One request: its head read, then refused or forwarded, and logged. The parser lives in
+// this frame, so a connection between requests holds none. True when the connection
+// carries another request.
+asio::awaitable<bool> serve_one_request(HttpConnection& c, const Route& route,
+                                        std::string_view backend_key) {
+  const conf::ProxySettings& settings = route.routes->settings;
+  const std::string_view service =
+      route.backend ? std::string_view(route.backend->name()) : backend_key;
+  std::optional<RequestParser> parser;
+  c.start_parser(parser);
+  prepare_request_parser(*parser, settings.limits);
+  const HeadRead head = co_await read_request_head(c, *parser, settings);
+  if (head.outcome == HeadRead::Outcome::Closed) co_return false;
+  if (head.outcome == HeadRead::Outcome::Rejected) {
+    const std::size_t sent = co_await send_error(c, head.rejection.status, false);
+    log_rejected(c, service, *parser, head, sent, route.stats.get());
+    co_await close_gracefully(c);
+    co_return false;
+  }
+  if (!route.backend) {
+    ForwardResult gone;
+    gone.status = status_code(HttpError::ServiceUnavailable);
+    gone.error = "no_route";
+    gone.bytes_sent = co_await send_error(c, HttpError::ServiceUnavailable, false);
+    log_forwarded(c, service, *parser, head, gone, route.stats.get());
+    co_await close_gracefully(c);
+    co_return false;
+  }
+  const ForwardResult result =
+      co_await forward_request(c, *parser, *route.backend, settings, route.stats.get());
+  const bool last = !result.keep_client || c.worker.draining();
+  // The last response is out: close now, before the log line. When the proxy's FIN
+  // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the
+  // client's context; closing second would tear the socket down here, on the worker
+  // (measured: CPU per `Connection: close` request, see the commit).
+  if (last && !result.linger) close_quietly(c.client);
+  log_forwarded(c, service, *parser, head, result, route.stats.get());
+  if (last && result.linger) co_await close_gracefully(c);
+  co_return !last;
+}
+
+asio::awaitable<void> serve_requests(HttpConnection& c, const std::string& backend_key) {
+  Route route;
+  for (bool first = true;; first = false) {
+    if (!route.refresh(c.worker, backend_key)) co_return;
+    const bool between_requests = !first && c.client_buffer.size() == 0;
+    if (between_requests) {
+      c.expect(Waiting::NextRequest, route.routes->settings.timeouts.idle);
+      // Keep-alive: the read buffer goes back to the worker until bytes come, and the wait
+      // needs no buffer when the reactor knows none are there yet.
+      c.resources.client_buffers.give_back(std::move(c.client_buffer));
+      if (!may_be_readable(c.client)) {
+        auto [error] = co_await c.client.async_wait(tcp::socket::wait_read, kNoThrow);
+        if (error) co_return;  // closed, the idle timeout, or a drain
+        if (!route.refresh(c.worker, backend_key)) co_return;
+      }
+    } else {
+      c.expect(Waiting::RequestHead, route.routes->settings.timeouts.request_header);
     }
-    if (!backend) {
-      ForwardResult gone;
-      gone.status = status_code(HttpError::ServiceUnavailable);
-      gone.error = "no_route";
-      gone.bytes_sent = co_await send_error(c, HttpError::ServiceUnavailable, false);
-      log_forwarded(c, service, *parser, head, gone, stats.get());
-      co_await close_gracefully(c);
-      co_return;
-    }
-    const ForwardResult result =
-        co_await forward_request(c, *parser, *backend, settings, stats.get());
-    const bool last = !result.keep_client || c.worker.draining();
-    // The last response is out: close now, before the log line. When the proxy's FIN
-    // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the
-    // client's context; closing second would tear the socket down here, on the worker
-    // (measured: CPU per `Connection: close` request, see the commit).
-    if (last && !result.linger) close_quietly(c.client);
-    log_forwarded(c, service, *parser, head, result, stats.get());
-    if (last) {
-      if (result.linger) co_await close_gracefully(c);
-      co_return;
-    }
-    parser.reset();  // its header fields, until the next request
-    if (c.client_buffer.size() == 0 && c.client_buffer.capacity() > kIdleReadSize)
-      c.client_buffer.shrink_to_fit();
+    if (!co_await serve_one_request(c, route, backend_key)) co_return;
   }
 }
 
 }  // namespace
 
 asio::awaitable<void> serve_http_connection(tcp::socket client, tcp::endpoint peer,
-                                            std::string backend_key, Worker& worker) {
+                                            std::string backend_key, WorkerContext& worker) {
   HttpConnection connection(std::move(client), peer, worker);
   try {
     co_await serve_requests(connection, backend_key);

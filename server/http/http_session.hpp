@@ -10,13 +10,13 @@
 
 namespace svcproxy::server {
 
-class Worker;
+class WorkerContext;
 
 // Runs on `worker`'s thread until the client closes, an error ends the connection, or the
 // worker drains. The backend is looked up by `backend_key` in the worker's current routes
 // for each request, so a reload reaches keep-alive connections.
 boost::asio::awaitable<void> serve_http_connection(boost::asio::ip::tcp::socket client,
                                                    boost::asio::ip::tcp::endpoint peer,
-                                                   std::string backend_key, Worker& worker);
+                                                   std::string backend_key, WorkerContext& worker);
 
 }  // namespace svcproxy::server

@@ -63,6 +63,11 @@ struct LastEvents {
   friend type reach(LastEvents);
 };
 template struct Reach<LastEvents, &asio::detail::scheduler_operation::task_result_>;
+struct TrySpeculative {
+  using type = bool (ReactorState::*)[Reactor::max_ops];
+  friend type reach(TrySpeculative);
+};
+template struct Reach<TrySpeculative, &ReactorState::try_speculative_>;
 #else
 void mark_nonblocking_and_unshared(tcp::socket&) {}
 #endif
@@ -110,6 +115,13 @@ ReactorRecord reactor_record(tcp::socket& socket) {
   return {SocketImplementation::of(socket).reactor_data_};
 }
 
+bool may_be_readable(tcp::socket& socket) {
+  const ReactorState* state = SocketImplementation::of(socket).reactor_data_;
+  // The reactor clears the flag when a read reports the socket drained and sets it again
+  // with the next readiness edge.
+  return !state || (state->*reach(TrySpeculative{}))[Reactor::read_op];
+}
+
 bool peer_shutdown_seen(ReactorRecord record) {
   // descriptor_state derives privately from scheduler_operation, which holds the flags of
   // the last event until the next one; a C-style cast may name a private base.
@@ -126,6 +138,9 @@ ReactorRecord reactor_record(tcp::socket&) {
   return {};
 }
 bool peer_shutdown_seen(ReactorRecord) {
+  return true;
+}
+bool may_be_readable(tcp::socket&) {
   return true;
 }
 #endif

@@ -68,6 +68,14 @@ ReactorRecord reactor_record(boost::asio::ip::tcp::socket& socket);
 // after a short read, bytes may still be followed by an end of stream or an error.
 bool peer_shutdown_seen(ReactorRecord record);
 
+// Whether a read on `socket` may find bytes now: false only when the reactor knows the
+// socket is drained (the last read said so, drained_read.hpp, and no readiness edge came
+// since). Then waiting for readability (async_wait, no buffer) cannot miss bytes that came
+// already, and an idle connection holds no read buffer while it waits. True where that
+// cannot be known (any Asio but Boost 1.81's epoll reactor): the caller reads with a
+// buffer, as before.
+bool may_be_readable(boost::asio::ip::tcp::socket& socket);
+
 // A client's "ip" and "ip:port" ("[ip]:port" for IPv6), for balancing by client and the
 // access log. IPv4 is formatted by hand: inet_ntop(3) goes through printf, which showed in
 // the profile of a new connection per request.

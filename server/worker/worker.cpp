@@ -8,30 +8,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "server/log/access_log.hpp"
-#include "server/worker/coarse_clock.hpp"
 #include "server/http/http_session.hpp"
 #include "server/l4/l4_session.hpp"
+#include "server/log/access_log.hpp"
 #include "server/log/log.hpp"
 #include "server/net/native_socket.hpp"
 #include "server/upstream/socket_faults.hpp"
+#include "server/worker/coarse_clock.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-
-namespace {
-
-// A tenth of the smallest configured timeout, within 10 ms-1 s. (The closing grace is a
-// backstop whose precision does not matter.) Each tick walks every HTTP session: 5,000
-// idle ones cost 0.9% of a core at a 100 ms tick, 0.1% at the 1 s of the defaults.
-conf::Duration deadline_tick(const conf::Timeouts& timeouts) {
-  const conf::Duration smallest = std::min(
-      {timeouts.idle, timeouts.request_header, timeouts.upstream_response, timeouts.request_body});
-  return std::clamp(smallest / 10, conf::Duration(10), conf::Duration(1000));
-}
-
-}  // namespace
 
 struct Worker::Listener {
   ListenerSpec spec;
@@ -39,25 +26,29 @@ struct Worker::Listener {
 };
 
 Worker::Worker(int index, std::atomic<int>& open_connections)
-    : index_(index), open_connections_(open_connections) {}
+    : index_(index),
+      open_connections_(open_connections),
+      context_(static_cast<std::size_t>(index)) {}
 
 Worker::~Worker() {
   stop();
   join();
   // Acceptors must go while io_ (declared last, destroyed first) still exists.
   listeners_.clear();
-  // Pooled sockets belong to io_, which is destroyed before resources_.
-  resources_.upstream_pool.clear();
-  if (!resources_.access_log_batch.empty()) write_access_log_lines(resources_.access_log_batch);
+  // Pooled sockets belong to io_, which is destroyed before context_.
+  WorkerResources& resources = context_.resources();
+  resources.upstream_pool.clear();
+  if (!resources.access_log_batch.empty()) write_access_log_lines(resources.access_log_batch);
 }
 
 void Worker::start() {
   asio::co_spawn(io_, sweep_upstream_pool(), [index = index_](std::exception_ptr e) {
     if (e) log(LogLevel::Error, "worker ", index, ": upstream pool sweeper failed");
   });
-  asio::co_spawn(io_, watch_http_deadlines(), [index = index_](std::exception_ptr e) {
-    if (e) log(LogLevel::Error, "worker ", index, ": deadline watch failed");
-  });
+  asio::co_spawn(io_, context_.deadlines().run(context_.routes_),
+                 [index = index_](std::exception_ptr e) {
+                   if (e) log(LogLevel::Error, "worker ", index, ": deadline watch failed");
+                 });
   thread_ = std::thread([this] {
     auto work = asio::make_work_guard(io_);  // idle workers keep running until stop()
     io_.run();
@@ -73,7 +64,8 @@ void Worker::stop() {
 }
 
 void Worker::publish(RoutingTablePtr routes) {
-  asio::post(io_, [this, routes = std::move(routes)]() mutable { routes_ = std::move(routes); });
+  asio::post(
+      io_, [this, routes = std::move(routes)]() mutable { context_.routes_ = std::move(routes); });
 }
 
 void Worker::open_listener(ListenerSpec spec, int listening_fd) {
@@ -107,7 +99,7 @@ void Worker::close_listener(ListenAddress address) {
 
 void Worker::drain(std::function<void()> on_drained) {
   asio::post(io_, [this, on_drained = std::move(on_drained)] {
-    draining_ = true;
+    context_.draining_ = true;
     on_drained_ = on_drained;
     for (auto& [address, listener] : listeners_) {
       boost::system::error_code ignored;
@@ -115,8 +107,8 @@ void Worker::drain(std::function<void()> on_drained) {
     }
     listeners_.clear();
     // Keep-alive connections between requests close now; busy ones after their response.
-    resources_.close_idle_sessions();
-    resources_.upstream_pool.clear();
+    context_.deadlines().close_idle_sessions();
+    context_.resources().upstream_pool.clear();
     if (sessions_ == 0) on_drained_();
   });
 }
@@ -169,14 +161,16 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
 
 void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer,
                            const ListenerSpec& spec) {
-  lb::BackendPtr backend = routes_ ? routes_->find(spec.backend_key) : nullptr;
+  const RoutingTablePtr& routes = context_.routes();
+  lb::BackendPtr backend = routes ? routes->find(spec.backend_key) : nullptr;
   // Looked up once per connection; the session counts into its own worker's slot.
-  StatsHandle stats = routes_ ? routes_->stats_for(spec.backend_key, index_) : StatsHandle{};
+  StatsHandle stats =
+      routes ? routes->stats_for(spec.backend_key, context_.index()) : StatsHandle{};
   if (!backend || !stats) {
     log(LogLevel::Error, "no route for ", spec.backend_key, " on ", spec.address.to_string());
     return;
   }
-  const int limit = routes_->settings.limits.max_connections;
+  const int limit = routes->settings.limits.max_connections;
   if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= limit) {
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
     log(LogLevel::Warn, "limits.maxConnections (", limit, ") reached; closing a connection to ",
@@ -185,10 +179,11 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer,
   }
   ++sessions_;
   record_connection_opened(*stats);
-  auto session = spec.protocol == conf::AppProtocol::Http
-                     ? serve_http_connection(std::move(socket), peer, spec.backend_key, *this)
-                     : serve_l4_connection(std::move(socket), peer, std::move(backend), routes_,
-                                           stats, {resources_.relay_buffers, resources_.pipes});
+  auto session =
+      spec.protocol == conf::AppProtocol::Http
+          ? serve_http_connection(std::move(socket), peer, spec.backend_key, context_)
+          : serve_l4_connection(std::move(socket), peer, std::move(backend), routes, stats,
+                                {context_.resources().relay_buffers, context_.resources().pipes});
   asio::co_spawn(io_, std::move(session),
                  [this, stats, key = spec.backend_key](std::exception_ptr e) {
                    record_connection_closed(*stats);
@@ -209,48 +204,19 @@ asio::awaitable<void> Worker::sweep_upstream_pool() {
     timer.expires_after(std::chrono::seconds(1));
     auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
-    if (routes_) {
-      const auto& timeouts = routes_->settings.timeouts;
-      resources_.upstream_pool.set_settings(
+    if (context_.routes()) {
+      const auto& timeouts = context_.routes()->settings.timeouts;
+      context_.resources().upstream_pool.set_settings(
           {.idle_timeout = std::min<conf::Duration>(timeouts.idle, std::chrono::seconds(60))});
     }
-    resources_.upstream_pool.sweep(std::chrono::steady_clock::now());
+    context_.resources().upstream_pool.sweep(std::chrono::steady_clock::now());
   }
-}
-
-// One timer for every HTTP session's deadline rather than one per connection: a watcher
-// coroutine and timer per connection cost a Connection: close request 8,500 of its 44,800
-// instructions (callgrind) and its frames stayed with every idle connection. A deadline
-// now fires up to one tick late; the tick is a tenth of the smallest timeout, within
-// 10 ms-1 s. Parked (no wake-ups) while the worker has no HTTP session.
-asio::awaitable<void> Worker::watch_http_deadlines() {
-  asio::steady_timer timer(io_);
-  deadline_timer_ = &timer;
-  for (;;) {
-    deadline_watch_parked_ = resources_.http_sessions.empty() || !routes_;
-    if (deadline_watch_parked_)
-      timer.expires_at(asio::steady_timer::time_point::max());
-    else
-      timer.expires_after(deadline_tick(routes_->settings.timeouts));
-    auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (error && error != asio::error::operation_aborted) break;
-    const auto now = coarse_now();
-    for (auto& session : resources_.http_sessions)
-      session.check_deadline(now);
-  }
-  deadline_timer_ = nullptr;
-}
-
-void Worker::wake_deadline_watch() {
-  if (!deadline_watch_parked_ || !deadline_timer_) return;
-  deadline_watch_parked_ = false;
-  deadline_timer_->cancel();
 }
 
 void Worker::session_ended() {
   open_connections_.fetch_sub(1, std::memory_order_relaxed);
   --sessions_;
-  if (draining_ && sessions_ == 0 && on_drained_) on_drained_();
+  if (context_.draining() && sessions_ == 0 && on_drained_) on_drained_();
 }
 
 }  // namespace svcproxy::server

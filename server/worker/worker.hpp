@@ -7,7 +7,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,7 +14,7 @@
 
 #include "server/control/listen_plan.hpp"
 #include "server/worker/routing_table.hpp"
-#include "server/worker/worker_resources.hpp"
+#include "server/worker/worker_context.hpp"
 
 namespace svcproxy::server {
 
@@ -39,15 +38,7 @@ class Worker {
   void drain(std::function<void()> on_drained);
   void stop();  // abandons whatever is still running
 
-  // For sessions, on the worker's thread.
   boost::asio::io_context& io() { return io_; }
-  const RoutingTablePtr& routes() const { return routes_; }
-  bool draining() const { return draining_; }
-  std::size_t index() const { return static_cast<std::size_t>(index_); }
-  // The L7 upstream pool, body buffers and HTTP session list of this worker.
-  WorkerResources& resources() { return resources_; }
-  // A session joined resources().http_sessions: the deadline watch runs while any is there.
-  void wake_deadline_watch();
 
  private:
   struct Listener;
@@ -57,23 +48,16 @@ class Worker {
   void session_ended();
   // Every second: closes pooled upstream connections that timed out or that pods closed.
   boost::asio::awaitable<void> sweep_upstream_pool();
-  // Every tick while HTTP sessions are open: lets each act on a deadline that has passed.
-  boost::asio::awaitable<void> watch_http_deadlines();
 
   const int index_;
   std::atomic<int>& open_connections_;
-  RoutingTablePtr routes_;
   std::map<ListenAddress, std::shared_ptr<Listener>> listeners_;
   std::size_t sessions_ = 0;
-  bool draining_ = false;
   std::function<void()> on_drained_;
-  // The deadline watch's timer (in its coroutine's frame), and whether it waits for the
-  // first session rather than for the next tick.
-  boost::asio::steady_timer* deadline_timer_ = nullptr;
-  bool deadline_watch_parked_ = false;
   std::thread thread_;
-  // Before io_: sessions (destroyed with io_) unlink themselves from its session list.
-  WorkerResources resources_;
+  // What sessions see of this worker. Before io_: sessions (destroyed with io_) unlink
+  // themselves from its deadline watch and give buffers back to its resources.
+  WorkerContext context_;
   // Last member: destroyed first, together with the session frames that still refer to
   // the members above. Every socket of a worker is touched on its thread alone (other
   // threads post), so the reactor's per-descriptor mutex is switched off: user
