@@ -5,8 +5,8 @@
 #include "conf/loader.hpp"
 #include "discovery/check_report.hpp"
 #include "server/command_line.hpp"
-#include "server/log/log.hpp"
 #include "server/control/proxy.hpp"
+#include "server/log/log.hpp"
 
 using namespace svcproxy;
 

@@ -3,10 +3,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
 
+#include "server/l4/tcp_relay.hpp"
 #include "server/log/access_log.hpp"
 #include "server/log/log.hpp"
 #include "server/net/native_socket.hpp"
-#include "server/l4/tcp_relay.hpp"
 #include "server/upstream/upstream_connect.hpp"
 
 namespace svcproxy::server {

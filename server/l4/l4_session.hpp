@@ -5,9 +5,9 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "lb/backend.hpp"
+#include "server/l4/tcp_relay.hpp"
 #include "server/metrics/metrics.hpp"
 #include "server/worker/routing_table.hpp"
-#include "server/l4/tcp_relay.hpp"
 
 namespace svcproxy::server {
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 
 #include "conf/model.hpp"
-#include "server/worker/buffer_pool.hpp"
 #include "server/net/splice_pipe.hpp"
+#include "server/worker/buffer_pool.hpp"
 
 namespace svcproxy::server {
 

@@ -4,8 +4,8 @@
 
 #include <cerrno>
 
-#include "server/worker/coarse_clock.hpp"
 #include "server/net/native_socket.hpp"
+#include "server/worker/coarse_clock.hpp"
 
 namespace svcproxy::server {
 using asio_socket = boost::asio::ip::tcp::socket;
