@@ -23,8 +23,8 @@
 
 #include "conf/model.hpp"
 #include "server/http/field_arena.hpp"
-#include "server/http/http_errors.hpp"
 #include "server/http_message/chunked_decoder.hpp"
+#include "server/http_message/http_errors.hpp"
 #include "server/http_message/http_validation.hpp"
 #include "server/worker/buffer_pool.hpp"
 

@@ -38,7 +38,8 @@ struct ForwardResult {
 // response timeout is never retried (504). svcproxy's own resource failures (socket_faults.hpp)
 // answer 503 and blame no pod. `stats` (may be null) counts each failed connect. A request body
 // that stalls longer than timeouts.requestBody is answered with 408 and the pod's connection reset.
-boost::asio::awaitable<ForwardResult> forward_request(HttpConnection& connection,
+template <ByteStream Stream>
+boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream>& connection,
                                                       RequestParser& request,
                                                       const lb::Backend& backend,
                                                       const conf::ProxySettings& settings,

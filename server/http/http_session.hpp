@@ -8,6 +8,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <string>
 
+#include "server/net/byte_stream.hpp"
+
 namespace svcproxy::server {
 
 class WorkerContext;
@@ -15,7 +17,8 @@ class WorkerContext;
 // Runs on `worker`'s thread until the client closes, an error ends the connection, or the
 // worker drains. The backend is looked up by `backend_key` in the worker's current routes
 // for each request, so a reload reaches keep-alive connections.
-boost::asio::awaitable<void> serve_http_connection(boost::asio::ip::tcp::socket client,
+template <ByteStream Stream>
+boost::asio::awaitable<void> serve_http_connection(Stream client,
                                                    boost::asio::ip::tcp::endpoint peer,
                                                    std::string backend_key, WorkerContext& worker);
 

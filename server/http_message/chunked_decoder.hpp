@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "server/http/http_errors.hpp"
+#include "server/http_message/http_errors.hpp"
 
 namespace svcproxy::server {
 

@@ -12,7 +12,7 @@
 
 #include "conf/model.hpp"
 #include "server/http/field_arena.hpp"
-#include "server/http/http_errors.hpp"
+#include "server/http_message/http_errors.hpp"
 
 namespace svcproxy::server {
 

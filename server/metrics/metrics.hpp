@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "server/http/http_errors.hpp"
+#include "server/http_message/http_errors.hpp"
 #include "server/upstream/socket_faults.hpp"
 
 namespace svcproxy::server {

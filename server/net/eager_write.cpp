@@ -47,16 +47,4 @@ WriteProgress send_now(tcp::socket& socket, std::span<const asio::const_buffer> 
   }
 }
 
-asio::awaitable<WriteProgress> write_rest(tcp::socket& socket,
-                                          std::span<const asio::const_buffer> pieces,
-                                          WriteProgress progress) {
-  boost::beast::buffers_suffix<std::span<const asio::const_buffer>> rest(pieces);
-  rest.consume(progress.written);
-  auto [error, written] =
-      co_await asio::async_write(socket, rest, asio::as_tuple(asio::use_awaitable));
-  progress.error = error;
-  progress.written += written;
-  co_return progress;
-}
-
 }  // namespace svcproxy::server

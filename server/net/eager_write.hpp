@@ -13,9 +13,13 @@
 // Thread affinity: the socket's own io_context thread.
 #pragma once
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <span>
@@ -35,10 +39,20 @@ WriteProgress send_now(boost::asio::ip::tcp::socket& socket,
                        std::span<const boost::asio::const_buffer> pieces);
 
 // Writes what send_now() left of `pieces` (all but the first `progress.written` bytes),
-// waiting for room as needed; returns the progress over the whole of `pieces`.
-boost::asio::awaitable<WriteProgress> write_rest(boost::asio::ip::tcp::socket& socket,
+// waiting for room as needed; returns the progress over the whole of `pieces`. Any Asio
+// write stream (byte_stream.hpp).
+template <class Stream>
+boost::asio::awaitable<WriteProgress> write_rest(Stream& stream,
                                                  std::span<const boost::asio::const_buffer> pieces,
-                                                 WriteProgress progress);
+                                                 WriteProgress progress) {
+  boost::beast::buffers_suffix<std::span<const boost::asio::const_buffer>> rest(pieces);
+  rest.consume(progress.written);
+  auto [error, written] = co_await boost::asio::async_write(
+      stream, rest, boost::asio::as_tuple(boost::asio::use_awaitable));
+  progress.error = error;
+  progress.written += written;
+  co_return progress;
+}
 
 inline bool finished(const WriteProgress& progress,
                      std::span<const boost::asio::const_buffer> pieces) {

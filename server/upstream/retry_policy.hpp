@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "server/http/http_errors.hpp"
+#include "server/http_message/http_errors.hpp"
 
 namespace svcproxy::server {
 

@@ -16,7 +16,7 @@
 #include "conf/model.hpp"
 #include "lb/backend.hpp"
 #include "lb/outlier_detection.hpp"
-#include "server/http/http_errors.hpp"
+#include "server/http_message/http_errors.hpp"
 #include "server/metrics/metrics.hpp"
 #include "server/upstream/retry_policy.hpp"
 #include "server/upstream/socket_faults.hpp"

@@ -45,7 +45,7 @@ void Worker::start() {
   asio::co_spawn(io_, sweep_upstream_pool(), [index = index_](std::exception_ptr e) {
     if (e) log(LogLevel::Error, "worker ", index, ": upstream pool sweeper failed");
   });
-  asio::co_spawn(io_, context_.deadlines().run(context_.routes_),
+  asio::co_spawn(io_, context_.deadlines().run(context_.routes()),
                  [index = index_](std::exception_ptr e) {
                    if (e) log(LogLevel::Error, "worker ", index, ": deadline watch failed");
                  });
@@ -64,8 +64,8 @@ void Worker::stop() {
 }
 
 void Worker::publish(RoutingTablePtr routes) {
-  asio::post(
-      io_, [this, routes = std::move(routes)]() mutable { context_.routes_ = std::move(routes); });
+  asio::post(io_,
+             [this, routes = std::move(routes)]() mutable { context_.publish(std::move(routes)); });
 }
 
 void Worker::open_listener(ListenerSpec spec, int listening_fd) {
@@ -99,7 +99,7 @@ void Worker::close_listener(ListenAddress address) {
 
 void Worker::drain(std::function<void()> on_drained) {
   asio::post(io_, [this, on_drained = std::move(on_drained)] {
-    context_.draining_ = true;
+    context_.start_draining();
     on_drained_ = on_drained;
     for (auto& [address, listener] : listeners_) {
       boost::system::error_code ignored;

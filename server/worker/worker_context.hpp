@@ -13,8 +13,6 @@
 
 namespace svcproxy::server {
 
-class Worker;
-
 class WorkerContext {
  public:
   explicit WorkerContext(std::size_t index) : index_(index) {}
@@ -30,8 +28,11 @@ class WorkerContext {
   WorkerResources& resources() { return resources_; }
   DeadlineWatch& deadlines() { return deadlines_; }
 
+  // The worker's (or a test's), on its thread: a reload's table, the start of a drain.
+  void publish(RoutingTablePtr routes) { routes_ = std::move(routes); }
+  void start_draining() { draining_ = true; }
+
  private:
-  friend class Worker;  // the only writer of routes_ and draining_
   const std::size_t index_;
   RoutingTablePtr routes_;
   bool draining_ = false;

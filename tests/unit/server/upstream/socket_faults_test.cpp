@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-#include "server/http/http_errors.hpp"
+#include "server/http_message/http_errors.hpp"
 
 using namespace svcproxy::server;
 

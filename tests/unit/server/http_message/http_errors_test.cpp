@@ -1,4 +1,4 @@
-#include "server/http/http_errors.hpp"
+#include "server/http_message/http_errors.hpp"
 
 #include <doctest/doctest.h>
 
