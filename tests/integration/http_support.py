@@ -176,3 +176,19 @@ class EchoUpgradePod:
     def close(self):
         self.listener.close()
         self.thread.join(timeout=5)
+
+
+def hold_connections(address, count):
+    """Up to `count` connections to `address`, held open (the kernel completes them in the
+    listen backlog even when the proxy cannot accept them); stops at the first that fails."""
+    held = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(2)
+        try:
+            sock.connect(address)
+        except OSError:
+            sock.close()
+            break
+        held.append(sock)
+    return held

@@ -8,29 +8,14 @@ svcproxy runs with a low RLIMIT_NOFILE (harness.Process nofile=) and one worker,
 test holds client connections open until accept fails for ~3 s."""
 import os
 import re
-import socket
 import time
 
 import harness
 from harness import test
-from http_support import start
+from http_support import hold_connections, start
 
 NOFILE = 48
 HOLD_SECONDS = 3.0
-
-
-def open_connections(address, count):
-    held = []
-    for _ in range(count):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.settimeout(2)
-        try:
-            sock.connect(address)  # completes in the kernel's backlog even when not accepted
-        except OSError:
-            sock.close()
-            break
-        held.append(sock)
-    return held
 
 
 @test(timeout=60)
@@ -42,7 +27,7 @@ def emfile_is_logged_about_once_a_second(env):
     assert open_fds < NOFILE - 10, f"{open_fds} descriptors open before the test"
     pattern = rf"accept on \S*{re.escape(address[0])}:{address[1]}\S*: "
     since = len(proxy.log_text())
-    held = open_connections(address, 2 * NOFILE)
+    held = hold_connections(address, 2 * NOFILE)
     try:
         first = proxy.wait_for_log(pattern, timeout=5, since=since)
         assert "Too many open files" in first.string, first.string

@@ -6,32 +6,16 @@ counted, no ejection, every endpoint still ready. Once descriptors are free agai
 resumes within a second. And a pod killed under load shows in
 svcproxy_upstream_connect_failures_total{reason="refused"}, even though retries hide every
 failure from the clients."""
-import os
 import re
-import socket
 import time
 
 import admin
 import harness
 from harness import test
-from http_support import read_response, start
+from http_support import hold_connections, read_response, start
 
 NOFILE = 64
 REQUESTS = 12  # more than outlier detection's 5 consecutive failures
-
-
-def hold_connections(address, count):
-    held = []
-    for _ in range(count):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.settimeout(2)
-        try:
-            sock.connect(address)  # completes in the kernel's backlog even when not accepted
-        except OSError:
-            sock.close()
-            break
-        held.append(sock)
-    return held
 
 
 def first_ok_after(address, deadline_seconds):
