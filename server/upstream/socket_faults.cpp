@@ -6,10 +6,14 @@
 namespace svcproxy::server {
 
 SocketFault classify_socket_error(const boost::system::error_code& error) {
-  if (error == boost::asio::error::timed_out) return SocketFault::Timeout;
-  if (error == boost::asio::error::eof) return SocketFault::Reset;
-  if (error.category() != boost::system::system_category() &&
-      error.category() != boost::system::generic_category())
+  // Categories compared by address, not with operator== (which reads their members): this
+  // runs when descriptors ran out, and UBSan's check of a polymorphic object it has not
+  // seen yet needs a pipe(2) it cannot get then, reporting a false "invalid vptr".
+  const boost::system::error_category* category = &error.category();
+  if (category == &boost::asio::error::get_misc_category())
+    return error.value() == boost::asio::error::eof ? SocketFault::Reset : SocketFault::Other;
+  if (category != &boost::system::system_category() &&
+      category != &boost::system::generic_category())
     return SocketFault::Other;
   switch (error.value()) {
     case ECONNREFUSED:

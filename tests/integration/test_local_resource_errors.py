@@ -7,6 +7,7 @@ resumes within a second. And a pod killed under load shows in
 svcproxy_upstream_connect_failures_total{reason="refused"}, even though retries hide every
 failure from the clients."""
 import re
+import socket
 import time
 
 import admin
@@ -33,12 +34,28 @@ def first_ok_after(address, deadline_seconds):
         time.sleep(0.02)
 
 
+def walk_the_paths_once(address):
+    """One full exchange with each pod while a keep-alive connection spans deadline ticks,
+    then time for the pods (keepalive_timeout 1s) to close their idle connections and the
+    proxy's pool sweep to drop them: no pooled connection is left, so each request under
+    test needs a new socket. Why walk first: under the sanitize build, UBSan checks a
+    polymorphic object's type the first time it meets it with a pipe(2), which a full
+    descriptor table refuses, and reports a false "invalid vptr"."""
+    assert {harness.http_request(address).headers.get("x-pod") for _ in range(2)} == \
+        {"web-1", "web-2"}
+    with socket.create_connection(address, timeout=5) as held:
+        held.sendall(f"GET / HTTP/1.1\r\nHost: {address[0]}\r\n\r\n".encode())
+        assert read_response(held).status == 200
+        time.sleep(3.0)
+    time.sleep(0.5)  # the proxy closes its end too before the table is filled
+
+
 @test(timeout=90)
 def out_of_descriptors_is_503_and_blames_no_pod(env):
-    pods = env.web_pods(2)
-    # No request first: no pooled connection to a pod, so each request needs a new socket.
+    pods = env.web_pods(2, keepalive_timeout="1s")
     proxy, address = start(env, pods, nofile=NOFILE)
     labels = proxy.service_labels
+    walk_the_paths_once(address)
     since = len(proxy.log_text())
     held = hold_connections(address, 2 * NOFILE)
     statuses = []
