@@ -156,26 +156,28 @@ void serialize_request_head(BasicHttpConnection<Stream>& c, const RequestHead& r
       plan.framing, plan.upgrade, plan.expect_continue, c.head);
 }
 
-// One attempt's request: the head and the buffered body in one write (`head_sent` says how
-// far it got), then, for a body that is not replayable, the 100 Continue and the rest of
-// the body by its framing. A replayable body stays in the client buffer for a retry.
-template <ByteStream Stream>
-boost::asio::awaitable<SendResult> send_request(BasicHttpConnection<Stream>& c,
-                                                const RequestPlan& plan,
-                                                std::optional<ChunkedDecoder>& chunked,
-                                                boost::asio::ip::tcp::socket& to,
-                                                WriteProgress& head_sent, ForwardResult& result,
-                                                const conf::Timeouts& timeouts) {
-  const std::array<boost::asio::const_buffer, 2> head_and_body{
-      boost::asio::buffer(c.head),
-      boost::asio::buffer(c.client_buffer.data().data(), plan.buffered_body)};
+// The head and the buffered body of one attempt's request, in one write.
+struct RequestOut {
+  std::array<boost::asio::const_buffer, 2> pieces;
   // No body buffered: one buffer, so send(2) rather than sendmsg(2).
-  const std::span<const boost::asio::const_buffer> out(head_and_body.data(),
-                                                       plan.buffered_body == 0 ? 1 : 2);
-  head_sent = send_now(to, out);
-  if (!finished(head_sent, out)) head_sent = co_await write_rest(to, out, head_sent);
-  if (head_sent.error) co_return SendResult{SendOutcome::UpstreamFailed, {}};
-  if (plan.replayable) co_return SendResult{};
+  std::span<const boost::asio::const_buffer> out() const {
+    return {pieces.data(), pieces[1].size() == 0 ? 1u : 2u};
+  }
+};
+
+template <ByteStream Stream>
+RequestOut request_out(BasicHttpConnection<Stream>& c, const RequestPlan& plan) {
+  return {{boost::asio::buffer(c.head),
+           boost::asio::buffer(c.client_buffer.data().data(), plan.buffered_body)}};
+}
+
+// After the head went out, a body that is not replayable: the 100 Continue, then the rest
+// of the body by its framing. (A replayable body went with the head and stays in the
+// client buffer for a retry.)
+template <ByteStream Stream>
+boost::asio::awaitable<SendResult> send_streamed_body(
+    BasicHttpConnection<Stream>& c, const RequestPlan& plan, std::optional<ChunkedDecoder>& chunked,
+    boost::asio::ip::tcp::socket& to, ForwardResult& result, const conf::Timeouts& timeouts) {
   c.client_buffer.consume(plan.buffered_body);
   result.body_received += plan.buffered_body;
   if (plan.expect_continue) {
@@ -308,9 +310,14 @@ boost::asio::awaitable<void> deliver_response(BasicHttpConnection<Stream>& c,
   }
   c.upstream_buffer.consume(leftover);
 
-  const RelayOutcome relayed =
-      co_await relay_response_body(c, head, up.socket, out.from_pod, out.to_client,
-                                   out.from_pod.length - leftover, result, idle);
+  const bool body_follows =
+      out.from_pod.kind != BodyFraming::Kind::None &&
+      !(out.from_pod.kind == BodyFraming::Kind::Length && out.from_pod.length == leftover);
+  // Not `body_follows ? co_await ... : Done`: GCC 12 miscompiles co_await inside ?:.
+  RelayOutcome relayed = RelayOutcome::Done;
+  if (body_follows)
+    relayed = co_await relay_response_body(c, head, up.socket, out.from_pod, out.to_client,
+                                           out.from_pod.length - leftover, result, idle);
   if (relayed != RelayOutcome::Done) {
     result.error = relayed == RelayOutcome::ClientFailed ? "client_reset" : "upstream_reset";
     result.keep_client = false;
@@ -370,9 +377,14 @@ boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream
     result.endpoint = up.endpoint().get();
     sent_at = std::chrono::steady_clock::now();
     c.expect(Waiting::Transfer, timeouts.idle);
-    WriteProgress head_sent;
-    const SendResult sent =
-        co_await send_request(c, plan, chunked, up.socket, head_sent, result, timeouts);
+    // The head goes out on this turn; only a full socket buffer or a streamed body waits.
+    const RequestOut out = request_out(c, plan);
+    WriteProgress head_sent = send_now(up.socket, out.out());
+    if (!finished(head_sent, out.out()))
+      head_sent = co_await write_rest(up.socket, out.out(), head_sent);
+    SendResult sent{head_sent.error ? SendOutcome::UpstreamFailed : SendOutcome::Sent, {}};
+    if (!head_sent.error && !plan.replayable)
+      sent = co_await send_streamed_body(c, plan, chunked, up.socket, result, timeouts);
     if (sent.outcome == SendOutcome::ClientFailed || sent.outcome == SendOutcome::BadBody) {
       // The pod must not take a truncated body for a complete one: reset, do not close.
       reset_connection(up.socket);

@@ -118,12 +118,24 @@ boost::asio::awaitable<HeadRead> read_request_head(BasicHttpConnection<Stream>& 
         auto [wait_error] =
             co_await c.socket().async_wait(boost::asio::ip::tcp::socket::wait_read, kNoThrow);
         if (wait_error) co_return read_ended(c, read);
+        c.woke_readable = true;
       }
       if (c.client_buffer.capacity() == 0) c.client_buffer = c.resources.client_buffers.take();
     }
     const std::size_t room = c.client_buffer.capacity() - c.client_buffer.size();
     const std::size_t want =
         std::max(room, c.client_buffer.size() == 0 ? kIdleReadSize : kHeadReadSize);
+    if (c.woke_readable) {
+      // The wait said bytes are there: read them now, not through the scheduler.
+      c.woke_readable = false;
+      boost::system::error_code error;
+      const std::size_t n = receive_now(c.socket(), c.client_buffer.prepare(want), error);
+      if (n > 0) {
+        c.client_buffer.commit(n);
+        continue;
+      }
+      if (error != boost::asio::error::would_block) co_return read_ended(c, read);
+    }
     auto [error, n] =
         co_await c.client.async_read_some(draining(c.client_buffer.prepare(want)), kNoThrow);
     if (error) co_return read_ended(c, read);
@@ -273,6 +285,7 @@ boost::asio::awaitable<void> serve_requests(BasicHttpConnection<Stream>& c,
         auto [error] =
             co_await c.socket().async_wait(boost::asio::ip::tcp::socket::wait_read, kNoThrow);
         if (error) co_return;  // closed, the idle timeout, or a drain
+        c.woke_readable = true;
         if (!route.refresh(c.worker, backend_key)) co_return;
       }
     } else {

@@ -115,6 +115,12 @@ ReactorRecord reactor_record(tcp::socket& socket) {
   return {SocketImplementation::of(socket).reactor_data_};
 }
 
+// The reactor's own record that a read drained the socket (see may_be_readable).
+static void mark_drained(tcp::socket& socket) {
+  if (ReactorState* state = SocketImplementation::of(socket).reactor_data_)
+    (state->*reach(TrySpeculative{}))[Reactor::read_op] = false;
+}
+
 bool may_be_readable(tcp::socket& socket) {
   const ReactorState* state = SocketImplementation::of(socket).reactor_data_;
   // The reactor clears the flag when a read reports the socket drained and sets it again
@@ -143,7 +149,29 @@ bool peer_shutdown_seen(ReactorRecord) {
 bool may_be_readable(tcp::socket&) {
   return true;
 }
+static void mark_drained(tcp::socket&) {}
 #endif
+
+std::size_t receive_now(tcp::socket& socket, asio::mutable_buffer buffer,
+                        boost::system::error_code& error) {
+  error = {};
+  for (;;) {
+    int left = -1;
+    const ssize_t n = detail::receive_with_inq(socket.native_handle(), buffer.data(), buffer.size(),
+                                               MSG_DONTWAIT, left);
+    if (n > 0) {
+      if (left == 0) mark_drained(socket);
+      return static_cast<std::size_t>(n);
+    }
+    if (n == 0) {
+      error = asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    error = errno == EAGAIN || errno == EWOULDBLOCK ? asio::error::would_block : last_error();
+    return 0;
+  }
+}
 
 int accept_nonblocking(int listening_fd, tcp::endpoint& peer, boost::system::error_code& error) {
   for (;;) {

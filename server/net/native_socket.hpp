@@ -76,6 +76,15 @@ bool peer_shutdown_seen(ReactorRecord record);
 // buffer, as before.
 bool may_be_readable(boost::asio::ip::tcp::socket& socket);
 
+// One non-blocking read on the caller's turn, for a socket whose readiness wait just
+// completed: the bytes without the trip through the scheduler that an async read takes
+// (it posts even a completion it had at once). When the read leaves the socket drained
+// (TCP_INQ), the reactor is told, as by its own drained read, so may_be_readable() says
+// false again until new bytes raise an edge. Returns the bytes read; 0 with `error` eof at
+// the end of the stream, would_block when there was nothing after all, or another error.
+std::size_t receive_now(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buffer,
+                        boost::system::error_code& error);
+
 // A client's "ip" and "ip:port" ("[ip]:port" for IPv6), for balancing by client and the
 // access log. IPv4 is formatted by hand: inet_ntop(3) goes through printf, which showed in
 // the profile of a new connection per request.
