@@ -181,10 +181,25 @@ void rewrite_response(ResponseHead& head, const BodyFraming& to_client, bool kee
   head.version(11);
 }
 
+void append_origin_form(std::string_view target, std::string& out) {
+  std::size_t authority = 0;
+  if (boost::beast::iequals(target.substr(0, 7), "http://"))
+    authority = 7;
+  else if (boost::beast::iequals(target.substr(0, 8), "https://"))
+    authority = 8;
+  if (authority == 0) {
+    out += target;
+    return;
+  }
+  const std::size_t path = target.find_first_of("/?", authority);
+  if (path == std::string_view::npos || target[path] == '?') out += '/';
+  if (path != std::string_view::npos) out += target.substr(path);
+}
+
 void append_head(const RequestHead& head, std::string& out) {
   out += head.method_string();
   out += ' ';
-  out += head.target();
+  append_origin_form(head.target(), out);
   out += " HTTP/1.1\r\n";
   append_fields(head, out);
 }
@@ -224,7 +239,7 @@ void append_forwarded_request(const RequestHead& head, const ForwardedContext& c
 
   out += head.method_string();
   out += ' ';
-  out += head.target();
+  append_origin_form(head.target(), out);
   out += " HTTP/1.1\r\n";
   for (const auto& field : head) {
     if (gone(field) || is_forwarded_for(field)) continue;

@@ -74,4 +74,9 @@ void append_forwarded_response(const ResponseHeadParser& head, const BodyFraming
 
 bool is_idempotent(boost::beast::http::verb method);
 
+// Appends `target` as a pod gets it: origin-form (RFC 9112 3.2.1). An absolute-form
+// target (http://host/path?query, already checked against Host) loses its scheme and
+// authority, with "/" for an empty path; origin-form and `*` stay as they are.
+void append_origin_form(std::string_view target, std::string& out);
+
 }  // namespace svcproxy::server

@@ -160,10 +160,13 @@ def request_target_is_validated(env):
         ("tab in target", b"GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", 400,
          {"bad_target", "malformed"}),
     ])
-    # Forwarded: absolute-form naming Host's authority, and OPTIONS *.
+    # Forwarded: absolute-form naming Host's authority, in origin-form (RFC 9112 3.2.1: a
+    # pod gets /path, "/" for an empty one), and OPTIONS *.
     for count, (data, method, target) in enumerate([
-            (request("http://a/abs", "a"), "GET", ("/abs", "http://a/abs")),
-            (request("http://a:8080/abs", "a:8080"), "GET", ("/abs", "http://a:8080/abs")),
+            (request("http://a/abs?q=1", "a"), "GET", ("/abs?q=1",)),
+            (request("http://a:8080/abs", "a:8080"), "GET", ("/abs",)),
+            (request("http://a", "a"), "GET", ("/",)),
+            (request("HTTP://a?x", "a"), "GET", ("/?x",)),
             (request("*", method="OPTIONS"), "OPTIONS", ("*",))], 1):
         response, _ = exchange(address, data)
         assert response.status == 200 and response.headers.get("x-pod") == "rec-1", \

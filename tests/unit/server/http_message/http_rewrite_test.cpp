@@ -279,3 +279,18 @@ TEST_CASE("a forwarded response keeps its fields in the order the pod sent them"
         "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nVary: x\r\nSet-Cookie: b=2\r\n"
         "Content-Length: 0\r\n\r\n");
 }
+
+TEST_CASE("a pod gets the target in origin-form") {
+  const auto origin = [](std::string_view target) {
+    std::string out;
+    append_origin_form(target, out);
+    return out;
+  };
+  CHECK(origin("/a/b?c=d") == "/a/b?c=d");
+  CHECK(origin("*") == "*");
+  CHECK(origin("http://web/a?b") == "/a?b");
+  CHECK(origin("https://web:8443/a") == "/a");
+  CHECK(origin("HTTP://web") == "/");
+  CHECK(origin("http://web?x=1") == "/?x=1");
+  CHECK(origin("http://[::1]:80/p") == "/p");
+}
