@@ -160,12 +160,16 @@ boost::asio::awaitable<RelayOutcome> rechunk_response_body(
 
 // The tunnel over a stream that is not the socket itself (TLS): both directions copied
 // through user space until both ends closed, each end's close passed on as a shutdown.
-template <class From, class To>
-boost::asio::awaitable<void> copy_until_close(From& from, To& to, std::uint64_t& moved) {
+// Every transfer moves the connection's Transfer deadline on, so a tunnel idle for
+// timeouts.idle is cancelled by the deadline watch (client and pod sockets alike).
+template <class Connection, class From, class To>
+boost::asio::awaitable<void> copy_until_close(Connection& c, From& from, To& to,
+                                              std::uint64_t& moved, conf::Duration idle) {
   std::array<char, 16 * 1024> buffer;
   for (;;) {
     auto [read_error, n] = co_await from.async_read_some(boost::asio::buffer(buffer), kNoThrow);
     if (read_error) break;
+    c.expect(Waiting::Transfer, idle);
     auto [write_error, written] =
         co_await boost::asio::async_write(to, boost::asio::buffer(buffer.data(), n), kNoThrow);
     moved += written;
@@ -178,10 +182,11 @@ boost::asio::awaitable<void> copy_until_close(From& from, To& to, std::uint64_t&
 template <ByteStream Stream>
 boost::asio::awaitable<void> copy_both_ways(BasicHttpConnection<Stream>& c,
                                             boost::asio::ip::tcp::socket& upstream,
-                                            ForwardResult& result, conf::Duration) {
+                                            ForwardResult& result, conf::Duration idle) {
   using namespace boost::asio::experimental::awaitable_operators;
-  co_await (copy_until_close(c.client, upstream, result.body_received) &&
-            copy_until_close(upstream, c.client, result.bytes_sent));
+  c.expect(Waiting::Transfer, idle);
+  co_await (copy_until_close(c, c.client, upstream, result.body_received, idle) &&
+            copy_until_close(c, upstream, c.client, result.bytes_sent, idle));
 }
 
 }  // namespace response_body_detail
@@ -233,8 +238,8 @@ boost::asio::awaitable<void> tunnel(BasicHttpConnection<Stream>& c,
     if (upstream_error) co_return;
     c.client_buffer.consume(c.client_buffer.size());
   }
-  c.expect_nothing();  // the relay keeps its own idle timeout
   if constexpr (is_plain_socket<Stream>) {
+    c.expect_nothing();  // the relay keeps its own idle timeout
     const RelayResult relayed =
         co_await relay(c.client, upstream, idle, {c.resources.relay_buffers, c.resources.pipes});
     result.body_received += relayed.client_to_upstream;

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <string>
 
@@ -68,6 +69,36 @@ asio::awaitable<void> serve_one_pod_request(tcp::acceptor& acceptor, std::string
   co_await asio::async_write(pod, asio::buffer(kResponse), asio::use_awaitable);
 }
 
+// One pod that switches protocols: answers 101 and echoes what comes until the proxy's end
+// closes, then closes its own.
+asio::awaitable<void> serve_one_upgrade(tcp::acceptor& acceptor) {
+  tcp::socket pod = co_await acceptor.async_accept(asio::use_awaitable);
+  asio::streambuf in;
+  co_await asio::async_read_until(pod, in, "\r\n\r\n", asio::use_awaitable);
+  in.consume(in.size());
+  constexpr std::string_view kSwitch =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n";
+  co_await asio::async_write(pod, asio::buffer(kSwitch), asio::use_awaitable);
+  std::array<char, 256> buffer;
+  for (;;) {
+    auto [error, n] =
+        co_await pod.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    if (error) break;
+    co_await asio::async_write(pod, asio::buffer(buffer.data(), n), asio::use_awaitable);
+  }
+}
+
+// Everything the client end receives until the proxy closes it.
+asio::awaitable<void> read_all(tcp::socket& from, std::string& into) {
+  std::array<char, 1024> buffer;
+  for (;;) {
+    auto [error, n] =
+        co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    if (error) break;
+    into.append(buffer.data(), n);
+  }
+}
+
 RoutingTablePtr routes_to(const tcp::endpoint& pod) {
   lb::EndpointAddress address;
   address.pod_namespace = "default";
@@ -109,18 +140,7 @@ TEST_CASE("a request goes through the L7 path over a stream layered on the socke
       "GET /path HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n";
   asio::write(link.outside, asio::buffer(kRequest));
   std::string answer;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        std::array<char, 1024> buffer;
-        for (;;) {
-          auto [error, n] = co_await link.outside.async_read_some(
-              asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
-          if (error) break;
-          answer.append(buffer.data(), n);
-        }
-      },
-      asio::detached);
+  asio::co_spawn(io, read_all(link.outside, answer), asio::detached);
   io.run_for(std::chrono::seconds(10));
 
   CHECK(answer.starts_with("HTTP/1.1 200 OK\r\n"));
@@ -131,6 +151,39 @@ TEST_CASE("a request goes through the L7 path over a stream layered on the socke
   // Every byte to and from the client went through the layer, not around it.
   CHECK(counts.reads >= 1);
   CHECK(counts.writes >= 1);
+}
+
+TEST_CASE("an upgrade tunnel works over a layered stream, both ways, until both close") {
+  asio::io_context io;
+  tcp::acceptor pod(io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::co_spawn(io, serve_one_upgrade(pod), asio::detached);
+  WorkerContext worker(0);
+  worker.publish(routes_to(pod.local_endpoint()));
+  LoopbackLink link = make_loopback_link(io);
+  LayerCounts counts;
+  const tcp::endpoint peer = link.outside.local_endpoint();
+  asio::co_spawn(io,
+                 serve_http_connection(CountingLayer(std::move(link.inside), counts), peer,
+                                       "default/web:80", worker),
+                 asio::detached);
+
+  constexpr std::string_view kUpgrade =
+      "GET /chat HTTP/1.1\r\nHost: web\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n";
+  asio::write(link.outside, asio::buffer(kUpgrade));
+  std::string received;
+  asio::co_spawn(io, read_all(link.outside, received), asio::detached);
+  // The client's bytes after the switch, then its close: the pod echoes them and closes.
+  asio::steady_timer later(io, std::chrono::milliseconds(200));
+  later.async_wait([&](const boost::system::error_code&) {
+    asio::write(link.outside, asio::buffer(std::string_view("ping through the layer")));
+    link.outside.shutdown(tcp::socket::shutdown_send);
+  });
+  io.run_for(std::chrono::seconds(10));
+
+  CHECK(received.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+  CHECK(received.ends_with("\r\n\r\nping through the layer"));
+  CHECK(counts.reads >= 2);  // the request, then the tunnelled bytes and the close
+  CHECK(counts.writes >= 2);
 }
 
 }  // namespace svcproxy::server
