@@ -202,6 +202,29 @@ std::optional<Rejection> check_request_target(http::verb method, std::string_vie
   return std::nullopt;
 }
 
+// RFC 9112 6.1 and 6.3: chunked applied twice, or not the final coding, leaves the body's
+// length unknowable: 400, a smuggling vector otherwise. A coding before a final chunked
+// (gzip, chunked) is well framed but not one svcproxy decodes: 501, as for one alone.
+std::optional<Rejection> check_transfer_codings(std::string_view codings) {
+  std::size_t chunked = 0;
+  std::size_t count = 0;
+  bool last_is_chunked = false;
+  while (!codings.empty()) {
+    const std::size_t comma = codings.find(',');
+    const std::string_view coding = trim(codings.substr(0, comma));
+    codings = comma == std::string_view::npos ? std::string_view() : codings.substr(comma + 1);
+    if (coding.empty()) continue;
+    ++count;
+    last_is_chunked = boost::beast::iequals(coding, "chunked");
+    if (last_is_chunked) ++chunked;
+  }
+  if (chunked > 1 || (chunked == 1 && !last_is_chunked))
+    return Rejection{HttpError::BadRequest, RejectReason::BadFraming};
+  if (count != 1 || !last_is_chunked)
+    return Rejection{HttpError::NotImplemented, RejectReason::NotImplemented};
+  return std::nullopt;
+}
+
 std::optional<Rejection> check_request_head(const RequestHead& head, std::string_view raw_head,
                                             const conf::Limits& limits) {
   if (head.version() != 10 && head.version() != 11)
@@ -237,8 +260,7 @@ std::optional<Rejection> check_request_head(const RequestHead& head, std::string
   const auto te = head.find(http::field::transfer_encoding);
   if (te != head.end()) {
     if (head.version() == 10) return Rejection{HttpError::BadRequest, RejectReason::BadFraming};
-    if (!boost::beast::iequals(trim(te->value()), "chunked"))
-      return Rejection{HttpError::NotImplemented, RejectReason::NotImplemented};
+    return check_transfer_codings(te->value());
   }
   return std::nullopt;
 }

@@ -32,6 +32,11 @@ Rejection classify_request_parse_error(const boost::system::error_code& error,
 std::optional<Rejection> check_incomplete_request_line(std::string_view buffered,
                                                        std::size_t max_request_line_bytes);
 
+// The Transfer-Encoding value of an HTTP/1.1 request: nothing when it is exactly chunked;
+// 400 bad_framing when chunked is repeated or not the final coding; 501 not_implemented
+// for any other coding.
+std::optional<Rejection> check_transfer_codings(std::string_view codings);
+
 // Checks a head Beast accepted. `raw_head` is the head exactly as received (Beast unfolds
 // obs-fold lines silently, so they are found here). Returns the rejection to answer with,
 // or nothing when the request may be forwarded:

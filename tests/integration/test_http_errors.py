@@ -27,6 +27,10 @@ REJECTED = {
     "garbage": (400, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"),
     "unknown_transfer_encoding": (501, b"POST / HTTP/1.1\r\nHost: a\r\n"
                                        b"Transfer-Encoding: gzip\r\n\r\n"),
+    "chunked_twice": (400, b"POST / HTTP/1.1\r\nHost: a\r\n"
+                           b"Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"),
+    "chunked_not_last": (400, b"POST / HTTP/1.1\r\nHost: a\r\n"
+                              b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
     "http2_preface": (505, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
     "http_1_2": (505, b"GET / HTTP/1.2\r\nHost: a\r\n\r\n"),
     "uri_too_long": (414, b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: a\r\n\r\n"),
@@ -42,7 +46,8 @@ REASONS = {
     "differing_content_lengths": "bad_framing", "bad_chunk_size": "bad_chunk",
     "obs_fold": "malformed", "space_before_colon": "malformed", "bare_cr": "malformed",
     "missing_host": "bad_host", "garbage": "malformed",
-    "unknown_transfer_encoding": "not_implemented", "http2_preface": "unsupported_version",
+    "unknown_transfer_encoding": "not_implemented", "chunked_twice": "bad_framing",
+    "chunked_not_last": "bad_framing", "http2_preface": "unsupported_version",
     "http_1_2": "unsupported_version", "uri_too_long": "uri_too_long",
     "headers_too_large": "header_too_large", "body_too_large": "body_too_large",
 }

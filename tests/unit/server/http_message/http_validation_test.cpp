@@ -96,7 +96,7 @@ TEST_CASE("a Transfer-Encoding other than chunked is 501") {
   CHECK(verdict("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") ==
         HttpError::NotImplemented);
   CHECK(verdict("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n") ==
-        HttpError::NotImplemented);
+        HttpError::BadRequest);  // chunked not final: no telling where the body ends
   CHECK(verdict("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") ==
         HttpError::NotImplemented);
   CHECK(verdict("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == HttpError::BadRequest);
@@ -244,4 +244,20 @@ TEST_CASE("every rejection names its reason") {
   CHECK(reason("GET / HTTP/1.2\r\nHost: a\r\n\r\n") == RejectReason::UnsupportedVersion);
   CHECK(std::string(to_string(RejectReason::ChunkLineTooLong)) == "chunk_line_too_long");
   CHECK(std::string(to_string(RejectReason::BodyTimeout)) == "body_timeout");
+}
+
+TEST_CASE("transfer codings: chunked once and last, nothing else") {
+  CHECK_FALSE(check_transfer_codings("chunked"));
+  CHECK_FALSE(check_transfer_codings(" Chunked "));
+  const Rejection framing{HttpError::BadRequest, RejectReason::BadFraming};
+  const Rejection unknown{HttpError::NotImplemented, RejectReason::NotImplemented};
+  CHECK(check_transfer_codings("chunked, chunked") == framing);
+  CHECK(check_transfer_codings("chunked,chunked") == framing);
+  CHECK(check_transfer_codings("chunked, gzip") == framing);
+  CHECK(check_transfer_codings("gzip, chunked, chunked") == framing);
+  CHECK(check_transfer_codings("gzip, chunked") == unknown);
+  CHECK(check_transfer_codings("gzip") == unknown);
+  CHECK(check_transfer_codings("") == unknown);
+  CHECK(check_transfer_codings(" , ") == unknown);
+  CHECK(check_transfer_codings("chunked, ") == std::nullopt);  // an empty list element
 }
