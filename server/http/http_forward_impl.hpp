@@ -344,7 +344,8 @@ boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream
   const auto& request = parser.get();
   const auto& timeouts = settings.timeouts;
   const RequestPlan plan =
-      plan_request({request.method(), request.version(), request.keep_alive(),
+      // The parser's keep_alive() reads every Connection field; the message's, only the first.
+      plan_request({request.method(), request.version(), parser.keep_alive(),
                     wants_upgrade(request), request[boost::beast::http::field::expect],
                     request_framing(parser), c.client_buffer.size()});
   std::optional<ChunkedDecoder> chunked;

@@ -229,5 +229,26 @@ def proxy_fields_and_underscores_never_reach_a_pod(env):
     assert got["x-forwarded-user"] == ["real"], got
 
 
+
+
+@test(timeout=60)
+def close_in_a_second_connection_field_closes(env):
+    """Connection: close counts in whichever Connection field it stands (RFC 9110 7.6.1
+    makes them one list): the response says close and the connection ends, so a request
+    pipelined behind it is not answered."""
+    pod = recording_pod(env)
+    proxy, address = start(env, [pod])
+    closing = request("/first", extra=b"Connection: x-other\r\nX-Between: 1\r\n"
+                                        b"Connection: close\r\n")
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(closing + request("/second"))
+        response = read_response(sock)
+        assert response.status == 200 and response.headers.get("connection") == "close", \
+            response
+        sock.settimeout(5)
+        assert sock.recv(65536) == b"", "the connection stayed open after Connection: close"
+    assert [head["target"] for head in pod.heads()] == ["/first"]
+
+
 if __name__ == "__main__":
     harness.main()
