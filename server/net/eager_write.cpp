@@ -4,10 +4,6 @@
 #include <sys/uio.h>
 
 #include <array>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <cerrno>
 
 namespace svcproxy::server {

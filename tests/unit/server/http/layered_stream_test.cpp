@@ -118,6 +118,25 @@ RoutingTablePtr routes_to(const tcp::endpoint& pod) {
   return table;
 }
 
+// A client connection served by serve_http_connection over a CountingLayer, routed to
+// `pod`: the test writes to and reads from `link.outside`.
+struct LayeredSession {
+  asio::io_context& io;
+  WorkerContext worker{0};
+  LoopbackLink link;
+  LayerCounts counts;
+
+  LayeredSession(asio::io_context& context, const tcp::acceptor& pod)
+      : io(context), link(make_loopback_link(context)) {
+    worker.publish(routes_to(pod.local_endpoint()));
+    const tcp::endpoint peer = link.outside.local_endpoint();
+    asio::co_spawn(io,
+                   serve_http_connection(CountingLayer(std::move(link.inside), counts), peer,
+                                         "default/web:80", worker),
+                   asio::detached);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a request goes through the L7 path over a stream layered on the socket") {
@@ -125,16 +144,9 @@ TEST_CASE("a request goes through the L7 path over a stream layered on the socke
   tcp::acceptor pod(io, {asio::ip::make_address("127.0.0.1"), 0});
   std::string pod_saw;
   asio::co_spawn(io, serve_one_pod_request(pod, pod_saw), asio::detached);
-
-  WorkerContext worker(0);
-  worker.publish(routes_to(pod.local_endpoint()));
-  LoopbackLink link = make_loopback_link(io);
-  LayerCounts counts;
-  const tcp::endpoint peer = link.outside.local_endpoint();
-  asio::co_spawn(io,
-                 serve_http_connection(CountingLayer(std::move(link.inside), counts), peer,
-                                       "default/web:80", worker),
-                 asio::detached);
+  LayeredSession session(io, pod);
+  LoopbackLink& link = session.link;
+  const LayerCounts& counts = session.counts;
 
   constexpr std::string_view kRequest =
       "GET /path HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n";
@@ -157,15 +169,9 @@ TEST_CASE("an upgrade tunnel works over a layered stream, both ways, until both 
   asio::io_context io;
   tcp::acceptor pod(io, {asio::ip::make_address("127.0.0.1"), 0});
   asio::co_spawn(io, serve_one_upgrade(pod), asio::detached);
-  WorkerContext worker(0);
-  worker.publish(routes_to(pod.local_endpoint()));
-  LoopbackLink link = make_loopback_link(io);
-  LayerCounts counts;
-  const tcp::endpoint peer = link.outside.local_endpoint();
-  asio::co_spawn(io,
-                 serve_http_connection(CountingLayer(std::move(link.inside), counts), peer,
-                                       "default/web:80", worker),
-                 asio::detached);
+  LayeredSession session(io, pod);
+  LoopbackLink& link = session.link;
+  const LayerCounts& counts = session.counts;
 
   constexpr std::string_view kUpgrade =
       "GET /chat HTTP/1.1\r\nHost: web\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n";
