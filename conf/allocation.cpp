@@ -1,12 +1,28 @@
 #include "conf/allocation.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <utility>
 
 namespace svcproxy::conf {
 namespace {
+
+// A free value: probing from `hash` in the upper band, then in the low band.
+std::optional<std::uint64_t> pick_free(std::uint64_t first, std::uint64_t size,
+                                       std::uint64_t reserved, std::uint64_t hash,
+                                       const std::function<bool(std::uint64_t)>& taken) {
+  const auto probe = [&](std::uint64_t start, std::uint64_t count) -> std::optional<std::uint64_t> {
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const std::uint64_t value = start + (hash + i) % count;
+      if (!taken(value)) return value;
+    }
+    return std::nullopt;
+  };
+  if (auto value = probe(first + reserved, size - reserved)) return value;
+  return probe(first, reserved);
+}
 
 // A pool of consecutive values [first, first + size) with a low band of `reserved` values
 // for explicit choices. Remembers who holds what (a position in the service list), to name
@@ -27,22 +43,12 @@ class Pool {
   }
   void claim(std::uint64_t value, std::size_t holder) { holders_.emplace(value, holder); }
 
-  // A free value: probing from `hash` in the upper band, then in the low band.
   std::optional<std::uint64_t> pick(std::uint64_t hash) const {
-    if (auto value = probe(first_ + reserved_, size_ - reserved_, hash)) return value;
-    return probe(first_, reserved_, hash);
+    return pick_free(first_, size_, reserved_, hash,
+                     [this](std::uint64_t value) { return holders_.contains(value); });
   }
 
  private:
-  std::optional<std::uint64_t> probe(std::uint64_t start, std::uint64_t count,
-                                     std::uint64_t hash) const {
-    for (std::uint64_t i = 0; i < count; ++i) {
-      const std::uint64_t value = start + (hash + i) % count;
-      if (!holders_.contains(value)) return value;
-    }
-    return std::nullopt;
-  }
-
   std::uint64_t first_;
   std::uint64_t size_;
   std::uint64_t reserved_;
@@ -65,11 +71,13 @@ std::vector<std::size_t> in_name_order(const ServiceList& services) {
   return ordered;
 }
 
+std::uint64_t reserved_cluster_ip_band(std::uint64_t usable) {
+  return std::min<std::uint64_t>(std::max<std::uint64_t>(16, usable / 16), 256);
+}
+
 Pool cluster_ip_pool(const Ipv4Cidr& cidr, std::size_t services) {
   const std::uint64_t usable = cidr.size() - 2;  // without network and broadcast
-  const std::uint64_t reserved =
-      std::min<std::uint64_t>(std::max<std::uint64_t>(16, usable / 16), 256);
-  return Pool(std::uint64_t{cidr.network} + 1, usable, reserved, services);
+  return Pool(std::uint64_t{cidr.network} + 1, usable, reserved_cluster_ip_band(usable), services);
 }
 
 void claim_explicit_cluster_ip(const ServiceList& services, std::size_t i, Pool& pool,
@@ -98,7 +106,7 @@ bool gets_node_ports(const Service& service) {
 }
 
 std::string port_key(const Service& service, const ServicePort& port) {
-  return service.key() + ":" + (port.name.empty() ? std::to_string(port.port) : port.name);
+  return node_port_hash_key(service.key(), port.name, port.port);
 }
 
 std::string port_path(const Service& service, const ServicePort& port) {
@@ -130,6 +138,31 @@ std::uint64_t stable_hash(std::string_view text) {
     hash *= 1099511628211ULL;
   }
   return hash;
+}
+
+std::string node_port_hash_key(std::string_view service_key, std::string_view port_name, int port) {
+  return std::string(service_key) + ":" +
+         (port_name.empty() ? std::to_string(port) : std::string(port_name));
+}
+
+std::optional<std::uint32_t> pick_cluster_ip(const Ipv4Cidr& cidr, std::string_view service_key,
+                                             const std::function<bool(std::uint32_t)>& taken) {
+  const std::uint64_t usable = cidr.size() - 2;
+  auto value = pick_free(std::uint64_t{cidr.network} + 1, usable, reserved_cluster_ip_band(usable),
+                         stable_hash(service_key), [&](std::uint64_t address) {
+                           return taken(static_cast<std::uint32_t>(address));
+                         });
+  if (!value) return std::nullopt;
+  return static_cast<std::uint32_t>(*value);
+}
+
+std::optional<int> pick_node_port(const PortRange& range, std::string_view hash_key,
+                                  const std::function<bool(int)>& taken) {
+  auto value = pick_free(range.first, range.size(), reserved_node_port_band(range.size()),
+                         stable_hash(hash_key),
+                         [&](std::uint64_t port) { return taken(static_cast<int>(port)); });
+  if (!value) return std::nullopt;
+  return static_cast<int>(*value);
 }
 
 int reserved_node_port_band(int size) {

@@ -13,6 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +30,16 @@ void allocate(Snapshot& snapshot, Diagnostics& errors);
 
 void allocate_cluster_ips(ServiceList& services, const Ipv4Cidr& cidr, Diagnostics& errors);
 void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnostics& errors);
+
+// What allocation would choose when `taken` says which values are in use elsewhere (cluster
+// mode: the allocation keys in etcd): the same probe from the same hash, so one Service gets
+// the same address from a file and from `svcproxy apply` when nothing collides.
+std::optional<std::uint32_t> pick_cluster_ip(const Ipv4Cidr& cidr, std::string_view service_key,
+                                             const std::function<bool(std::uint32_t)>& taken);
+std::optional<int> pick_node_port(const PortRange& range, std::string_view hash_key,
+                                  const std::function<bool(int)>& taken);
+// The key a NodePort's hash is taken from: "namespace/name:portName" (or the port number).
+std::string node_port_hash_key(std::string_view service_key, std::string_view port_name, int port);
 
 // The size of the low band kept for explicit NodePorts in a range of `size` ports.
 int reserved_node_port_band(int size);

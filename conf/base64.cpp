@@ -1,5 +1,6 @@
 #include "conf/base64.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 
@@ -57,6 +58,22 @@ std::optional<std::string> decode_base64(std::string_view text) {
       return std::nullopt;
   }
   return decoded;
+}
+
+std::string encode_base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string encoded;
+  encoded.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t at = 0; at < bytes.size(); at += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - at);
+    std::uint32_t bits = 0;
+    for (std::size_t i = 0; i < 3; ++i)
+      bits = (bits << 8) | (i < n ? static_cast<unsigned char>(bytes[at + i]) : 0u);
+    for (std::size_t i = 0; i < 4; ++i)
+      encoded += i <= n ? kAlphabet[(bits >> (18 - 6 * i)) & 0x3f] : '=';
+  }
+  return encoded;
 }
 
 }  // namespace svcproxy::conf

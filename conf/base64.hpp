@@ -11,4 +11,7 @@ namespace svcproxy::conf {
 // `base64 -w 76`) is ignored, as kubectl does.
 std::optional<std::string> decode_base64(std::string_view text);
 
+// Padded standard base64, no line breaks.
+std::string encode_base64(std::string_view bytes);
+
 }  // namespace svcproxy::conf

@@ -58,11 +58,18 @@ LoadResult finish(LoadState& state) {
 }  // namespace
 
 LoadResult load_files(const std::vector<std::string>& paths, DocumentCache* cache) {
+  return load_files(paths, {}, cache);
+}
+
+LoadResult load_files(const std::vector<std::string>& paths,
+                      const std::vector<InlineDocument>& inline_documents, DocumentCache* cache) {
   LoadState state;
   state.cache = cache;
   try {
     for (const auto& path : paths)
       read_path(path, state);
+    for (const auto& document : inline_documents)
+      read_stream(document.text, document.name, state);
     if (cache) cache->end_load();
     return finish(state);
   } catch (const std::exception& e) {  // e.g. std::bad_alloc: still a diagnostic, not a crash

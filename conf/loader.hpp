@@ -25,6 +25,18 @@ struct LoadResult {
 // parsed again (reloads); the result is the same as without one.
 LoadResult load_files(const std::vector<std::string>& paths, DocumentCache* cache = nullptr);
 
+// A document held in memory rather than in a file: cluster mode's objects from etcd, named
+// by their key (diagnostics say "NAME:LINE:COL"); the text is YAML or JSON.
+struct InlineDocument {
+  std::string name;
+  std::string text;
+};
+
+// The files, then each inline document as a stream of its own, with the same cache.
+LoadResult load_files(const std::vector<std::string>& paths,
+                      const std::vector<InlineDocument>& inline_documents,
+                      DocumentCache* cache = nullptr);
+
 // The same for YAML text in memory; `file_name` is used in diagnostics. For tests and tools.
 LoadResult load_text(const std::string& yaml_text, const std::string& file_name = "<text>");
 

@@ -209,6 +209,21 @@ struct PortRange {
   bool contains(int port) const { return port >= first && port <= last; }
 };
 
+// Cluster mode: where the cluster state lives (ProxyConfig `etcd`; --etcd overrides the
+// endpoints). No endpoints: file mode.
+struct EtcdSettings {
+  std::vector<std::string> endpoints;  // "http://host:port"
+  std::string prefix = "/registry";
+  Duration lease_ttl = std::chrono::seconds(10);
+  Duration node_grace_period = std::chrono::seconds(40);
+  Duration resync_period = std::chrono::minutes(5);
+  Duration request_timeout = std::chrono::seconds(5);
+  std::string advertise_address;  // empty: the first specific nodePortAddresses, else 127.0.0.1
+  bool edge = false;              // LoadBalancer traffic to the live registered nodes
+
+  friend bool operator==(const EtcdSettings&, const EtcdSettings&) = default;
+};
+
 // svcproxy.io/v1 ProxyConfig; every field has a default.
 struct ProxySettings {
   std::string node_name;
@@ -224,6 +239,7 @@ struct ProxySettings {
   OutlierDetection outlier_detection;
   AccessLog access_log;
   std::vector<NodeRef> nodes;
+  EtcdSettings etcd;
   SourceLocation location;
 };
 

@@ -151,6 +151,41 @@ void parse_endpoints(YamlReader& reader, const Field& spec, ProxySettings& proxy
       proxy.dns_servers);
 }
 
+void parse_etcd(YamlReader& reader, const Field& field, EtcdSettings& etcd) {
+  if (!field.present() || !reader.mapping(field)) return;
+  read_list(
+      reader, field.child("endpoints"), "an http://HOST:PORT URL",
+      [](const std::string& text) {
+        std::string_view rest = text;
+        if (rest.starts_with("http://")) rest.remove_prefix(7);
+        while (!rest.empty() && rest.back() == '/')
+          rest.remove_suffix(1);
+        return parse_host_port(rest, /*port_optional=*/true).has_value();
+      },
+      etcd.endpoints);
+  const Field prefix = field.child("prefix");
+  if (auto text = reader.string(prefix)) {
+    if (text->empty() || text->front() != '/' || text->find("//") != std::string::npos)
+      reader.error(prefix, "\"" + *text + "\" is not a key prefix like /registry");
+    else
+      etcd.prefix = *text;
+  }
+  read_duration(reader, field.child("leaseTTL"), etcd.lease_ttl, false);
+  if (etcd.lease_ttl < std::chrono::seconds(2))
+    reader.error(field.child("leaseTTL"), "must be at least 2s (etcd's leases count in seconds)");
+  read_duration(reader, field.child("nodeGracePeriod"), etcd.node_grace_period, true);
+  read_duration(reader, field.child("resyncPeriod"), etcd.resync_period, false);
+  read_duration(reader, field.child("requestTimeout"), etcd.request_timeout, false);
+  const Field advertise = field.child("advertiseAddress");
+  if (auto text = reader.string(advertise)) {
+    if (is_ip(*text))
+      etcd.advertise_address = *text;
+    else
+      reader.error(advertise, "\"" + *text + "\" is not an IP address");
+  }
+  if (auto edge = reader.boolean(field.child("edge"))) etcd.edge = *edge;
+}
+
 }  // namespace
 
 ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
@@ -170,6 +205,7 @@ ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
   parse_outlier_detection(reader, spec.child("outlierDetection"), proxy.outlier_detection);
   parse_access_log(reader, spec.child("accessLog"), proxy.access_log);
   parse_nodes(reader, spec.child("nodes"), proxy.nodes);
+  parse_etcd(reader, spec.child("etcd"), proxy.etcd);
   return proxy;
 }
 

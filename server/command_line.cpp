@@ -6,12 +6,19 @@ namespace svcproxy::server {
 
 const char* const kUsage =
     "usage: svcproxy --config PATH [--config PATH...] [--check] [--log-level LEVEL]\n"
+    "       svcproxy [--config node.yaml] --etcd URL[,URL...]    (a node in cluster mode)\n"
+    "       svcproxy apply -f PATH [-f PATH...] --etcd URL[,URL...] [--prefix /registry]\n"
+    "       svcproxy delete -f PATH [-f PATH...] --etcd URL[,URL...] [--ignore-not-found]\n"
     "\n"
     "Serves Kubernetes Services (ClusterIP, NodePort, LoadBalancer) from the YAML you would\n"
     "kubectl apply, plus one svcproxy.io/v1 ProxyConfig.\n"
     "\n"
     "  --config PATH      a YAML file or a directory of *.yaml/*.yml files (repeatable)\n"
     "  --check            validate, print one line per service port, and exit\n"
+    "  --etcd URLS        cluster mode: the state lives in etcd (http://host:port, "
+    "comma-separated)\n"
+    "  -f PATH            apply/delete: a manifest file or directory (repeatable)\n"
+    "  --prefix PREFIX    the etcd key prefix (default /registry)\n"
     "  --log-level LEVEL  debug | info | warn | error (default info)\n"
     "  --version          print the version and exit\n"
     "  --help             print this help and exit\n"
@@ -45,10 +52,31 @@ bool is_flag(std::string_view arg, std::string_view flag) {
 std::optional<CommandLine> parse_command_line(int argc, const char* const argv[],
                                               std::string& error) {
   CommandLine options;
-  for (int i = 1; i < argc; ++i) {
+  int first = 1;
+  if (argc > 1 && std::string_view(argv[1]) == "apply") {
+    options.command = CommandLine::Command::Apply;
+    first = 2;
+  } else if (argc > 1 && std::string_view(argv[1]) == "delete") {
+    options.command = CommandLine::Command::Delete;
+    first = 2;
+  }
+  const bool cluster_command = options.command != CommandLine::Command::Serve;
+  for (int i = first; i < argc; ++i) {
     const std::string_view arg = argv[i];
     std::string value;
-    if (arg == "--check") {
+    if (cluster_command && (is_flag(arg, "-f") || is_flag(arg, "--filename"))) {
+      const std::string_view flag = arg.starts_with("--") ? "--filename" : "-f";
+      if (!take_value(arg, flag, argc, argv, i, value, error)) return std::nullopt;
+      options.files.push_back(value);
+    } else if (is_flag(arg, "--etcd")) {
+      if (!take_value(arg, "--etcd", argc, argv, i, value, error)) return std::nullopt;
+      options.etcd.push_back(value);
+    } else if (is_flag(arg, "--prefix")) {
+      if (!take_value(arg, "--prefix", argc, argv, i, value, error)) return std::nullopt;
+      options.prefix = value;
+    } else if (cluster_command && arg == "--ignore-not-found") {
+      options.ignore_not_found = true;
+    } else if (arg == "--check") {
       options.check = true;
     } else if (arg == "--version") {
       options.version = true;
@@ -68,8 +96,21 @@ std::optional<CommandLine> parse_command_line(int argc, const char* const argv[]
       return std::nullopt;
     }
   }
-  if (options.config_paths.empty() && !options.help && !options.version) {
-    error = "--config is required";
+  if (options.help || options.version) return options;
+  if (cluster_command) {
+    if (options.files.empty()) {
+      error = std::string(options.command == CommandLine::Command::Apply ? "apply" : "delete") +
+              " needs -f PATH";
+      return std::nullopt;
+    }
+    if (options.etcd.empty()) {
+      error = "--etcd URL is required";
+      return std::nullopt;
+    }
+    return options;
+  }
+  if (options.config_paths.empty() && options.etcd.empty()) {
+    error = "--config is required (or --etcd for a node in cluster mode)";
     return std::nullopt;
   }
   return options;

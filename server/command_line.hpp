@@ -1,4 +1,5 @@
-// svcproxy's flags: --config PATH (repeatable), --check, --log-level, --version, --help.
+// svcproxy's flags: --config PATH (repeatable), --check, --etcd, --log-level, --version,
+// --help; and the cluster commands `apply -f PATH --etcd URL` and `delete -f PATH --etcd URL`.
 #pragma once
 
 #include <optional>
@@ -10,7 +11,13 @@
 namespace svcproxy::server {
 
 struct CommandLine {
+  enum class Command { Serve, Apply, Delete };
+  Command command = Command::Serve;
   std::vector<std::string> config_paths;
+  std::vector<std::string> files;  // apply/delete -f
+  std::vector<std::string> etcd;   // --etcd, each a URL or a comma-separated list
+  std::string prefix;              // --prefix; empty: the ProxyConfig's, else /registry
+  bool ignore_not_found = false;
   bool check = false;
   bool version = false;
   bool help = false;

@@ -2,8 +2,10 @@
 #include <csignal>
 #include <iostream>
 
+#include "cluster/etcd_client.hpp"
 #include "conf/loader.hpp"
 #include "discovery/check_report.hpp"
+#include "server/cluster_commands.hpp"
 #include "server/command_line.hpp"
 #include "server/control/proxy.hpp"
 #include "server/log/log.hpp"
@@ -45,6 +47,8 @@ int main(int argc, char* argv[]) {
   server::set_log_level(options->log_level);
   // A peer that closes early must not kill the process on the next write.
   std::signal(SIGPIPE, SIG_IGN);
+  if (options->command != server::CommandLine::Command::Serve)
+    return server::run_cluster_command(*options);
 
   conf::DocumentCache documents;
   conf::LoadResult loaded =
@@ -59,6 +63,19 @@ int main(int argc, char* argv[]) {
                 " errors");
     return 1;
   }
-  server::Proxy proxy(options->config_paths, std::move(*loaded.snapshot), std::move(documents));
+  // Cluster mode: --etcd, else the ProxyConfig's etcd.endpoints.
+  std::vector<cluster::EtcdEndpoint> etcd;
+  const auto& etcd_urls =
+      options->etcd.empty() ? loaded.snapshot->proxy.etcd.endpoints : options->etcd;
+  if (!etcd_urls.empty()) {
+    auto parsed = cluster::parse_etcd_endpoints(etcd_urls, error);
+    if (!parsed) {
+      server::log(server::LogLevel::Error, error);
+      return 1;
+    }
+    etcd = std::move(*parsed);
+  }
+  server::Proxy proxy(options->config_paths, std::move(*loaded.snapshot), std::move(documents),
+                      std::move(etcd));
   return proxy.run();
 }

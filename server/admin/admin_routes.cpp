@@ -40,8 +40,10 @@ std::optional<AdminResponse> answer_path(std::string_view path, const AdminSourc
                                          Readiness readiness) {
   if (path == "/metrics")
     return make_response(http::status::ok, kMetricsType, serialize_metrics(sources.metrics));
+  // Liveness: etcd being away is reported, never a failure (traffic does not depend on it).
   if (path == "/healthz" || path == "/livez")
-    return make_response(http::status::ok, kTextType, "ok\n");
+    return make_response(http::status::ok, kTextType,
+                         "ok\n" + (sources.health_detail ? sources.health_detail() + "\n" : ""));
   if (path == "/readyz")
     return make_response(
         readiness == Readiness::Ready ? http::status::ok : http::status::service_unavailable,

@@ -7,6 +7,7 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <functional>
 
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
@@ -22,6 +23,8 @@ struct AdminSources {
   const conf::Snapshot& snapshot;
   const discovery::BackendMapPtr& backends;  // the owner replaces the map it points to
   const prometheus::Collectable& metrics;
+  // Extra lines for /healthz (cluster mode: whether etcd is reachable); may be empty.
+  std::function<std::string()> health_detail = {};
 };
 
 using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 
+#include "cluster/cluster_stats.hpp"
 #include "discovery/dns_answer.hpp"
 
 namespace svcproxy::server {
@@ -16,6 +17,8 @@ struct ControlStats {
   double last_reload_success_unix_seconds = 0;  // the initial load counts as a success
   // DnsDiscovery's lookup counts by discovery::DnsResult; null until discovery starts.
   const std::array<std::uint64_t, discovery::kDnsResultCount>* dns_results = nullptr;
+  // Cluster mode's counters; null in file mode (no cluster families are exported then).
+  const cluster::ClusterStats* cluster = nullptr;
 };
 
 double unix_now_seconds();

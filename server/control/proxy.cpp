@@ -53,8 +53,9 @@ void close_all(const std::vector<std::vector<int>>& descriptors) {
 }  // namespace
 
 Proxy::Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot,
-             conf::DocumentCache documents)
+             conf::DocumentCache documents, std::vector<cluster::EtcdEndpoint> etcd_endpoints)
     : config_paths_(std::move(config_paths)),
+      etcd_endpoints_(std::move(etcd_endpoints)),
       documents_(std::move(documents)),
       snapshot_(std::move(snapshot)) {
   for (int i = 0, n = worker_count(snapshot_.proxy); i < n; ++i)
@@ -80,7 +81,10 @@ int Proxy::run() {
   start_admin();
   for (auto& worker : workers_)
     worker->start();
-  admin_.set_readiness(Readiness::Ready);
+  start_cluster();
+  // A node is ready once it holds the cluster state, or once etcd had its request timeout
+  // to answer: etcd down must not keep a node's files from serving.
+  if (!cluster_) admin_.set_readiness(Readiness::Ready);
   wait_for_signals();
   log(LogLevel::Info, "svcproxy ready: ", listeners_.size(), " listeners, ", workers_.size(),
       " workers");
@@ -167,13 +171,11 @@ void Proxy::publish_routes(const conf::Snapshot& snapshot) {
   // 10,000 keys each: freed after this reload is reported, unless a worker frees them first.
   asio::post(control_,
              [previous = std::move(previous), previous_metrics = std::move(previous_metrics)] {});
-  // The prober looks only at endpoints with a readinessProbe; the others need no copy.
-  std::vector<lb::EndpointPtr> endpoints;
-  for (const auto& [key, backend] : backends)
-    for (const auto& endpoint : backend->endpoints())
-      if (endpoint->address().readiness_probe) endpoints.push_back(endpoint);
-  prober_.watch(endpoints);
+  // The prober looks only at endpoints with a readinessProbe it decides; the others need no
+  // copy.
+  prober_.watch(assign_readiness(backends));
   schedule_termination_sweep(snapshot.proxy.timeouts.drain);
+  schedule_grace_check();
 }
 
 // Removed pods serve out their grace inside the sets; rebuild when the first one ends.
@@ -203,10 +205,66 @@ void Proxy::start_discovery() {
     log(LogLevel::Warn, "not watching for config changes: ", problem);
 }
 
+void Proxy::start_cluster() {
+  if (etcd_endpoints_.empty()) return;
+  cluster_ = std::make_unique<ClusterNode>(control_, etcd_endpoints_, snapshot_.proxy.etcd,
+                                           snapshot_.proxy, [this] {
+                                             if (draining_) return;
+                                             reload();
+                                             if (cluster_->synced())
+                                               admin_.set_readiness(Readiness::Ready);
+                                           });
+  control_stats_.cluster = &cluster_->stats();
+  prober_.on_transition([this](const lb::EndpointAddress& address, bool ready) {
+    if (cluster_) cluster_->report_readiness(address, ready);
+  });
+  cluster_->start();
+  cluster_ready_wait_.expires_after(snapshot_.proxy.etcd.request_timeout);
+  cluster_ready_wait_.async_wait([this](const boost::system::error_code& error) {
+    if (error || draining_ || cluster_->synced()) return;
+    log(LogLevel::Warn, "cluster: no state from etcd yet; serving the local files meanwhile");
+    admin_.set_readiness(Readiness::Ready);
+  });
+}
+
+std::vector<lb::EndpointPtr> Proxy::assign_readiness(const discovery::BackendMap& backends) {
+  std::vector<lb::EndpointPtr> probed;
+  const auto now = lb::Clock::now();
+  for (const auto& [key, backend] : backends)
+    for (const auto& endpoint : backend->endpoints()) {
+      const auto verdict =
+          cluster_ ? cluster_->verdict(endpoint->address(), now) : ClusterNode::Verdict::Probe;
+      if (verdict == ClusterNode::Verdict::Probe) {
+        if (endpoint->address().readiness_probe)
+          probed.push_back(endpoint);
+        else if (cluster_)
+          cluster_->report_readiness(endpoint->address(), true);
+      } else {
+        endpoint->set_ready(verdict == ClusterNode::Verdict::Ready);
+      }
+    }
+  return probed;
+}
+
+// A node whose lease went away: its pods turn not ready when the grace ends.
+void Proxy::schedule_grace_check() {
+  grace_check_.cancel();
+  if (!cluster_) return;
+  const auto end = cluster_->next_grace_end();
+  if (!end || *end < lb::Clock::now()) return;
+  grace_check_.expires_at(*end + std::chrono::milliseconds(1));
+  grace_check_.async_wait([this](const boost::system::error_code& error) {
+    if (!error && !draining_) publish_routes(snapshot_);
+  });
+}
+
 void Proxy::reload() {
   log(LogLevel::Info, "reloading configuration");
   const auto started = std::chrono::steady_clock::now();
-  conf::LoadResult loaded = conf::load_files(config_paths_, &documents_);
+  conf::LoadResult loaded = conf::load_files(
+      config_paths_, cluster_ ? cluster_->documents() : std::vector<conf::InlineDocument>{},
+      &documents_);
+  if (loaded.ok() && cluster_) cluster_->complete(*loaded.snapshot);
   const auto loaded_at = std::chrono::steady_clock::now();
   for (const auto& warning : loaded.warnings)
     log(LogLevel::Warn, warning.to_string());
@@ -273,6 +331,7 @@ void Proxy::wait_for_signals() {
 
 void Proxy::begin_drain() {
   draining_ = true;
+  if (cluster_) cluster_->leave();
   admin_.set_readiness(Readiness::Draining);
   const auto timeout = snapshot_.proxy.timeouts.drain;
   log(LogLevel::Info, "draining: no new connections; waiting up to ",
@@ -301,6 +360,8 @@ void Proxy::finish() {
   signals_.cancel();
   drain_deadline_.cancel();
   termination_sweep_.cancel();
+  grace_check_.cancel();
+  cluster_ready_wait_.cancel();
   control_.stop();
 }
 

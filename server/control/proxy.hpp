@@ -15,6 +15,7 @@
 #include "discovery/backend_builder.hpp"
 #include "discovery/dns_discovery.hpp"
 #include "server/admin/admin_server.hpp"
+#include "server/control/cluster_node.hpp"
 #include "server/control/config_watcher.hpp"
 #include "server/control/control_stats.hpp"
 #include "server/control/listen_plan.hpp"
@@ -30,8 +31,10 @@ class Proxy {
  public:
   // `documents` holds what loading `snapshot` parsed, so the first reload re-parses only
   // what changed.
+  // `etcd_endpoints` (--etcd) puts the node in cluster mode, as ProxyConfig `etcd.endpoints`
+  // does; they are checked by the caller.
   Proxy(std::vector<std::string> config_paths, conf::Snapshot snapshot,
-        conf::DocumentCache documents = {});
+        conf::DocumentCache documents = {}, std::vector<cluster::EtcdEndpoint> etcd_endpoints = {});
   ~Proxy();
 
   // Serves until SIGTERM/SIGINT and the drain that follows. Returns the exit code:
@@ -54,14 +57,21 @@ class Proxy {
   void wait_for_signals();
   void on_worker_drained();
   void start_admin();
+  void start_cluster();
+  // Cluster verdicts for pods other nodes decide; the rest go to the prober.
+  std::vector<lb::EndpointPtr> assign_readiness(const discovery::BackendMap& backends);
+  void schedule_grace_check();
 
   std::vector<std::string> config_paths_;
+  std::vector<cluster::EtcdEndpoint> etcd_endpoints_;
   conf::DocumentCache documents_;
   conf::Snapshot snapshot_;
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_};
   boost::asio::steady_timer drain_deadline_{control_};
   boost::asio::steady_timer termination_sweep_{control_};
+  boost::asio::steady_timer grace_check_{control_};
+  boost::asio::steady_timer cluster_ready_wait_{control_};
   std::atomic<int> open_connections_{0};
   ReadinessProber prober_{control_, [](std::string_view line) { log(LogLevel::Info, line); }};
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -73,12 +83,15 @@ class Proxy {
   ServiceMetricsMapPtr service_metrics_ = std::make_shared<const ServiceMetricsMap>();
   ControlStats control_stats_;
   MetricsCollector metrics_{service_metrics_, backend_builder_.current(), control_stats_};
-  AdminServer admin_{control_, {snapshot_, backend_builder_.current(), metrics_}};
+  AdminServer admin_{control_, {snapshot_, backend_builder_.current(), metrics_, [this] {
+                                  return cluster_ ? cluster_->health_line() : std::string();
+                                }}};
   bool draining_ = false;
   std::size_t workers_draining_ = 0;
   // Both run on control_ and are declared after it, so they go before it does.
   std::unique_ptr<discovery::DnsDiscovery> dns_;
   std::unique_ptr<ConfigWatcher> config_watcher_;
+  std::unique_ptr<ClusterNode> cluster_;
 };
 
 }  // namespace svcproxy::server

@@ -22,14 +22,16 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Owned jointly by the prober and its loop; touched only on the control thread.
 struct ProbeTarget {
   ProbeTarget(asio::any_io_executor executor, const lb::EndpointAddress& address, int port,
-              std::shared_ptr<const ReadinessProber::LogFn> log_fn)
+              std::shared_ptr<const ReadinessProber::LogFn> log_fn,
+              std::shared_ptr<const ReadinessProber::TransitionFn> transition_fn)
       : probe(*address.readiness_probe),
         ip(address.ip),
         port(port),
         description("pod " + address.pod_key() + " " + ip + ":" + std::to_string(port)),
         health(probe.success_threshold, probe.failure_threshold),
         sleeper(std::move(executor)),
-        log(std::move(log_fn)) {}
+        log(std::move(log_fn)),
+        transition(std::move(transition_fn)) {}
 
   const conf::Probe probe;
   const std::string ip;
@@ -41,6 +43,8 @@ struct ProbeTarget {
   std::vector<lb::EndpointPtr> endpoints;
   asio::steady_timer sleeper;
   std::shared_ptr<const ReadinessProber::LogFn> log;
+  std::shared_ptr<const ReadinessProber::TransitionFn> transition;
+  bool decided = false;  // a first verdict was handed to `transition`
 };
 
 namespace {
@@ -153,6 +157,10 @@ void apply(ProbeTarget& target, const ProbeResult& result) {
   const bool changed = target.health.record(result.success);
   for (const auto& endpoint : target.endpoints)
     endpoint->set_ready(target.health.ready());
+  if ((changed || !target.decided) && *target.transition && !target.endpoints.empty()) {
+    target.decided = true;
+    (*target.transition)(target.endpoints.front()->address(), target.health.ready());
+  }
   if (!changed && (result.success || target.announced)) return;
   target.announced = true;
   (*target.log)(target.description + (target.health.ready() ? " ready: " : " not ready: ") +
@@ -211,8 +219,8 @@ void ReadinessProber::subscribe(const std::string& identity,
   const bool is_new = !target;
   if (is_new) {
     const lb::EndpointAddress& address = endpoints.front()->address();
-    target =
-        std::make_shared<ProbeTarget>(control_.get_executor(), address, probe_port(address), log_);
+    target = std::make_shared<ProbeTarget>(control_.get_executor(), address, probe_port(address),
+                                           log_, transition_);
   }
   for (const auto& endpoint : endpoints)
     endpoint->set_ready(target->health.ready());

@@ -27,6 +27,8 @@ struct ProbeTarget;  // one probed (address, port, probe) and its loop's state
 class ReadinessProber {
  public:
   using LogFn = std::function<void(std::string_view)>;
+  // A probe's first verdict and every change after it (cluster mode writes them to etcd).
+  using TransitionFn = std::function<void(const lb::EndpointAddress&, bool ready)>;
 
   ReadinessProber(boost::asio::io_context& control, LogFn log);
   ~ReadinessProber();
@@ -39,6 +41,8 @@ class ReadinessProber {
   // without a readinessProbe are ignored: they are ready from the start.
   void watch(const std::vector<lb::EndpointPtr>& endpoints);
 
+  void on_transition(TransitionFn transition) { *transition_ = std::move(transition); }
+
   // Distinct probes running, for tests and metrics.
   std::size_t probe_count() const { return targets_.size(); }
 
@@ -48,6 +52,7 @@ class ReadinessProber {
 
   boost::asio::io_context& control_;
   std::shared_ptr<const LogFn> log_;
+  std::shared_ptr<TransitionFn> transition_ = std::make_shared<TransitionFn>();
   std::unordered_map<std::string, std::shared_ptr<ProbeTarget>> targets_;  // by identity
 };
 

@@ -149,6 +149,44 @@ std::vector<MetricFamily> endpoint_families(const discovery::BackendMap& backend
   return {std::move(states), std::move(ready)};
 }
 
+namespace {
+
+void append_cluster_families(const cluster::ClusterStats& stats,
+                             std::vector<MetricFamily>& families) {
+  const auto number = [](auto value) { return static_cast<double>(value); };
+  families.push_back({"svcproxy_cluster_connected",
+                      "1 while etcd answers; 0 while the node serves the last state it had.",
+                      MetricType::Gauge,
+                      {gauge({}, stats.connected ? 1 : 0)}});
+  families.push_back({"svcproxy_cluster_watch_events_total",
+                      "Events received on the watch of the cluster state.",
+                      MetricType::Counter,
+                      {counter({}, number(stats.watch_events))}});
+  MetricFamily relists{"svcproxy_cluster_relists_total",
+                       "Full lists of the cluster state, by reason.",
+                       MetricType::Counter,
+                       {}};
+  for (std::size_t reason = 0; reason < cluster::kRelistReasons; ++reason)
+    relists.metric.push_back(
+        counter({{"reason", cluster::to_string(static_cast<cluster::RelistReason>(reason))}},
+                number(stats.relists[reason])));
+  families.push_back(std::move(relists));
+  families.push_back({"svcproxy_cluster_last_sync_timestamp_seconds",
+                      "When the last list or watch event was applied, as a Unix time.",
+                      MetricType::Gauge,
+                      {gauge({}, stats.last_sync_unix_seconds)}});
+  families.push_back({"svcproxy_cluster_lease_renewals_total",
+                      "Keepalives of the node's registration lease that etcd accepted.",
+                      MetricType::Counter,
+                      {counter({}, number(stats.lease_renewals))}});
+  families.push_back({"svcproxy_cluster_lease_renewal_failures_total",
+                      "Lease grants and keepalives that failed (etcd away, lease expired).",
+                      MetricType::Counter,
+                      {counter({}, number(stats.lease_renewal_failures))}});
+}
+
+}  // namespace
+
 std::vector<MetricFamily> control_families(const ControlStats& stats) {
   MetricFamily reloads{"svcproxy_config_reloads_total",
                        "Configuration reloads (SIGHUP) by result.",
@@ -170,7 +208,9 @@ std::vector<MetricFamily> control_families(const ControlStats& stats) {
     dns.metric.push_back(
         counter({{"result", discovery::to_string(static_cast<discovery::DnsResult>(result))}},
                 static_cast<double>((*stats.dns_results)[result])));
-  return {std::move(reloads), std::move(last), std::move(dns)};
+  std::vector<MetricFamily> families{std::move(reloads), std::move(last), std::move(dns)};
+  if (stats.cluster) append_cluster_families(*stats.cluster, families);
+  return families;
 }
 
 std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCounters& counters) {

@@ -1,0 +1,245 @@
+#include "cluster/cluster_sync.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+namespace svcproxy::cluster {
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::int64_t kListPage = 2000;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+awaitable<void> sleep(asio::steady_timer& timer, std::chrono::milliseconds duration) {
+  timer.expires_after(duration);
+  co_await timer.async_wait(use_tuple);
+}
+
+}  // namespace
+
+const char* to_string(RelistReason reason) {
+  switch (reason) {
+    case RelistReason::Initial:
+      return "initial";
+    case RelistReason::Compacted:
+      return "compacted";
+    case RelistReason::Resync:
+      return "resync";
+    case RelistReason::Reconnect:
+      return "reconnect";
+  }
+  return "initial";
+}
+
+ClusterSync::ClusterSync(asio::io_context& control, EtcdClient& client, RegistryLayout layout,
+                         Timing timing, ClusterStats& stats, std::function<void()> on_change,
+                         LogFn log)
+    : control_(control),
+      client_(client),
+      layout_(std::move(layout)),
+      timing_(timing),
+      stats_(stats),
+      on_change_(std::move(on_change)),
+      log_(std::move(log)),
+      debounce_(control),
+      backoff_(control),
+      heartbeat_timer_(control),
+      resync_timer_(control) {
+  stats_.disconnected_since_unix_seconds = unix_now();
+}
+
+ClusterSync::~ClusterSync() {
+  stop();
+}
+
+void ClusterSync::start() {
+  asio::co_spawn(control_, run(), asio::detached);
+  asio::co_spawn(control_, heartbeat(), asio::detached);
+  asio::co_spawn(control_, resync_timer(), asio::detached);
+}
+
+void ClusterSync::stop() {
+  if (*stopped_) return;
+  *stopped_ = true;
+  debounce_.cancel();
+  backoff_.cancel();
+  heartbeat_timer_.cancel();
+  resync_timer_.cancel();
+  client_.cancel_watches();
+}
+
+void ClusterSync::set_connected(bool connected, const std::string& why) {
+  if (connected == stats_.connected) {
+    if (!connected && !why.empty()) stats_.last_error = why;
+    return;
+  }
+  stats_.connected = connected;
+  if (connected) {
+    log_(false, "cluster: connected to etcd at " + client_.current_endpoint().url);
+    stats_.last_error.clear();
+  } else {
+    stats_.disconnected_since_unix_seconds = unix_now();
+    stats_.last_error = why;
+    log_(true,
+         "cluster: disconnected from etcd (" + why + "); serving the last state until it is back");
+  }
+}
+
+void ClusterSync::changed() {
+  if (notify_pending_ || *stopped_) return;
+  notify_pending_ = true;
+  debounce_.expires_after(timing_.debounce);
+  debounce_.async_wait([this, stopped = stopped_](const boost::system::error_code& error) {
+    if (error || *stopped) return;
+    notify_pending_ = false;
+    on_change_();
+  });
+}
+
+// One consistent list: every page at the first page's revision.
+awaitable<bool> ClusterSync::relist(RelistReason reason) {
+  const std::string root = layout_.root();
+  const std::string end = prefix_end(root);
+  Objects fresh;
+  std::int64_t revision = 0;
+  std::string from = root;
+  for (;;) {
+    auto page = co_await client_.range(from, end, false, kListPage, revision);
+    if (*stopped_) co_return false;
+    if (!page) {
+      set_connected(false, page.error);
+      co_return false;
+    }
+    if (revision == 0) revision = page.value->revision;
+    for (auto& kv : page.value->kvs)
+      if (layout_.parse(kv.key)) {
+        std::string key = kv.key;
+        fresh.emplace(std::move(key), std::move(kv));
+      }
+    if (!page.value->more || page.value->kvs.empty()) break;
+    from = page.value->kvs.back().key + '\0';
+  }
+  ++stats_.relists[static_cast<std::size_t>(reason)];
+  stats_.last_sync_unix_seconds = unix_now();
+  const bool differs = fresh != objects_ || !synced_;
+  if (differs && synced_ && reason != RelistReason::Initial)
+    log_(reason == RelistReason::Resync,
+         std::string("cluster: a re-list (") + to_string(reason) + ") found changes the watch " +
+             (reason == RelistReason::Resync ? "had not delivered" : "could not resume"));
+  objects_ = std::move(fresh);
+  revision_ = revision;
+  synced_ = true;
+  if (differs) changed();
+  co_return true;
+}
+
+bool ClusterSync::apply_event(const WatchEvent& event) {
+  revision_ = std::max(revision_, event.kv.mod_revision);
+  if (!layout_.parse(event.kv.key)) return false;
+  if (event.type == WatchEvent::Type::Delete) return objects_.erase(event.kv.key) > 0;
+  auto [slot, inserted] = objects_.try_emplace(event.kv.key, event.kv);
+  if (!inserted) {
+    if (slot->second.value == event.kv.value) {
+      slot->second = event.kv;
+      return false;
+    }
+    slot->second = event.kv;
+  }
+  return true;
+}
+
+awaitable<void> ClusterSync::run() {
+  auto stopped = stopped_;
+  bool need_list = true;
+  RelistReason reason = RelistReason::Initial;
+  std::chrono::milliseconds backoff{100};
+  while (!*stopped) {
+    if (need_list || resync_due_) {
+      if (resync_due_ && !need_list) reason = RelistReason::Resync;
+      if (!co_await relist(reason)) {
+        if (*stopped) break;
+        co_await sleep(backoff_, backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        if (synced_) reason = RelistReason::Reconnect;
+        continue;
+      }
+      need_list = false;
+      resync_due_ = false;
+    }
+    bool compacted = false;
+    const std::string root = layout_.root();
+    const std::string why =
+        co_await client_.watch(root, prefix_end(root), revision_ + 1, [&](WatchMessage& message) {
+          if (*stopped) return false;
+          if (message.canceled) {
+            compacted = message.compact_revision > 0;
+            if (!compacted) log_(true, "cluster: watch cancelled: " + message.cancel_reason);
+            return false;
+          }
+          if (message.created) {
+            set_connected(true, "");
+            backoff = std::chrono::milliseconds(100);
+          }
+          bool any = false;
+          for (const auto& event : message.events) {
+            ++stats_.watch_events;
+            any = apply_event(event) || any;
+          }
+          revision_ = std::max(revision_, message.revision);
+          if (!message.events.empty()) stats_.last_sync_unix_seconds = unix_now();
+          if (any) changed();
+          return !resync_due_;
+        });
+    if (*stopped) break;
+    if (compacted) {
+      log_(false, "cluster: watch start revision " + std::to_string(revision_ + 1) +
+                      " was compacted; listing again");
+      need_list = true;
+      reason = RelistReason::Compacted;
+      continue;
+    }
+    if (resync_due_) continue;
+    if (!why.empty()) {
+      set_connected(false, why);
+      co_await sleep(backoff_, backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+  }
+}
+
+// A stopped or partitioned member keeps a watch open and silent; only a request notices.
+awaitable<void> ClusterSync::heartbeat() {
+  auto stopped = stopped_;
+  while (!*stopped) {
+    co_await sleep(heartbeat_timer_, timing_.heartbeat);
+    if (*stopped) break;
+    auto answer = co_await client_.range(layout_.root(), "", true, 1);
+    if (*stopped) break;
+    if (!answer && stats_.connected) {
+      set_connected(false, answer.error);
+      client_.cancel_watches();  // reconnect, on the next member if there is one
+    }
+  }
+}
+
+awaitable<void> ClusterSync::resync_timer() {
+  auto stopped = stopped_;
+  while (!*stopped) {
+    co_await sleep(resync_timer_, timing_.resync_period);
+    if (*stopped) break;
+    resync_due_ = true;
+    client_.cancel_watches();
+  }
+}
+
+}  // namespace svcproxy::cluster

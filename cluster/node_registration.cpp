@@ -1,0 +1,154 @@
+#include "cluster/node_registration.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <ctime>
+
+namespace svcproxy::cluster {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+
+namespace {
+
+std::string micro_time_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+      1000000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[48];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + n, sizeof text - n, ".%06lldZ", static_cast<long long>(micros));
+  return text;
+}
+
+}  // namespace
+
+std::string node_object_json(const std::string& node_name, const std::string& address) {
+  return json::serialize(json::object{
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata", {{"name", node_name}, {"labels", {{"kubernetes.io/hostname", node_name}}}}},
+      {"status",
+       json::object{{"addresses",
+                     json::array{json::object{{"type", "InternalIP"}, {"address", address}},
+                                 json::object{{"type", "Hostname"}, {"address", node_name}}}}}}});
+}
+
+std::string lease_object_json(const std::string& node_name, std::chrono::seconds ttl) {
+  return json::serialize(
+      json::object{{"apiVersion", "coordination.k8s.io/v1"},
+                   {"kind", "Lease"},
+                   {"metadata", {{"name", node_name}, {"namespace", "kube-node-lease"}}},
+                   {"spec",
+                    {{"holderIdentity", node_name},
+                     {"leaseDurationSeconds", ttl.count()},
+                     {"renewTime", micro_time_now()}}}});
+}
+
+NodeRegistration::NodeRegistration(asio::io_context& control, EtcdClient& client,
+                                   RegistryLayout layout, std::string node_name,
+                                   std::string address, std::chrono::seconds ttl,
+                                   ClusterStats& stats, LogFn log)
+    : control_(control),
+      client_(client),
+      layout_(std::move(layout)),
+      node_name_(std::move(node_name)),
+      address_(std::move(address)),
+      ttl_(ttl),
+      stats_(stats),
+      log_(std::move(log)),
+      timer_(control) {}
+
+NodeRegistration::~NodeRegistration() {
+  *stopped_ = true;
+  timer_.cancel();
+}
+
+void NodeRegistration::start() {
+  asio::co_spawn(control_, run(), asio::detached);
+}
+
+void NodeRegistration::leave() {
+  if (*stopped_) return;
+  *stopped_ = true;
+  timer_.cancel();
+  if (lease_ == 0) return;
+  asio::co_spawn(
+      control_,
+      [](EtcdClient& client, std::int64_t lease) -> awaitable<void> {
+        co_await client.lease_revoke(lease);
+      }(client_, lease_),
+      asio::detached);
+  log_(false, "cluster: node " + node_name_ + " left (lease revoked)");
+}
+
+// A fresh lease, then the Node (plain) and the Lease (on the lease) in one transaction.
+awaitable<bool> NodeRegistration::register_once() {
+  auto grant = co_await client_.lease_grant(ttl_.count());
+  if (!grant) {
+    ++stats_.lease_renewal_failures;
+    co_return false;
+  }
+  lease_ = grant.value->id;
+  Txn txn;
+  txn.success.push_back(Operation::put(layout_.object_key(StoredKind::Node, "", node_name_),
+                                       node_object_json(node_name_, address_)));
+  txn.success.push_back(
+      Operation::put(layout_.object_key(StoredKind::Lease, "kube-node-lease", node_name_),
+                     lease_object_json(node_name_, ttl_), lease_));
+  auto written = co_await client_.txn(std::move(txn));
+  if (!written || !written.value->succeeded) {
+    ++stats_.lease_renewal_failures;
+    co_return false;
+  }
+  if (!registered_logged_)
+    log_(false, "cluster: registered node " + node_name_ + " at " + address_ + " (lease " +
+                    std::to_string(ttl_.count()) + "s)");
+  registered_logged_ = true;
+  co_return true;
+}
+
+awaitable<void> NodeRegistration::run() {
+  auto stopped = stopped_;
+  const auto renew_every = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(500),
+      std::chrono::duration_cast<std::chrono::milliseconds>(ttl_) / 3);
+  bool registered = false;
+  while (!*stopped) {
+    if (!registered) {
+      registered = co_await register_once();
+      if (*stopped) break;
+      if (!registered) {
+        timer_.expires_after(std::chrono::seconds(1));
+        co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+    }
+    timer_.expires_after(renew_every);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (*stopped) break;
+    auto kept = co_await client_.lease_keepalive(lease_);
+    if (*stopped) break;
+    if (!kept) {
+      ++stats_.lease_renewal_failures;
+      continue;  // etcd away: keep trying; the lease may still be alive when it is back
+    }
+    if (*kept.value == 0) {
+      // Expired while etcd was unreachable (or revoked): register again.
+      ++stats_.lease_renewal_failures;
+      log_(true, "cluster: lease of node " + node_name_ + " had expired; registering again");
+      registered = false;
+      continue;
+    }
+    ++stats_.lease_renewals;
+  }
+}
+
+}  // namespace svcproxy::cluster

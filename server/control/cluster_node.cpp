@@ -1,0 +1,213 @@
+#include "server/control/cluster_node.hpp"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <ctime>
+
+#include "conf/addresses.hpp"
+#include "server/log/log.hpp"
+
+namespace svcproxy::server {
+namespace json = boost::json;
+
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "node";
+  return name;
+}
+
+void log_line(bool warning, const std::string& line) {
+  log(warning ? LogLevel::Warn : LogLevel::Info, line);
+}
+
+std::string format_unix_time(double seconds) {
+  const std::time_t whole = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&whole, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string internal_ip(std::string_view node_json) {
+  boost::system::error_code error;
+  json::value node = json::parse(node_json, error);
+  if (error || !node.is_object()) return {};
+  const json::value* status = node.as_object().if_contains("status");
+  const json::value* addresses =
+      status && status->is_object() ? status->as_object().if_contains("addresses") : nullptr;
+  if (!addresses || !addresses->is_array()) return {};
+  for (const auto& item : addresses->as_array()) {
+    if (!item.is_object()) continue;
+    const json::value* type = item.as_object().if_contains("type");
+    const json::value* address = item.as_object().if_contains("address");
+    if (type && address && type->is_string() && address->is_string() &&
+        type->as_string() == "InternalIP")
+      return std::string(address->as_string());
+  }
+  return {};
+}
+
+std::chrono::seconds whole_seconds(conf::Duration duration) {
+  return std::max(std::chrono::seconds(1),
+                  std::chrono::duration_cast<std::chrono::seconds>(duration));
+}
+
+}  // namespace
+
+std::string advertise_address(const conf::ProxySettings& proxy) {
+  if (!proxy.etcd.advertise_address.empty()) return proxy.etcd.advertise_address;
+  for (const auto& address : proxy.node_port_addresses)
+    if (address != "0.0.0.0" && address != "::" && conf::is_ip(address)) return address;
+  return "127.0.0.1";
+}
+
+ClusterNode::ClusterNode(boost::asio::io_context& control,
+                         std::vector<cluster::EtcdEndpoint> endpoints,
+                         const conf::EtcdSettings& settings, const conf::ProxySettings& proxy,
+                         std::function<void()> on_change)
+    : settings_(settings),
+      node_name_(proxy.node_name.empty() ? host_name() : proxy.node_name),
+      client_(control.get_executor(), std::move(endpoints),
+              std::chrono::duration_cast<std::chrono::milliseconds>(settings.request_timeout)),
+      sync_(
+          control, client_, cluster::RegistryLayout(settings.prefix),
+          {std::chrono::duration_cast<std::chrono::milliseconds>(settings.resync_period),
+           std::chrono::seconds(1), std::chrono::milliseconds(20)},
+          stats_,
+          [this, on_change = std::move(on_change)] {
+            refresh_nodes(lb::Clock::now());
+            on_change();
+          },
+          log_line),
+      status_writer_(control, client_, cluster::RegistryLayout(settings.prefix)) {
+  if (!settings.edge)
+    registration_ = std::make_unique<cluster::NodeRegistration>(
+        control, client_, cluster::RegistryLayout(settings.prefix), node_name_,
+        advertise_address(proxy), whole_seconds(settings.lease_ttl), stats_, log_line);
+}
+
+ClusterNode::~ClusterNode() = default;
+
+void ClusterNode::start() {
+  log(LogLevel::Info, "cluster: node ", node_name_, settings_.edge ? " (edge)" : "",
+      ", state in etcd at ", client_.current_endpoint().url, " under ", settings_.prefix);
+  sync_.start();
+  if (registration_) registration_->start();
+}
+
+void ClusterNode::leave() {
+  if (registration_) registration_->leave();
+  sync_.stop();
+}
+
+std::vector<conf::InlineDocument> ClusterNode::documents() const {
+  std::vector<conf::InlineDocument> documents;
+  const auto& layout = sync_.layout();
+  for (const auto& [key, kv] : sync_.objects()) {
+    const auto object = layout.parse(key);
+    if (!object || object->kind == cluster::StoredKind::Node ||
+        object->kind == cluster::StoredKind::Lease)
+      continue;
+    documents.push_back({key, kv.value});
+  }
+  return documents;
+}
+
+void ClusterNode::refresh_nodes(lb::Clock::time_point now) {
+  const auto& layout = sync_.layout();
+  std::map<std::string, std::string> registered, alive;
+  std::map<std::string, PodCondition> pods;
+  for (const auto& [key, kv] : sync_.objects()) {
+    const auto object = layout.parse(key);
+    if (!object) continue;
+    if (object->kind == cluster::StoredKind::Node) registered[object->name] = kv.value;
+    if (object->kind == cluster::StoredKind::Lease && object->namespace_name == "kube-node-lease")
+      alive[object->name];
+    if (object->kind == cluster::StoredKind::Pod) {
+      const std::string pod = object->namespace_name + "/" + object->name;
+      auto known = pod_ready_.find(pod);
+      if (known != pod_ready_.end() && known->second.mod_revision == kv.mod_revision)
+        pods.emplace(pod, known->second);
+      else
+        pods.emplace(pod, PodCondition{kv.mod_revision, cluster::pod_ready_condition(kv.value)});
+    }
+  }
+  pod_ready_ = std::move(pods);
+  std::map<std::string, NodeState> nodes;
+  for (const auto& [name, value] : registered) {
+    NodeState state{internal_ip(value), std::nullopt};
+    if (!alive.contains(name)) {
+      auto before = nodes_.find(name);
+      state.lease_gone_since = before != nodes_.end() && before->second.lease_gone_since
+                                   ? before->second.lease_gone_since
+                                   : now;
+      if (before == nodes_.end() || !before->second.lease_gone_since)
+        log(LogLevel::Warn, "cluster: node ", name, " lost its lease; its pods turn not ready in ",
+            std::chrono::duration_cast<std::chrono::seconds>(settings_.node_grace_period).count(),
+            "s unless it comes back");
+    } else if (auto before = nodes_.find(name);
+               before != nodes_.end() && before->second.lease_gone_since) {
+      log(LogLevel::Info, "cluster: node ", name, " is back");
+    }
+    nodes.emplace(name, std::move(state));
+  }
+  nodes_ = std::move(nodes);
+}
+
+void ClusterNode::complete(conf::Snapshot& snapshot, lb::Clock::time_point) {
+  if (!settings_.edge) return;
+  std::vector<conf::NodeRef> live;
+  for (const auto& [name, state] : nodes_)
+    if (!state.lease_gone_since && !state.address.empty()) live.push_back({name, state.address});
+  snapshot.proxy.nodes = std::move(live);
+}
+
+ClusterNode::Verdict ClusterNode::verdict(const lb::EndpointAddress& address,
+                                          lb::Clock::time_point now) const {
+  if (address.pod_namespace.empty() || address.node_name.empty() || address.node_name == node_name_)
+    return Verdict::Probe;
+  const auto node = nodes_.find(address.node_name);
+  if (node == nodes_.end()) return Verdict::Probe;
+  if (node->second.lease_gone_since &&
+      now - *node->second.lease_gone_since >= settings_.node_grace_period)
+    return Verdict::NotReady;
+  const auto pod = pod_ready_.find(address.pod_key());
+  if (pod == pod_ready_.end() || !pod->second.ready)
+    return address.readiness_probe ? Verdict::NotReady : Verdict::Ready;
+  return *pod->second.ready ? Verdict::Ready : Verdict::NotReady;
+}
+
+std::optional<lb::Clock::time_point> ClusterNode::next_grace_end() const {
+  std::optional<lb::Clock::time_point> next;
+  for (const auto& [name, state] : nodes_)
+    if (state.lease_gone_since) {
+      const auto end = *state.lease_gone_since + settings_.node_grace_period;
+      if (!next || end < *next) next = end;
+    }
+  return next;
+}
+
+void ClusterNode::report_readiness(const lb::EndpointAddress& address, bool ready) {
+  if (settings_.edge || address.pod_namespace.empty() || address.node_name != node_name_) return;
+  const std::string pod = address.pod_key();
+  auto [slot, inserted] = reported_.try_emplace(pod, ready);
+  if (!inserted && slot->second == ready) {
+    // Written before; still say it when the stored object disagrees (an apply replaced it).
+    auto stored = pod_ready_.find(pod);
+    if (stored == pod_ready_.end() || stored->second.ready == ready) return;
+  }
+  slot->second = ready;
+  status_writer_.report(address.pod_namespace, address.pod_name, ready);
+}
+
+std::string ClusterNode::health_line() const {
+  if (stats_.connected) return "cluster: connected to " + client_.current_endpoint().url;
+  return "cluster: disconnected since " + format_unix_time(stats_.disconnected_since_unix_seconds) +
+         (stats_.last_error.empty() ? std::string() : " (" + stats_.last_error + ")");
+}
+
+}  // namespace svcproxy::server
