@@ -79,10 +79,7 @@ void ClusterSync::stop() {
 }
 
 void ClusterSync::set_connected(bool connected, const std::string& why) {
-  if (connected == stats_.connected) {
-    if (!connected && !why.empty()) stats_.last_error = why;
-    return;
-  }
+  if (connected == stats_.connected) return;  // the first reason is the one worth showing
   stats_.connected = connected;
   if (connected) {
     log_(false, "cluster: connected to etcd at " + client_.current_endpoint().url);

@@ -201,7 +201,9 @@ awaitable<Result<json::value>> EtcdClient::call(std::string path, std::string bo
         why = read_error == beast::error::timeout
                   ? "no answer within " + std::to_string(request_timeout_.count()) + "ms"
                   : read_error.message();
-        if (reused) continue;
+        // A pooled connection the member closed fails at once; one that times out is a
+        // member not answering, and a second wait would only double the delay.
+        if (reused && read_error != beast::error::timeout) continue;
         break;
       }
       auto response = parser.release();

@@ -1,0 +1,181 @@
+"""etcd for the cluster-mode tests: one or three members on loopback ports picked at run time,
+data in the test's own directory, each member started and stopped by its PID (and killed by
+the kernel if the test process dies: harness.Process). The helpers speak etcd's v3 JSON
+gateway with urllib, as a user with curl would."""
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import urllib.request
+
+import harness
+
+ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+
+
+def require_etcd():
+    if not os.path.exists(ETCD):
+        raise harness.Skip("etcd is not installed (Debian etcd-server: scripts/install-deps.sh)")
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def unb64(text):
+    return base64.b64decode(text).decode()
+
+
+def prefix_end(prefix):
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class EtcdMember(harness.Process):
+    def __init__(self, name, workdir, client_port, peer_port, initial_cluster, state="new"):
+        self.name = name
+        self.client_url = f"http://127.0.0.1:{client_port}"
+        self.peer_url = f"http://127.0.0.1:{peer_port}"
+        data_dir = os.path.join(workdir, f"etcd-{name}")
+        argv = [ETCD, "--name", name, "--data-dir", data_dir,
+                "--listen-client-urls", self.client_url,
+                "--advertise-client-urls", self.client_url,
+                "--listen-peer-urls", self.peer_url,
+                "--initial-advertise-peer-urls", self.peer_url,
+                "--initial-cluster", initial_cluster,
+                "--initial-cluster-state", state,
+                "--initial-cluster-token", f"svcproxy-test-{os.getpid()}",
+                # Quick elections: a killed leader is replaced within a second or two.
+                "--heartbeat-interval", "100", "--election-timeout", "1000",
+                "--log-level", "warn"]
+        super().__init__(argv, os.path.join(workdir, f"etcd-{name}.log"))
+
+
+class Etcd:
+    """A cluster of `members` etcd processes; `endpoints` is the comma-separated URL list."""
+
+    def __init__(self, env, members=1):
+        require_etcd()
+        ports = []
+        while len(ports) < members * 2:
+            port = harness.free_port()
+            if port not in ports:
+                ports.append(port)
+        names = [f"m{i}" for i in range(members)]
+        initial = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
+        self.members = [env.track(EtcdMember(n, env.workdir, ports[2 * i], ports[2 * i + 1], initial))
+                        for i, n in enumerate(names)]
+        for member in self.members:
+            member.start()
+        harness.wait_until(self.healthy, 30, interval=0.2, what="etcd answering")
+
+    @property
+    def urls(self):
+        return [m.client_url for m in self.members]
+
+    @property
+    def endpoints(self):
+        return ",".join(self.urls)
+
+    def alive(self):
+        return [m for m in self.members if m.running()]
+
+    def healthy(self):
+        try:
+            self.call("/v3/kv/range", {"key": b64("/")}, timeout=1)
+            return True
+        except OSError:
+            return False
+
+    def call(self, path, body, timeout=5):
+        """POST to the first live member that answers; the decoded JSON answer."""
+        failure = None
+        for member in self.alive():
+            request = urllib.request.Request(member.client_url + path, json.dumps(body).encode(),
+                                             {"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as reply:
+                    return json.loads(reply.read())
+            except OSError as error:
+                failure = error
+        raise failure or OSError("no etcd member is running")
+
+    def get_prefix(self, prefix):
+        """{key: value} of every key under `prefix`."""
+        answer = self.call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(prefix_end(prefix))})
+        return {unb64(kv["key"]): unb64(kv.get("value", "")) for kv in answer.get("kvs", [])}
+
+    def get_json(self, key):
+        value = self.get_prefix(key).get(key)
+        return json.loads(value) if value is not None else None
+
+    def revision(self):
+        return int(self.call("/v3/kv/range", {"key": b64("/")})["header"]["revision"])
+
+    def compact(self):
+        revision = self.revision()
+        self.call("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
+
+    def leader(self):
+        """The member that is the raft leader now."""
+        for member in self.alive():
+            request = urllib.request.Request(member.client_url + "/v3/maintenance/status", b"{}",
+                                             {"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                status = json.loads(reply.read())
+            if status.get("leader") == status["header"].get("member_id"):
+                return member
+        return None
+
+    def pause(self, member=None):
+        (member or self.members[0]).send_signal(signal.SIGSTOP)
+
+    def resume(self, member=None):
+        (member or self.members[0]).send_signal(signal.SIGCONT)
+
+    def kill(self, member):
+        member.stop(timeout=5, signum=signal.SIGKILL)
+
+
+def svcproxy_apply(env, etcd, paths, command="apply", extra=(), timeout=60):
+    """`svcproxy apply|delete -f PATH... --etcd URLS`: (exit code, stdout, stderr)."""
+    argv = [env.binary, command]
+    for path in paths:
+        argv += ["-f", path]
+    argv += ["--etcd", etcd.endpoints, *extra]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr
+
+
+def node_config(admin_port, node_name, node_address, **extra_spec):
+    spec = {"nodeName": node_name, "nodePortAddresses": [node_address],
+            "adminAddress": f"127.0.0.1:{admin_port}", "workers": 1,
+            "timeouts": {"connect": "1s", "idle": "60s", "drain": "2s"}}
+    spec.update(extra_spec)
+    return {"apiVersion": "svcproxy.io/v1", "kind": "ProxyConfig",
+            "metadata": {"name": node_name}, "spec": spec}
+
+
+def start_node(env, etcd, admin_port, node_name, node_address, **extra_spec):
+    """A node: `svcproxy --config node.yaml --etcd URLS`, waited for until /readyz is 200."""
+    proxy = harness.Svcproxy(env.binary, env.workdir,
+                             [node_config(admin_port, node_name, node_address, **extra_spec)],
+                             name=node_name)
+    proxy.argv += ["--etcd", etcd.endpoints]
+    env.track(proxy).start()
+    harness.wait_until(lambda: admin_status(admin_port, "/readyz") == 200, 15,
+                       what=f"{node_name} ready")
+    return proxy
+
+
+def admin_status(admin_port, path):
+    try:
+        return harness.http_request(("127.0.0.1", admin_port), path=path, timeout=2).status
+    except OSError:
+        return None
+
+
+def admin_text(admin_port, path):
+    return harness.http_request(("127.0.0.1", admin_port), path=path, timeout=5).body.decode()
