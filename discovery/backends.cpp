@@ -27,7 +27,8 @@ lb::BackendSettings settings_for(const conf::Service& service, const conf::Servi
   return settings;
 }
 
-using EndpointIndex = std::unordered_map<std::string, lb::EndpointPtr>;
+// Several per key while a pod that came back has its old Endpoint still terminating.
+using EndpointIndex = std::unordered_multimap<std::string, lb::EndpointPtr>;
 
 EndpointIndex index_endpoints(const BackendMap& backends, const std::string& key) {
   EndpointIndex index;
@@ -39,13 +40,17 @@ EndpointIndex index_endpoints(const BackendMap& backends, const std::string& key
 }
 
 // The previous Endpoint for the same pod, address and probe, if any. A changed probe
-// needs a new Endpoint, or the prober would keep probing the old way.
+// needs a new Endpoint, or the prober would keep probing the old way; so does a pod that
+// comes back while its old Endpoint is still terminating (terminating never ends: the old
+// one serves out its grace beside the new).
 lb::EndpointPtr reuse(const EndpointIndex& previous, const lb::EndpointAddress& address) {
-  const auto found = previous.find(address.key());
-  if (found == previous.end()) return nullptr;
-  const auto& old = found->second->address();
-  const bool same = old == address && old.readiness_probe == address.readiness_probe;
-  return same ? found->second : nullptr;
+  const auto [first, last] = previous.equal_range(address.key());
+  for (auto found = first; found != last; ++found) {
+    if (found->second->terminating()) continue;
+    const auto& old = found->second->address();
+    if (old == address && old.readiness_probe == address.readiness_probe) return found->second;
+  }
+  return nullptr;
 }
 
 // The Service's ClientIP table: one for all its ports, carried over from the previous

@@ -14,6 +14,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev  # make fuzz: clang++-14 and libFuzzer (libclang_rt.fuzzer)
   nginx-light curl wrk python3 python3-yaml iproute2 docker-compose dnsmasq-base
   prometheus  # promtool: test_admin_metrics checks a real /metrics scrape with it
+  etcd-server etcd-client  # cluster mode: the test_cluster_* tests run real etcd members
 )
 BENCH_PACKAGES=(haproxy gnuplot-nox)  # bench/run: HAProxy 2.6 to compare with, the chart
 

@@ -140,8 +140,11 @@ class AccessLine {
     if (name.empty()) return text_or_dash(json_key, text_key, name);
     key(json_key, text_key);
     if (json_) line_ += '"';
-    line_ += name_space;
-    line_ += '/';
+    // A node an edge forwards to has no namespace: just its name, as pod_key() has it.
+    if (!name_space.empty()) {
+      line_ += name_space;
+      line_ += '/';
+    }
     line_ += name;
     if (json_) line_ += '"';
   }

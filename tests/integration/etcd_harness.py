@@ -158,12 +158,12 @@ def node_config(admin_port, node_name, node_address, **extra_spec):
             "metadata": {"name": node_name}, "spec": spec}
 
 
-def start_node(env, etcd, admin_port, node_name, node_address, **extra_spec):
+def start_node(env, cluster, admin_port, node_name, node_address, **extra_spec):
     """A node: `svcproxy --config node.yaml --etcd URLS`, waited for until /readyz is 200."""
     proxy = harness.Svcproxy(env.binary, env.workdir,
                              [node_config(admin_port, node_name, node_address, **extra_spec)],
                              name=node_name)
-    proxy.argv += ["--etcd", etcd.endpoints]
+    proxy.argv += ["--etcd", cluster.endpoints]
     env.track(proxy).start()
     harness.wait_until(lambda: admin_status(admin_port, "/readyz") == 200, 15,
                        what=f"{node_name} ready")
