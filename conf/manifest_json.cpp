@@ -32,11 +32,8 @@ json::value plain_scalar(const std::string& text) {
   if (decode(text, integer)) return integer;
   bool boolean = false;
   if (decode(text, boolean)) return boolean;
-  double real = 0;
-  if (text.find_first_of("0123456789") != std::string::npos && decode(text, real)) {
-    json::value number = real;
-    if (json::serialize(number) == text) return number;
-  }
+  // A float stays text: no field svcproxy reads is one, and Boost.JSON would print 1.5 back
+  // as 1.5E0.
   return json::string(text);
 }
 

@@ -1,8 +1,8 @@
 // Manifests as Kubernetes JSON: what cluster mode stores in etcd. A node reads the JSON back
 // through the same loader (JSON is YAML), so the conversion keeps exactly what our parsers
 // see: a quoted scalar is a JSON string; a plain one is an integer, a boolean or null when
-// yaml-cpp would decode it as one (so `port: 80` stays a number and `"80"` a string), a
-// number for a float that prints back the same, else a string. Aliases are expanded.
+// yaml-cpp would decode it as one (so `port: 80` stays a number and `"80"` a string), else
+// a string. Aliases are expanded.
 #pragma once
 
 #include <boost/json/object.hpp>
