@@ -37,7 +37,7 @@ export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_f
 CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSVCPROXY_WERROR=ON
 CTEST = ctest --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT)
 
-.PHONY: all deps configure build test sanitize release fuzz tsan portable demo format format-check \
+.PHONY: all deps configure build test sanitize release fuzz tsan portable demo demo-cluster format format-check \
         bench clean
 
 all: build
@@ -120,6 +120,10 @@ portable: deps
 # Three nginx pods, svcproxy with conf/examples/demo.yaml, curl commands; Ctrl-C stops all.
 demo: build
 	SVCPROXY=$(BUILD_DIR)/svcproxy scripts/demo.sh
+
+# The same pods behind two cluster-mode nodes and an edge, with the state in one etcd.
+demo-cluster: build
+	SVCPROXY=$(BUILD_DIR)/svcproxy scripts/demo-cluster.sh
 
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null || \
                   find . -path ./build\* -prune -o \( -name '*.cpp' -o -name '*.hpp' \) -print)

@@ -41,9 +41,11 @@ std::optional<AdminResponse> answer_path(std::string_view path, const AdminSourc
   if (path == "/metrics")
     return make_response(http::status::ok, kMetricsType, serialize_metrics(sources.metrics));
   // Liveness: etcd being away is reported, never a failure (traffic does not depend on it).
-  if (path == "/healthz" || path == "/livez")
+  if (path == "/healthz" || path == "/livez") {
+    const std::string detail = sources.health_detail ? sources.health_detail() : std::string();
     return make_response(http::status::ok, kTextType,
-                         "ok\n" + (sources.health_detail ? sources.health_detail() + "\n" : ""));
+                         detail.empty() ? std::string("ok\n") : "ok\n" + detail + "\n");
+  }
   if (path == "/readyz")
     return make_response(
         readiness == Readiness::Ready ? http::status::ok : http::status::service_unavailable,
