@@ -114,6 +114,7 @@ awaitable<bool> ClusterSync::relist(RelistReason reason) {
     auto page = co_await client_.range(from, end, false, kListPage, revision);
     if (*stopped_) co_return false;
     if (!page) {
+      if (!stats_.connected) log_(true, "cluster: listing the state failed: " + page.error);
       set_connected(false, page.error);
       co_return false;
     }
