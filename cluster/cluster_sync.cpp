@@ -119,13 +119,16 @@ awaitable<bool> ClusterSync::relist(RelistReason reason) {
       co_return false;
     }
     if (revision == 0) revision = page.value->revision;
+    if (page.value->kvs.empty()) break;
+    // The next page starts after this one's last key: taken before the keys move out.
+    std::string next = page.value->kvs.back().key + '\0';
     for (auto& kv : page.value->kvs)
       if (layout_.parse(kv.key)) {
         std::string key = kv.key;
         fresh.emplace(std::move(key), std::move(kv));
       }
-    if (!page.value->more || page.value->kvs.empty()) break;
-    from = page.value->kvs.back().key + '\0';
+    if (!page.value->more) break;
+    from = std::move(next);
   }
   ++stats_.relists[static_cast<std::size_t>(reason)];
   stats_.last_sync_unix_seconds = unix_now();

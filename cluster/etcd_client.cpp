@@ -97,7 +97,13 @@ std::optional<std::vector<EtcdEndpoint>> parse_etcd_endpoints(const std::vector<
 }
 
 struct EtcdClient::Connection {
-  explicit Connection(asio::any_io_executor executor) : stream(std::move(executor)) {}
+  // Beast reads into what the buffer has room for, at least 512 bytes: a buffer left at
+  // its first small size read a 1 MiB page of a list 512 bytes per read, one trip through
+  // the event loop each (a 24,000-object list took 6 s instead of 0.8).
+  explicit Connection(asio::any_io_executor executor) : stream(std::move(executor)) {
+    buffer.reserve(kReadBufferBytes);
+  }
+  static constexpr std::size_t kReadBufferBytes = 64 * 1024;
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   std::size_t endpoint = 0;
