@@ -5,30 +5,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <ctime>
+
+#include "cluster/kube_time.hpp"
 
 namespace svcproxy::cluster {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using asio::awaitable;
-
-namespace {
-
-std::string micro_time_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
-      1000000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[48];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + n, sizeof text - n, ".%06lldZ", static_cast<long long>(micros));
-  return text;
-}
-
-}  // namespace
 
 std::string node_object_json(const std::string& node_name, const std::string& address) {
   return json::serialize(json::object{
@@ -49,7 +32,7 @@ std::string lease_object_json(const std::string& node_name, std::chrono::seconds
                    {"spec",
                     {{"holderIdentity", node_name},
                      {"leaseDurationSeconds", ttl.count()},
-                     {"renewTime", micro_time_now()}}}});
+                     {"renewTime", rfc3339_micro_now()}}}});
 }
 
 NodeRegistration::NodeRegistration(asio::io_context& control, EtcdClient& client,

@@ -14,6 +14,7 @@
 #include <set>
 #include <utility>
 
+#include "cluster/kube_time.hpp"
 #include "conf/allocation.hpp"
 
 namespace svcproxy::cluster {
@@ -66,15 +67,6 @@ std::string new_uid() {
                 static_cast<unsigned>(high & 0x0fff),
                 static_cast<unsigned>(0x8000 | ((low >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(low & 0xffffffffffffULL));
-  return text;
-}
-
-std::string now_rfc3339() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
 }
 
@@ -218,6 +210,23 @@ void fill_service_defaults(json::object& stored) {
     }
 }
 
+// What apply and delete work on: the object's kind, its kubectl name, its key and the
+// "namespace/name" its allocation keys hold.
+struct Target {
+  StoredKind kind;
+  std::string name;
+  std::string key;
+  std::string owner;
+};
+
+std::optional<Target> target_of(const StoreSettings& settings, const conf::ManifestObject& object) {
+  const auto kind = stored_kind(object.kind);
+  if (!kind) return std::nullopt;
+  return Target{*kind, object_name(*kind, object),
+                settings.layout.object_key(*kind, object.namespace_name, object.name),
+                owner_of(object)};
+}
+
 }  // namespace
 
 namespace store_detail {
@@ -232,7 +241,7 @@ json::object stored_form(const conf::ManifestObject& object, const json::object*
   const std::string uid = old_metadata ? string_at(*old_metadata, "uid") : std::string();
   metadata["uid"] = uid.empty() ? new_uid() : uid;
   const std::string created = old_metadata ? string_at(*old_metadata, "creationTimestamp") : "";
-  metadata["creationTimestamp"] = created.empty() ? now_rfc3339() : created;
+  metadata["creationTimestamp"] = created.empty() ? rfc3339_now() : created;
   if (object.kind == "Service") fill_service_defaults(stored);
   // A Pod's Ready condition is written by its node; an apply does not undo it.
   if (object.kind == "Pod" && existing)
@@ -304,12 +313,14 @@ awaitable<conf::Diagnostics> find_allocation_conflicts(KvStore& store,
 
 awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& settings,
                                     const conf::ManifestObject& object) {
-  const auto kind = stored_kind(object.kind);
-  if (!kind) co_return failed(object, object.kind + "/" + object.name, "kind", "is not stored");
-  const std::string name = object_name(*kind, object);
-  const std::string key = settings.layout.object_key(*kind, object.namespace_name, object.name);
-  const std::string owner = owner_of(object);
-  const bool is_service = *kind == StoredKind::Service;
+  const auto target = target_of(settings, object);
+  if (!target) co_return failed(object, object.kind + "/" + object.name, "kind", "is not stored");
+  // Plain references, not a structured binding: these live across co_await.
+  const StoredKind kind = target->kind;
+  const std::string& name = target->name;
+  const std::string& key = target->key;
+  const std::string& owner = target->owner;
+  const bool is_service = kind == StoredKind::Service;
 
   std::string last_race;
   for (int attempt = 0; attempt < settings.max_attempts; ++attempt) {
@@ -402,11 +413,12 @@ awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& setting
 
 awaitable<StoreReport> delete_object(KvStore& store, const StoreSettings& settings,
                                      const conf::ManifestObject& object) {
-  const auto kind = stored_kind(object.kind);
-  if (!kind) co_return failed(object, object.kind + "/" + object.name, "kind", "is not stored");
-  const std::string name = object_name(*kind, object);
-  const std::string key = settings.layout.object_key(*kind, object.namespace_name, object.name);
-  const std::string owner = owner_of(object);
+  const auto target = target_of(settings, object);
+  if (!target) co_return failed(object, object.kind + "/" + object.name, "kind", "is not stored");
+  const StoredKind kind = target->kind;
+  const std::string& name = target->name;
+  const std::string& key = target->key;
+  const std::string& owner = target->owner;
   for (int attempt = 0; attempt < settings.max_attempts; ++attempt) {
     auto read = co_await store.range(key, "");
     if (!read) co_return failed(object, name, "", read.error);
@@ -415,7 +427,7 @@ awaitable<StoreReport> delete_object(KvStore& store, const StoreSettings& settin
     Txn txn;
     txn.compare.push_back(Compare::modified_at(key, current.mod_revision));
     txn.success.push_back(Operation::remove(key));
-    if (*kind == StoredKind::Service)
+    if (kind == StoredKind::Service)
       if (auto stored = parse_object(current.value))
         for (const auto& [claim, unused] : claims_of(service_view(*stored), settings)) {
           // Only what this Service still holds is freed.

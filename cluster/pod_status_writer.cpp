@@ -8,21 +8,14 @@
 #include <chrono>
 #include <ctime>
 
+#include "cluster/kube_time.hpp"
+
 namespace svcproxy::cluster {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using asio::awaitable;
 
 namespace {
-
-std::string now_rfc3339() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 json::object* ready_condition(json::object& pod, bool create) {
   json::value* status = pod.if_contains("status");
@@ -69,7 +62,7 @@ std::optional<std::string> with_ready_condition(std::string_view pod_json, bool 
   const json::value* status = condition->if_contains("status");
   if (status && status->is_string() && status->as_string() == wanted) return std::nullopt;
   (*condition)["status"] = wanted;
-  (*condition)["lastTransitionTime"] = now_rfc3339();
+  (*condition)["lastTransitionTime"] = rfc3339_now();
   (*condition)["reason"] = ready ? "ReadinessProbePassed" : "ReadinessProbeFailed";
   return json::serialize(pod);
 }

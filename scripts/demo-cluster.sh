@@ -13,27 +13,8 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 WORKDIR=$(mktemp -d /tmp/svcproxy-demo-cluster.XXXXXX)
 PIDS=()
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
-
-wait_for() {
-  local seconds=$1 what=$2; shift 2
-  local tries=$((seconds * 10))
-  until "$@"; do
-    ((tries-- > 0)) || { echo "demo-cluster: timed out waiting for $what" >&2; return 1; }
-    sleep 0.1
-  done
-}
-
-stop_pid() {
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=scripts/demo-lib.sh
+source "$ROOT/scripts/demo-lib.sh"
 
 cleanup() {
   trap - EXIT INT TERM
@@ -46,14 +27,6 @@ cleanup() {
 
 free_port() {
   "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-build_if_needed() {
-  if [[ -z ${SVCPROXY:-} ]]; then
-    make -C "$ROOT" build
-    SVCPROXY=$ROOT/build/svcproxy
-  fi
-  "$ROOT/scripts/install-deps.sh"
 }
 
 start_pods() {

@@ -15,29 +15,8 @@ PODS=(web-deployment-1=127.0.1.1:8080 web-deployment-2=127.0.1.2:8080 web-deploy
 WORKDIR=$(mktemp -d /tmp/svcproxy-demo.XXXXXX)
 PODS_PID="" PROXY_PID="" TAIL_PID=""
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
-
-# Polls `test_command` every 0.1 s for at most `seconds`.
-wait_for() {
-  local seconds=$1 what=$2; shift 2
-  local tries=$((seconds * 10))
-  until "$@"; do
-    ((tries-- > 0)) || { echo "demo: timed out waiting for $what" >&2; return 1; }
-    sleep 0.1
-  done
-}
-
-# Sends SIGTERM to one PID we started and waits up to 10 s before SIGKILL.
-stop_pid() {
-  local pid=$1 i
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=scripts/demo-lib.sh
+source "$ROOT/scripts/demo-lib.sh"
 
 cleanup() {
   trap - EXIT INT TERM
@@ -47,14 +26,6 @@ cleanup() {
   stop_pid "$PODS_PID"
   stop_pid "$TAIL_PID"
   echo "logs kept in $WORKDIR"
-}
-
-build_if_needed() {
-  if [[ -z ${SVCPROXY:-} ]]; then
-    make -C "$ROOT" build
-    SVCPROXY=$ROOT/build/svcproxy
-  fi
-  "$ROOT/scripts/install-deps.sh"
 }
 
 start_pods() {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <ctime>
 
+#include "cluster/kube_time.hpp"
 #include "conf/addresses.hpp"
 #include "server/log/log.hpp"
 
@@ -21,15 +22,6 @@ std::string host_name() {
 
 void log_line(bool warning, const std::string& line) {
   log(warning ? LogLevel::Warn : LogLevel::Info, line);
-}
-
-std::string format_unix_time(double seconds) {
-  const std::time_t whole = static_cast<std::time_t>(seconds);
-  std::tm utc{};
-  gmtime_r(&whole, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 std::string internal_ip(std::string_view node_json) {
@@ -206,7 +198,7 @@ void ClusterNode::report_readiness(const lb::EndpointAddress& address, bool read
 
 std::string ClusterNode::health_line() const {
   if (stats_.connected) return "cluster: connected to " + client_.current_endpoint().url;
-  return "cluster: disconnected since " + format_unix_time(stats_.disconnected_since_unix_seconds) +
+  return "cluster: disconnected since " + cluster::rfc3339(stats_.disconnected_since_unix_seconds) +
          (stats_.last_error.empty() ? std::string() : " (" + stats_.last_error + ")");
 }
 
