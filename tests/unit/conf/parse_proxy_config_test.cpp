@@ -156,6 +156,37 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
   }
 }
 
+TEST_CASE("cluster mode settings: etcd endpoints, prefix, lease and edge") {
+  const ProxySettings defaults = load_ok("").proxy;
+  CHECK(defaults.etcd.endpoints.empty());
+  CHECK(defaults.etcd.prefix == "/registry");
+  CHECK(defaults.etcd.lease_ttl == std::chrono::seconds(10));
+  CHECK(defaults.etcd.node_grace_period == std::chrono::seconds(40));
+  CHECK(defaults.etcd.resync_period == std::chrono::minutes(5));
+  CHECK_FALSE(defaults.etcd.edge);
+  const ProxySettings proxy =
+      load_ok(proxy_config("  etcd:\n"
+                           "    endpoints: [http://10.0.0.1:2379, \"10.0.0.2:2379\"]\n"
+                           "    prefix: /svcproxy\n"
+                           "    leaseTTL: 3s\n"
+                           "    nodeGracePeriod: 0s\n"
+                           "    advertiseAddress: 127.0.2.1\n"
+                           "    edge: true\n"))
+          .proxy;
+  CHECK(proxy.etcd.endpoints == std::vector<std::string>{"http://10.0.0.1:2379", "10.0.0.2:2379"});
+  CHECK(proxy.etcd.prefix == "/svcproxy");
+  CHECK(proxy.etcd.lease_ttl == std::chrono::seconds(3));
+  CHECK(proxy.etcd.node_grace_period == std::chrono::seconds(0));
+  CHECK(proxy.etcd.advertise_address == "127.0.2.1");
+  CHECK(proxy.etcd.edge);
+  CHECK(only_error(proxy_config("  etcd: {leaseTTL: 1s}\n"))
+            .find("etcd.leaseTTL: must be at least 2s") != std::string::npos);
+  CHECK(only_error(proxy_config("  etcd: {prefix: registry}\n")).find("etcd.prefix") !=
+        std::string::npos);
+  CHECK(only_error(proxy_config("  etcd: {advertiseAddress: node-1}\n"))
+            .find("is not an IP address") != std::string::npos);
+}
+
 TEST_CASE("an invalid ProxyConfig does not add allocation errors on top") {
   const LoadResult result = load(proxy_config("  nodePortRange: nonsense\n") +
                                  "---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
