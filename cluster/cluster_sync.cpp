@@ -103,33 +103,39 @@ void ClusterSync::changed() {
   });
 }
 
-// One consistent list: every page at the first page's revision.
-awaitable<bool> ClusterSync::relist(RelistReason reason) {
-  const std::string root = layout_.root();
-  const std::string end = prefix_end(root);
-  Objects fresh;
-  std::int64_t revision = 0;
-  std::string from = root;
+awaitable<Result<ListedObjects>> list_objects(KvStore& store, const RegistryLayout& layout,
+                                              std::int64_t page_size) {
+  const std::string end = prefix_end(layout.root());
+  ListedObjects listed;
+  std::string from = layout.root();
   for (;;) {
-    auto page = co_await client_.range(from, end, false, kListPage, revision);
-    if (*stopped_) co_return false;
-    if (!page) {
-      if (!stats_.connected) log_(true, "cluster: listing the state failed: " + page.error);
-      set_connected(false, page.error);
-      co_return false;
-    }
-    if (revision == 0) revision = page.value->revision;
+    auto page = co_await store.range(from, end, false, page_size, listed.revision);
+    if (!page) co_return Result<ListedObjects>::failure(page.error);
+    if (listed.revision == 0) listed.revision = page.value->revision;
     if (page.value->kvs.empty()) break;
     // The next page starts after this one's last key: taken before the keys move out.
     std::string next = page.value->kvs.back().key + '\0';
     for (auto& kv : page.value->kvs)
-      if (layout_.parse(kv.key)) {
+      if (layout.parse(kv.key)) {
         std::string key = kv.key;
-        fresh.emplace(std::move(key), std::move(kv));
+        listed.objects.emplace(std::move(key), std::move(kv));
       }
     if (!page.value->more) break;
     from = std::move(next);
   }
+  co_return Result<ListedObjects>{std::move(listed), {}};
+}
+
+awaitable<bool> ClusterSync::relist(RelistReason reason) {
+  auto listed = co_await list_objects(client_, layout_, kListPage);
+  if (*stopped_) co_return false;
+  if (!listed) {
+    if (!stats_.connected) log_(true, "cluster: listing the state failed: " + listed.error);
+    set_connected(false, listed.error);
+    co_return false;
+  }
+  Objects fresh = std::move(listed.value->objects);
+  const std::int64_t revision = listed.value->revision;
   ++stats_.relists[static_cast<std::size_t>(reason)];
   stats_.last_sync_unix_seconds = unix_now();
   const bool differs = fresh != objects_ || !synced_;

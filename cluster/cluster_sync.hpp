@@ -24,6 +24,17 @@
 
 namespace svcproxy::cluster {
 
+struct ListedObjects {
+  std::map<std::string, KeyValue> objects;  // by key; objects only, no allocation keys
+  std::int64_t revision = 0;                // the revision every page was read at
+};
+
+// Every object under `layout.root()`, read in pages of `page_size` keys, each page after
+// the last key of the one before and all at the first page's revision: one consistent view.
+boost::asio::awaitable<Result<ListedObjects>> list_objects(KvStore& store,
+                                                           const RegistryLayout& layout,
+                                                           std::int64_t page_size);
+
 class ClusterSync {
  public:
   using Objects = std::map<std::string, KeyValue>;  // by key; objects only, no allocations
