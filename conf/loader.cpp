@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <exception>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "conf/allocation.hpp"
@@ -30,14 +32,30 @@ void read_path(const std::string& path, LoadState& state) {
 }
 
 // Diagnostics in file order (as loaded), then by position: cross-document errors found
-// later land next to the document they are about.
+// later land next to the document they are about. Each diagnostic's rank is looked up once:
+// cluster mode loads 60,000 inline documents, each a file of its own, and searching the file
+// list on every comparison made 50,000 errors take over two minutes to sort.
 void sort_by_position(Diagnostics& diagnostics, const std::vector<std::string>& files) {
-  auto rank = [&](const Diagnostic& d) {
-    auto found = std::find(files.begin(), files.end(), d.location.file);
-    return std::make_tuple(found - files.begin(), d.location.line, d.location.column);
-  };
-  std::stable_sort(diagnostics.begin(), diagnostics.end(),
-                   [&](const Diagnostic& a, const Diagnostic& b) { return rank(a) < rank(b); });
+  if (diagnostics.size() < 2) return;
+  std::unordered_map<std::string_view, std::size_t> file_rank;
+  file_rank.reserve(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i)
+    file_rank.emplace(files[i], i);  // a file read twice ranks where it was first read
+  using Rank = std::tuple<std::size_t, int, int>;
+  std::vector<std::pair<Rank, std::size_t>> order;  // rank, then index: a stable sort
+  order.reserve(diagnostics.size());
+  for (std::size_t i = 0; i < diagnostics.size(); ++i) {
+    const SourceLocation& at = diagnostics[i].location;
+    const auto found = file_rank.find(at.file);
+    const std::size_t rank = found == file_rank.end() ? files.size() : found->second;
+    order.push_back({{rank, at.line, at.column}, i});
+  }
+  std::sort(order.begin(), order.end());
+  Diagnostics sorted;
+  sorted.reserve(diagnostics.size());
+  for (const auto& [rank, index] : order)
+    sorted.push_back(std::move(diagnostics[index]));
+  diagnostics = std::move(sorted);
 }
 
 LoadResult finish(LoadState& state) {

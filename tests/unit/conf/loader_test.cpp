@@ -233,6 +233,97 @@ TEST_CASE("arbitrary junk never throws") {
   }
 }
 
+TEST_CASE("inline documents load after the files, each a stream named in its diagnostics") {
+  TempDir dir;
+  const std::string a = dir.write("a.yaml", service_a);
+  const std::vector<InlineDocument> documents = {
+      {"/registry/services/specs/default/b",
+       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"b"},)"
+       R"("spec":{"selector":{"app":"b"},"ports":[{"port":80}]}})"},
+      // Lines count from each document's own first line, not from the streams before it.
+      {"/registry/pods/default/p", "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\n"},
+      {"/registry/services/specs/default/c",
+       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"c"},"spec":{"ports":[{"port":0}]}})"},
+  };
+  const LoadResult result = load_files({a}, documents);
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].to_string().starts_with("/registry/pods/default/p:3:18: metadata.name: "));
+  CHECK(result.errors[1].to_string() ==
+        "/registry/services/specs/default/c:1:86: spec.ports[0].port: must be between 1 and "
+        "65535, got 0");
+
+  const LoadResult valid = load_files({a}, {documents[0]});
+  INFO(joined(valid.errors));
+  REQUIRE(valid.ok());
+  REQUIRE(valid.snapshot->services.size() == 2);
+  CHECK(valid.snapshot->services[0].name == "a");
+  CHECK(valid.snapshot->services[1].name == "b");
+  CHECK(valid.snapshot->services[1].location.file == "/registry/services/specs/default/b");
+  // The overload without inline documents is these files alone.
+  CHECK(load_files({a}).snapshot->services.size() == 1);
+}
+
+TEST_CASE("a name defined in a file and inline is a duplicate, reported at the second") {
+  TempDir dir;
+  const std::string a = dir.write("a.yaml", service_a);
+  const LoadResult result = load_files({a}, {{"/registry/services/specs/default/a", service_a}});
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].to_string() ==
+        "/registry/services/specs/default/a:1:1: metadata.name: duplicate Service default/a "
+        "(first defined at " +
+            a + ":1:1)");
+}
+
+TEST_CASE("one ProxyConfig among the files and the inline documents") {
+  TempDir dir;
+  const std::string node =
+      dir.write("node.yaml", "apiVersion: svcproxy.io/v1\nkind: ProxyConfig\n");
+  const LoadResult result =
+      load_files({node}, {{"key", R"({"apiVersion":"svcproxy.io/v1","kind":"ProxyConfig"})"}});
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].to_string() ==
+        "key:1:1: only one ProxyConfig is allowed (the first is at " + node + ":1:1)");
+}
+
+TEST_CASE("the cache keeps inline documents by name, so a reload parses only what changed") {
+  std::vector<InlineDocument> documents;
+  for (const char* name : {"a", "b", "c"})
+    documents.push_back({std::string("/registry/pods/default/") + name,
+                         std::string(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")") +
+                             name + R"("},"status":{"podIP":"127.0.1.1"}})"});
+  DocumentCache cache;
+  const LoadResult first = load_files({}, documents, &cache);
+  REQUIRE(first.ok());
+  CHECK(cache.size() == 3);
+
+  documents[1].text.replace(documents[1].text.find("127.0.1.1"), 9, "127.0.1.2");
+  documents.erase(documents.begin() + 2);
+  const LoadResult second = load_files({}, documents, &cache);
+  REQUIRE(second.ok());
+  CHECK(cache.size() == 2);  // c is gone, b's new text replaced its old one
+  const PodList& pods = second.snapshot->pods;
+  REQUIRE(pods.size() == 2);
+  CHECK(pods.shared(0) == first.snapshot->pods.shared(0));  // the very object: not parsed again
+  CHECK(pods.shared(1) != first.snapshot->pods.shared(1));
+  CHECK(pods[1].pod_ip == "127.0.1.2");
+}
+
+TEST_CASE("diagnostics of many inline documents come out in load order, then by position") {
+  std::vector<InlineDocument> documents;
+  for (int i = 0; i < 600; ++i)  // past the point where documents are read on every core
+    documents.push_back(
+        {"doc-" + std::to_string(i),
+         i % 2 ? "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_" + std::to_string(i) + "}\n"
+               : "kind: Mystery\n"});
+  const LoadResult result = load_files({}, documents);
+  REQUIRE(result.errors.size() == 300);
+  REQUIRE(result.warnings.size() == 300);
+  for (std::size_t n = 0; n < 300; ++n) {
+    CHECK(result.errors[n].location.file == "doc-" + std::to_string(2 * n + 1));
+    CHECK(result.warnings[n].location.file == "doc-" + std::to_string(2 * n));
+  }
+}
+
 TEST_CASE("every prefix of the demo example loads or fails cleanly, never throws") {
   std::ifstream in(examples_dir + "/demo.yaml");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
