@@ -122,7 +122,9 @@ def an_edge_sends_only_to_live_nodes(env):
     harness.wait_until(lambda: {"node-1", "node-2"} <= set(edge.access_log_pods()) or
                        harness.http10_get(address) is None, 10, interval=0.02,
                        what="the edge using both nodes")
-    assert all(n.access_log_pods() for n in nodes)
+    # Each node's own line for the request it carried (written after its answer went out).
+    harness.wait_until(lambda: all(n.access_log_pods() for n in nodes), 5,
+                       what="both nodes' access logs naming a pod")
     nodes[0].stop(timeout=5, signum=9)  # SIGKILL: no goodbye, the lease must run out
     killed_at = time.monotonic()
     harness.wait_until(lambda: not etcd.get_prefix("/registry/leases/kube-node-lease/node-1"),
@@ -133,6 +135,9 @@ def an_edge_sends_only_to_live_nodes(env):
     before = len(edge.access_log_pods())
     results = [harness.http10_get(address).status for _ in range(20)]
     assert results == [200] * 20, results
+    # An access-log line is written after its response went out: wait for the 20th.
+    harness.wait_until(lambda: len(edge.access_log_pods()) >= before + 20, 5,
+                       what="20 access-log lines on the edge")
     assert edge.access_log_pods()[before:] == ["node-2"] * 20, edge.access_log_pods()[before:]
 
 
