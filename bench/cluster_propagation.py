@@ -136,7 +136,7 @@ def main():
     parser.add_argument("--no-scale", action="store_true")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
-    for count in [int(n) for n in args.nodes.split(",")]:
+    for count in [int(n) for n in args.nodes.split(",") if n]:  # --nodes "": only the scale figures
         env = harness.Env(binary, os.path.join(HERE, ".."), f"bench-propagation-{count}")
         try:
             samples = propagation(env, count, args.rounds)

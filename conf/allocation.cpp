@@ -9,10 +9,13 @@
 namespace svcproxy::conf {
 namespace {
 
-// A free value: probing from `hash` in the upper band, then in the low band.
+// A free value: probing from `hash` in the upper band, then in the low band. A pool smaller
+// than its band is all band: without the clamp `size - reserved` wraps and the probe walks
+// far outside the pool.
 std::optional<std::uint64_t> pick_free(std::uint64_t first, std::uint64_t size,
                                        std::uint64_t reserved, std::uint64_t hash,
                                        const std::function<bool(std::uint64_t)>& taken) {
+  reserved = std::min(reserved, size);
   const auto probe = [&](std::uint64_t start, std::uint64_t count) -> std::optional<std::uint64_t> {
     for (std::uint64_t i = 0; i < count; ++i) {
       const std::uint64_t value = start + (hash + i) % count;

@@ -213,6 +213,39 @@ TEST_CASE("headless Services get no ClusterIP; ClusterIP Services no NodePort") 
   CHECK(snapshot.services[0].ports[0].node_port == 0);
 }
 
+TEST_CASE("pools smaller than their reserved band pick inside the pool, as the file path does") {
+  // A /28 has 14 usable addresses and 31000-31009 ten ports: both are all band (16).
+  const Ipv4Cidr small = cidr("127.99.1.0/28");
+  const PortRange ports{31000, 31009};
+  std::set<std::uint32_t> addresses;
+  std::set<int> node_ports;
+  for (int i = 0; i < 14; ++i) {
+    const auto address = pick_cluster_ip(small, numbered("default/s", i),
+                                         [&](std::uint32_t a) { return addresses.contains(a); });
+    REQUIRE(address);
+    CHECK(*address > small.network);
+    CHECK(*address < small.network + 15);
+    addresses.insert(*address);
+  }
+  CHECK_FALSE(pick_cluster_ip(small, "default/full",
+                              [&](std::uint32_t a) { return addresses.contains(a); }));
+  for (int i = 0; i < 10; ++i) {
+    const auto port = pick_node_port(ports, numbered("default/s", i),
+                                     [&](int p) { return node_ports.contains(p); });
+    REQUIRE(port);
+    CHECK(ports.contains(*port));
+    node_ports.insert(*port);
+  }
+  CHECK_FALSE(pick_node_port(ports, "default/full", [&](int p) { return node_ports.contains(p); }));
+
+  ServiceList services;
+  services.push_back(make_service("s0"));
+  Diagnostics errors;
+  allocate_cluster_ips(services, small, errors);
+  CHECK(*parse_ipv4(services[0].cluster_ip) ==
+        *pick_cluster_ip(small, services[0].key(), [](std::uint32_t) { return false; }));
+}
+
 TEST_CASE("stable_hash is FNV-1a") {
   CHECK(stable_hash("") == 14695981039346656037ULL);
   CHECK(stable_hash("a") == 0xaf63dc4c8601ec8cULL);
