@@ -110,6 +110,9 @@ def scale(env, services, pods_per_service):
     put_many(etcd, [(changed_key, json.dumps(value))])
     node.wait_for_log(r"reload applied", timeout=30, since=since)
     change = time.monotonic() - t0
+    for line in node.log_text()[since:].splitlines():
+        if "reload applied" in line:
+            print("  node, the change:", line, flush=True)
     requests = etcd_requests(etcd) - requests_before - 1  # minus our own put
     return {"objects": len(items), "write_s": written, "initial_sync_s": sync,
             "one_change_ms": change * 1000, "etcd_requests_per_change": requests}

@@ -43,6 +43,9 @@ std::vector<fs::path> config_files(const std::string& path, Diagnostics& errors,
 // Sized from the file where it can be: copying 13 MiB through a stringstream twice showed
 // in a reload.
 std::optional<std::string> read_whole_file(const fs::path& path) {
+  // A directory opens as a stream whose end is at 2^63: sizing the text by it is bad_alloc.
+  std::error_code error;
+  if (fs::is_directory(path, error)) return std::nullopt;
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::string text;

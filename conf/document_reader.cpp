@@ -108,6 +108,7 @@ struct ParsedDocument {
 ParsedDocument parse_document(std::string_view text) {
   thread_local TextStream stream;  // one per thread: documents are read on every core
   ParsedDocument parsed;
+  if ((parsed.tree = YamlTree::from_json(text))) return parsed;
   try {
     parsed.tree = std::make_unique<YamlTree>(stream.over(text), text.size());
   } catch (const YAML::Exception& e) {

@@ -2,7 +2,7 @@
 // allocation. Every problem becomes a Diagnostic; nothing escapes as an exception. The
 // steps live in their own files; this one runs them in order and sorts what they report:
 //   config_files     which files each path names, and their text
-//   stream_reader    one file's documents, on every core, from the cache where unchanged
+//   stream_reader    files' documents, on every core, from the cache where unchanged
 //   document_reader  one document, by kind
 #include "conf/loader.hpp"
 
@@ -86,8 +86,11 @@ LoadResult load_files(const std::vector<std::string>& paths,
   try {
     for (const auto& path : paths)
       read_path(path, state);
+    std::vector<StreamSource> streams;
+    streams.reserve(inline_documents.size());
     for (const auto& document : inline_documents)
-      read_stream(document.text, document.name, state);
+      streams.push_back({&document.name, document.text});
+    read_streams(streams, state);
     if (cache) cache->end_load();
     return finish(state);
   } catch (const std::exception& e) {  // e.g. std::bad_alloc: still a diagnostic, not a crash

@@ -60,8 +60,15 @@ constexpr std::size_t kParallelDocuments = 256;
 // Documents per piece when contributions are added to the snapshot on several threads.
 constexpr std::size_t kPieceDocuments = 128;
 
-// A stream's documents, each either found in the cache or read alone.
+// One document and the stream it is in.
+struct StreamDocument {
+  std::size_t stream = 0;
+  DocumentText text;
+};
+
+// The documents of every stream, each either found in the cache or read alone.
 struct StreamResults {
+  std::vector<StreamDocument> documents;                   // of all streams, in order
   std::vector<const DocumentCache::Contribution*> cached;  // per document; null: read
   std::vector<std::size_t> read_index;                     // per document: its DocumentResult
   std::vector<DocumentResult> read;
@@ -169,16 +176,25 @@ void add_run(std::size_t begin, std::size_t end, StreamResults& results, LoadSta
 
 // Every document not in the cache is read alone, on as many threads as there are cores,
 // and the contributions are added in document order, with a ProxyConfig read in its place.
-void read_stream(const std::string& text, const std::string& file, LoadState& state) {
-  state.files.push_back(file);
-  const std::vector<DocumentText> documents = split_documents(text);
+// All streams at once: cluster mode's 60,000 one-document streams share the threads and
+// the placement instead of paying for both 60,000 times.
+void read_streams(const std::vector<StreamSource>& streams, LoadState& state) {
   StreamResults results;
+  for (std::size_t s = 0; s < streams.size(); ++s) {
+    state.files.push_back(*streams[s].file);
+    for (const DocumentText& document : split_documents(streams[s].text))
+      results.documents.push_back({s, document});
+  }
+  const auto& documents = results.documents;
+  const auto file_of = [&](std::size_t i) -> const std::string& {
+    return *streams[documents[i].stream].file;
+  };
   results.cached.resize(documents.size());
   results.read_index.resize(documents.size());
   std::vector<std::size_t> to_read;
   for (std::size_t i = 0; i < documents.size(); ++i) {
-    if (state.cache)
-      results.cached[i] = state.cache->find(file, documents[i].first_line, documents[i].text);
+    const DocumentText& text = documents[i].text;
+    if (state.cache) results.cached[i] = state.cache->find(file_of(i), text.first_line, text.text);
     if (!results.cached[i]) {
       results.read_index[i] = to_read.size();
       to_read.push_back(i);
@@ -187,13 +203,13 @@ void read_stream(const std::string& text, const std::string& file, LoadState& st
   results.read.resize(to_read.size());
   const bool keep_copy = state.cache != nullptr;
   for_each_index(to_read.size(), kParallelDocuments, [&](std::size_t n) {
-    read_alone(file, documents[to_read[n]], keep_copy, results.read[n]);
+    read_alone(file_of(to_read[n]), documents[to_read[n]].text, keep_copy, results.read[n]);
   });
 
-  YamlReader reader(file, state.errors, state.warnings);
   for (std::size_t i = 0; i < documents.size();) {
     if (results.needs_order(i)) {
-      read_document_text(documents[i], reader, state);
+      YamlReader reader(file_of(i), state.errors, state.warnings);
+      read_document_text(documents[i].text, reader, state);
       ++i;
       continue;
     }
@@ -205,10 +221,14 @@ void read_stream(const std::string& text, const std::string& file, LoadState& st
   }
   for (std::size_t n = 0; n < to_read.size(); ++n) {
     if (!results.read[n].to_cache) continue;
-    const DocumentText& document = documents[to_read[n]];
-    state.cache->store(file, document.first_line, document.text,
+    const DocumentText& document = documents[to_read[n]].text;
+    state.cache->store(file_of(to_read[n]), document.first_line, document.text,
                        std::move(*results.read[n].to_cache));
   }
+}
+
+void read_stream(const std::string& text, const std::string& file, LoadState& state) {
+  read_streams({{&file, text}}, state);
 }
 
 }  // namespace svcproxy::conf

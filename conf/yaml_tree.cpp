@@ -4,6 +4,7 @@
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/parser.h>
 
+#include <cctype>
 #include <optional>
 
 namespace svcproxy::conf {
@@ -124,6 +125,235 @@ YamlTree::YamlTree(std::istream& input, std::size_t input_size) {
     previous_start = builder.start().pos;
     documents_.push_back(builder.root(this));
   }
+}
+
+// JSON into YamlTree::Data, with the nodes, scalars, tags and marks yaml-cpp's flow parser
+// gives the same text: a node's mark is where its first token starts (the quote of a string,
+// the brace of a map), strings are quoted scalars, numbers and true/false plain ones, null a
+// Null node; positions count bytes from the text's start, lines and columns from 0. Whatever
+// could make the two differ is refused rather than imitated.
+class JsonTreeReader {
+ public:
+  JsonTreeReader(std::string_view text, std::vector<YamlTree::Data>& nodes)
+      : text_(text), nodes_(nodes) {}
+
+  std::optional<std::uint32_t> root() {
+    skip_space();
+    if (at_ == text_.size() || (text_[at_] != '{' && text_[at_] != '[')) return std::nullopt;
+    const auto root = value(0);
+    skip_space();
+    if (!root || at_ != text_.size()) return std::nullopt;
+    return root;
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+  // YAML limits an implicit key to 1024 characters.
+  static constexpr std::size_t kMaxKey = 1024;
+
+  YAML::Mark mark() const {
+    YAML::Mark mark;
+    mark.pos = static_cast<int>(at_);
+    mark.line = line_;
+    mark.column = static_cast<int>(at_ - line_start_);
+    return mark;
+  }
+
+  // JSON's spaces, but only those yaml-cpp treats alike everywhere: no tab, no CR.
+  void skip_space() {
+    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n')) {
+      if (text_[at_] == '\n') {
+        ++line_;
+        line_start_ = at_ + 1;
+      }
+      ++at_;
+    }
+  }
+
+  bool eat(char c) {
+    skip_space();
+    if (at_ == text_.size() || text_[at_] != c) return false;
+    ++at_;
+    return true;
+  }
+
+  std::uint32_t add(YamlNode::Type type, const YAML::Mark& mark) {
+    nodes_.push_back({type, false, mark, {}, {}});
+    return static_cast<std::uint32_t>(nodes_.size() - 1);
+  }
+
+  std::optional<std::uint32_t> value(int depth) {
+    skip_space();
+    if (at_ == text_.size() || depth >= kMaxDepth) return std::nullopt;
+    const YAML::Mark at = mark();
+    switch (text_[at_]) {
+      case '{':
+        return collection(YamlNode::Type::Map, '}', at, depth);
+      case '[':
+        return collection(YamlNode::Type::Sequence, ']', at, depth);
+      case '"': {
+        const std::uint32_t node = add(YamlNode::Type::Scalar, at);
+        std::string text;
+        if (!string(text)) return std::nullopt;
+        nodes_[node].scalar = std::move(text);
+        nodes_[node].quoted = true;
+        return node;
+      }
+      default:
+        return plain(at);
+    }
+  }
+
+  std::optional<std::uint32_t> collection(YamlNode::Type type, char close, const YAML::Mark& at,
+                                          int depth) {
+    const std::uint32_t node = add(type, at);
+    ++at_;
+    if (eat(close)) return node;
+    for (;;) {
+      if (type == YamlNode::Type::Map) {
+        skip_space();
+        if (at_ == text_.size() || text_[at_] != '"') return std::nullopt;
+        const std::size_t key_start = at_;
+        const auto key = value(depth + 1);
+        if (!key || at_ - key_start > kMaxKey || !eat(':')) return std::nullopt;
+        nodes_[node].children.push_back(*key);
+      }
+      const auto item = value(depth + 1);
+      if (!item) return std::nullopt;
+      nodes_[node].children.push_back(*item);
+      if (eat(close)) return node;
+      if (!eat(',')) return std::nullopt;
+    }
+  }
+
+  // true, false, null and numbers as JSON writes them; the text is the scalar.
+  std::optional<std::uint32_t> plain(const YAML::Mark& at) {
+    const std::size_t start = at_;
+    while (at_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[at_])) ||
+                                  text_[at_] == '-' || text_[at_] == '+' || text_[at_] == '.'))
+      ++at_;
+    const std::string_view word = text_.substr(start, at_ - start);
+    if (word == "null") return add(YamlNode::Type::Null, at);
+    if (word != "true" && word != "false" && !is_number(word)) return std::nullopt;
+    const std::uint32_t node = add(YamlNode::Type::Scalar, at);
+    nodes_[node].scalar = std::string(word);
+    return node;
+  }
+
+  static bool is_number(std::string_view word) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+      const std::size_t from = i;
+      while (i < word.size() && word[i] >= '0' && word[i] <= '9')
+        ++i;
+      return i > from;
+    };
+    if (i < word.size() && word[i] == '-') ++i;
+    if (i + 1 < word.size() && word[i] == '0' && word[i + 1] >= '0' && word[i + 1] <= '9')
+      return false;  // JSON has no leading zeros (YAML 1.1 reads 010 as octal)
+    if (!digits()) return false;
+    if (i < word.size() && word[i] == '.') {
+      ++i;
+      if (!digits()) return false;
+    }
+    if (i < word.size() && (word[i] == 'e' || word[i] == 'E')) {
+      ++i;
+      if (i < word.size() && (word[i] == '+' || word[i] == '-')) ++i;
+      if (!digits()) return false;
+    }
+    return i == word.size();
+  }
+
+  // A string's value, its escapes decoded; false for what is not plain JSON (a control
+  // character) or what yaml-cpp decodes its own way (a surrogate, \u0000).
+  bool string(std::string& out) {
+    ++at_;  // the opening quote
+    for (;;) {
+      const std::size_t run = at_;
+      while (at_ < text_.size() && text_[at_] != '"' && text_[at_] != '\\' &&
+             static_cast<unsigned char>(text_[at_]) >= 0x20)
+        ++at_;
+      out.append(text_.substr(run, at_ - run));
+      if (at_ == text_.size() || static_cast<unsigned char>(text_[at_]) < 0x20) return false;
+      if (text_[at_++] == '"') return true;
+      if (at_ == text_.size()) return false;
+      switch (text_[at_++]) {
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          if (at_ + 4 > text_.size()) return false;
+          unsigned code = 0;
+          for (int i = 0; i < 4; ++i) {
+            const char c = text_[at_++];
+            code <<= 4;
+            if (c >= '0' && c <= '9')
+              code |= static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+              code |= static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+              code |= static_cast<unsigned>(c - 'A' + 10);
+            else
+              return false;
+          }
+          if (code == 0 || (code >= 0xD800 && code <= 0xDFFF)) return false;
+          append_utf8(out, code);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+  }
+
+  static void append_utf8(std::string& out, unsigned code) {
+    if (code < 0x80) {
+      out += static_cast<char>(code);
+    } else if (code < 0x800) {
+      out += static_cast<char>(0xC0 | (code >> 6));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    }
+  }
+
+  std::string_view text_;
+  std::vector<YamlTree::Data>& nodes_;
+  std::size_t at_ = 0;
+  int line_ = 0;
+  std::size_t line_start_ = 0;
+};
+
+std::unique_ptr<YamlTree> YamlTree::from_json(std::string_view text) {
+  std::unique_ptr<YamlTree> tree(new YamlTree);
+  tree->nodes_.reserve(text.size() / 8 + 4);
+  const auto root = JsonTreeReader(text, tree->nodes_).root();
+  if (!root) return nullptr;
+  tree->documents_.push_back(YamlNode(tree.get(), *root));
+  return tree;
 }
 
 YamlNode::Type YamlNode::type() const {

@@ -62,6 +62,12 @@ class YamlTree {
   // `input_size`, when known, sizes the node vector up front (about one node per 8 bytes of
   // YAML): growing it was 6% of parsing.
   explicit YamlTree(std::istream& input, std::size_t input_size = 0);
+  // The same tree for a text that is one JSON object or array, read without yaml-cpp;
+  // null when the text is anything else, or JSON this reader cannot promise to read
+  // exactly as yaml-cpp would (a tab, a surrogate escape, deep nesting...): parse it with
+  // the constructor then. Cluster mode stores every object as JSON, and yaml-cpp's scanner
+  // was most of a node's initial sync.
+  static std::unique_ptr<YamlTree> from_json(std::string_view text);
   YamlTree(const YamlTree&) = delete;
   YamlTree& operator=(const YamlTree&) = delete;
 
@@ -71,6 +77,9 @@ class YamlTree {
  private:
   friend class YamlNode;
   friend class TreeBuilder;
+  friend class JsonTreeReader;
+
+  YamlTree() = default;
 
   struct Data {
     YamlNode::Type type = YamlNode::Type::Null;

@@ -75,6 +75,7 @@ TEST_CASE("a file is read whole, bytes as they are") {
   REQUIRE(read);
   CHECK(*read == text);
   CHECK(read_whole_file(dir.path / "missing.yaml") == std::nullopt);
+  CHECK(read_whole_file(dir.path) == std::nullopt);  // not a bad_alloc from its 2^63 size
 }
 
 TEST_CASE("a file whose size is unknown up front (procfs) is read whole too") {
