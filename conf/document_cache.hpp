@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,15 +47,18 @@ class DocumentCache {
   // Entries on the heap, so a Contribution stays where it is while slots move.
   struct Slot {
     int first_line = 0;
-    std::unique_ptr<Entry> entry;  // null once handed on to the current load
+    std::uint64_t used_by = 0;  // the last load that found or stored it
+    std::unique_ptr<Entry> entry;
   };
   // A file's slots in line order, so a lookup is a binary search and no hash of the text
-  // is needed (the text is still compared in full). What a load does not use is dropped
-  // with the vector, without a walk over what it used.
+  // is needed (the text is still compared in full).
   using Entries = std::vector<Slot>;
 
-  std::unordered_map<std::string, Entries> previous_;  // what the last load kept
-  std::unordered_map<std::string, Entries> current_;   // what this load uses and adds
+  // One map for every load, each slot marked by the loads that use it: cluster mode loads
+  // 60,000 one-document "files", and building a new map of them on every reload (and
+  // freeing the old one) was most of the cost of a one-Service change.
+  std::unordered_map<std::string, Entries> files_;
+  std::uint64_t load_ = 1;  // the load in progress
 };
 
 }  // namespace svcproxy::conf
