@@ -57,6 +57,10 @@ std::string RegistryLayout::object_key(StoredKind kind, std::string_view namespa
   return key;
 }
 
+std::string RegistryLayout::folder(StoredKind kind) const {
+  return prefix_ + place(kind).folder;
+}
+
 std::string RegistryLayout::object_key(const ObjectKey& object) const {
   return object_key(object.kind, object.namespace_name, object.name);
 }

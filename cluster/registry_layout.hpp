@@ -37,6 +37,9 @@ class RegistryLayout {
   // The object a key holds; nullopt for allocation keys and anything unknown.
   std::optional<ObjectKey> parse(std::string_view key) const;
 
+  // Where every object of `kind` lives: "<prefix>/pods/", "<prefix>/services/specs/", ...
+  std::string folder(StoredKind kind) const;
+
   std::string cluster_ip_key(std::string_view ip) const;
   std::string node_port_key(int port) const;
   std::string cluster_ips_prefix() const { return prefix_ + "/ranges/serviceips/"; }

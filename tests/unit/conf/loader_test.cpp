@@ -286,17 +286,20 @@ TEST_CASE("one ProxyConfig among the files and the inline documents") {
 }
 
 TEST_CASE("the cache keeps inline documents by name, so a reload parses only what changed") {
-  std::vector<InlineDocument> documents;
+  std::vector<std::string> texts;  // the documents' texts live here, as a node's objects do
   for (const char* name : {"a", "b", "c"})
-    documents.push_back({std::string("/registry/pods/default/") + name,
-                         std::string(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")") +
-                             name + R"("},"status":{"podIP":"127.0.1.1"}})"});
+    texts.push_back(std::string(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")") + name +
+                    R"("},"status":{"podIP":"127.0.1.1"}})");
+  std::vector<InlineDocument> documents;
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    documents.push_back({std::string("/registry/pods/default/") + "abc"[i], texts[i]});
   DocumentCache cache;
   const LoadResult first = load_files({}, documents, &cache);
   REQUIRE(first.ok());
   CHECK(cache.size() == 3);
 
-  documents[1].text.replace(documents[1].text.find("127.0.1.1"), 9, "127.0.1.2");
+  texts[1].replace(texts[1].find("127.0.1.1"), 9, "127.0.1.2");
+  documents[1].text = texts[1];
   documents.erase(documents.begin() + 2);
   const LoadResult second = load_files({}, documents, &cache);
   REQUIRE(second.ok());
@@ -309,12 +312,14 @@ TEST_CASE("the cache keeps inline documents by name, so a reload parses only wha
 }
 
 TEST_CASE("diagnostics of many inline documents come out in load order, then by position") {
-  std::vector<InlineDocument> documents;
+  std::vector<std::string> texts;
   for (int i = 0; i < 600; ++i)  // past the point where documents are read on every core
-    documents.push_back(
-        {"doc-" + std::to_string(i),
-         i % 2 ? "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_" + std::to_string(i) + "}\n"
-               : "kind: Mystery\n"});
+    texts.push_back(i % 2 ? "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_" + std::to_string(i) +
+                                "}\n"
+                          : "kind: Mystery\n");
+  std::vector<InlineDocument> documents;
+  for (int i = 0; i < 600; ++i)
+    documents.push_back({"doc-" + std::to_string(i), texts[i]});
   const LoadResult result = load_files({}, documents);
   REQUIRE(result.errors.size() == 300);
   REQUIRE(result.warnings.size() == 300);
