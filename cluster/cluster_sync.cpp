@@ -14,7 +14,7 @@ using asio::awaitable;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::int64_t kListPage = 2000;
+constexpr std::int64_t kListPage = 10000;
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -92,14 +92,22 @@ void ClusterSync::set_connected(bool connected, const std::string& why) {
   }
 }
 
+// Leading and trailing: a change after a quiet spell is passed on at once (once the watch
+// message it came in is handled, so its other events go with it); changes that follow
+// within `debounce` of the last call wait for the window's end and go together. A lone
+// `apply` reaches the reload without waiting out a window.
 void ClusterSync::changed() {
   if (notify_pending_ || *stopped_) return;
   notify_pending_ = true;
-  debounce_.expires_after(timing_.debounce);
+  const auto since_last = std::chrono::steady_clock::now() - last_notified_;
+  debounce_.expires_after(since_last >= timing_.debounce
+                              ? std::chrono::steady_clock::duration::zero()
+                              : timing_.debounce - since_last);
   debounce_.async_wait([this, stopped = stopped_](const boost::system::error_code& error) {
     if (error || *stopped) return;
     notify_pending_ = false;
     on_change_();
+    last_notified_ = std::chrono::steady_clock::now();
   });
 }
 

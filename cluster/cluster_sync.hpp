@@ -85,6 +85,7 @@ class ClusterSync {
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer resync_timer_;
   bool notify_pending_ = false;
+  std::chrono::steady_clock::time_point last_notified_;  // when on_change_ last returned
 };
 
 }  // namespace svcproxy::cluster
