@@ -36,11 +36,12 @@ def prefix_end(prefix):
 
 
 class EtcdMember(harness.Process):
-    def __init__(self, name, workdir, client_port, peer_port, initial_cluster, state="new"):
+    def __init__(self, name, workdir, client_port, peer_port, initial_cluster, state="new",
+                 host="127.0.0.1"):
         self.name = name
         self.client_port = client_port
-        self.client_url = f"http://127.0.0.1:{client_port}"
-        self.peer_url = f"http://127.0.0.1:{peer_port}"
+        self.client_url = f"http://{host}:{client_port}"
+        self.peer_url = f"http://{host}:{peer_port}"
         data_dir = os.path.join(workdir, f"etcd-{name}")
         argv = [ETCD, "--name", name, "--data-dir", data_dir,
                 "--listen-client-urls", self.client_url,
