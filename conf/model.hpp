@@ -32,6 +32,14 @@ enum class TrafficPolicy { Cluster, Local };
 enum class LoadBalancing { RoundRobin, LeastConnections };
 
 // A port given by number or by a container port's name (Kubernetes' IntOrString).
+// metadata.creationTimestamp (RFC 3339), as the API shows it (parsers.hpp: Metadata). Not
+// part of an object's definition: any two compare equal, so a re-read object that did not
+// change is still the same to the reload.
+struct CreationTime {
+  std::string rfc3339;
+  friend bool operator==(const CreationTime&, const CreationTime&) { return true; }
+};
+
 struct PortRef {
   int number = 0;
   std::string name;
@@ -69,6 +77,8 @@ struct Service {
   std::vector<std::string> load_balancer_ips;
   std::optional<LoadBalancing> load_balancing;  // annotation svcproxy.io/load-balancing
   bool publish_not_ready_addresses = false;
+  Labels labels;  // metadata.labels (the API's label selectors)
+  CreationTime created;
   SourceLocation location;
   SourceLocation cluster_ip_location;  // where an explicit clusterIP is written (diagnostics)
 
@@ -125,6 +135,7 @@ struct Pod {
   // A Pod that declares no containers inherits the template's of the Deployment whose
   // selector matches its labels; this names that Deployment (empty otherwise).
   std::string owner_deployment;
+  CreationTime created;
   SourceLocation location;
 
   std::string key() const { return namespace_name + "/" + name; }
@@ -142,6 +153,8 @@ struct Deployment {
   // Annotation svcproxy.io/dns: the pods are the addresses this name resolves to.
   std::string dns_name;
   Duration dns_refresh = std::chrono::seconds(5);  // svcproxy.io/dns-refresh
+  Labels labels;
+  CreationTime created;
   SourceLocation location;
 
   std::string key() const { return namespace_name + "/" + name; }

@@ -54,6 +54,8 @@ Deployment parse_deployment(YamlReader& reader, const Field& document) {
   Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
   deployment.name = metadata.name;
   deployment.namespace_name = metadata.namespace_name;
+  deployment.labels = std::move(metadata.labels);
+  deployment.created.rfc3339 = std::move(metadata.created);
   deployment.annotations = std::move(metadata.annotations);
   parse_dns_annotations(reader, document.child("metadata").child("annotations"), deployment);
   const Field spec = document.child("spec");

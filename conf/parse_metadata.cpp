@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <ctime>
 
 #include "conf/names.hpp"
 #include "conf/parsers.hpp"
@@ -34,6 +36,15 @@ void check_name(YamlReader& reader, const Field& field, const std::string& name,
   }
 }
 
+std::string rfc3339_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
 }  // namespace
 
 Metadata parse_metadata(YamlReader& reader, const Field& document, NameRule rule) {
@@ -55,6 +66,9 @@ Metadata parse_metadata(YamlReader& reader, const Field& document, NameRule rule
   }
   metadata.labels = reader.string_map(field.child("labels"));
   metadata.annotations = reader.string_map(field.child("annotations"));
+  const Field created = field.child("creationTimestamp");
+  metadata.created = created.present() && created.node.is_scalar() ? created.node.scalar() : "";
+  if (metadata.created.empty()) metadata.created = rfc3339_now();
   return metadata;
 }
 

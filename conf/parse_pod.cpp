@@ -10,6 +10,7 @@ Pod parse_pod(YamlReader& reader, const Field& document) {
   Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
   pod.name = metadata.name;
   pod.namespace_name = metadata.namespace_name;
+  pod.created.rfc3339 = std::move(metadata.created);
   pod.labels = std::move(metadata.labels);
   const Field spec = document.child("spec");
   if (spec.present() && reader.mapping(spec)) {

@@ -171,6 +171,8 @@ Service parse_service(YamlReader& reader, const Field& document) {
   Metadata metadata = parse_metadata(reader, document, NameRule::Dns1035Label);
   service.name = metadata.name;
   service.namespace_name = metadata.namespace_name;
+  service.labels = std::move(metadata.labels);
+  service.created.rfc3339 = std::move(metadata.created);
   service.annotations = std::move(metadata.annotations);
   const Field policy =
       document.child("metadata").child("annotations").child(load_balancing_annotation);

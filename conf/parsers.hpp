@@ -20,9 +20,12 @@ struct Metadata {
   std::string namespace_name = "default";
   Labels labels;
   Labels annotations;
+  std::string created;  // RFC 3339
 };
 
-// metadata.{name,namespace,labels,annotations}; the name is required and checked.
+// metadata.{name,namespace,labels,annotations,creationTimestamp}; the name is required and
+// checked. Without a creationTimestamp (a file: Kubernetes sets it, users do not), the
+// object was created when this text of it was first read.
 Metadata parse_metadata(YamlReader& reader, const Field& document, NameRule rule);
 
 // A container of a Pod or a Deployment template: name, ports, readinessProbe.

@@ -16,6 +16,9 @@ PACKAGES=(
   prometheus  # promtool: test_admin_metrics checks a real /metrics scrape with it
   etcd-server etcd-client  # cluster mode: the test_cluster_* tests run real etcd members
 )
+# test_kubectl drives the real kubectl; Debian's is kubernetes-client (1.20). A kubectl
+# already on PATH (a newer one, e.g. from the Google Cloud SDK) is used as it is.
+if ! command -v kubectl >/dev/null; then PACKAGES+=(kubernetes-client); fi
 BENCH_PACKAGES=(haproxy gnuplot-nox)  # bench/run: HAProxy 2.6 to compare with, the chart
 
 missing_packages() {

@@ -2,9 +2,13 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <chrono>
+#include <set>
 #include <vector>
 
 #include "server/admin/kube_json.hpp"
+#include "server/admin/kube_selectors.hpp"
+#include "server/admin/kube_table.hpp"
 
 namespace svcproxy::server {
 namespace json = boost::json;
@@ -22,70 +26,352 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-std::optional<ApiPath::Resource> resource_named(std::string_view name) {
-  if (name == "services") return ApiPath::Resource::Services;
-  if (name == "endpoints") return ApiPath::Resource::Endpoints;
-  return std::nullopt;
+// What discovery says about a resource, and where it lives.
+struct ResourceInfo {
+  ApiResource resource;
+  const char* group;  // "" for the core group
+  const char* plural;
+  const char* singular;
+  const char* kind;
+  bool namespaced;
+  const char* short_name;  // "" for none
+  bool in_all;             // in the "all" category (kubectl get all)
+};
+
+constexpr ResourceInfo kResources[] = {
+    {ApiResource::Services, "", "services", "service", "Service", true, "svc", true},
+    {ApiResource::Endpoints, "", "endpoints", "endpoints", "Endpoints", true, "ep", false},
+    {ApiResource::Pods, "", "pods", "pod", "Pod", true, "po", true},
+    {ApiResource::Nodes, "", "nodes", "node", "Node", false, "no", false},
+    {ApiResource::Namespaces, "", "namespaces", "namespace", "Namespace", false, "ns", false},
+    {ApiResource::Events, "", "events", "event", "Event", true, "ev", false},
+    {ApiResource::Deployments, "apps", "deployments", "deployment", "Deployment", true, "deploy",
+     true},
+    {ApiResource::EndpointSlices, "discovery.k8s.io", "endpointslices", "endpointslice",
+     "EndpointSlice", true, "", false},
+};
+
+const ResourceInfo& info(ApiResource resource) {
+  for (const auto& entry : kResources)
+    if (entry.resource == resource) return entry;
+  return kResources[0];
 }
 
-json::object object_for(const ApiPath& path, const conf::Service& service,
-                        const conf::Snapshot& snapshot, const discovery::BackendMap& backends,
-                        lb::Clock::time_point now) {
-  return path.resource == ApiPath::Resource::Services ? service_json(service, snapshot.proxy)
-                                                      : endpoints_json(service, backends, now);
+std::string api_version(const ResourceInfo& entry) {
+  return *entry.group ? std::string(entry.group) + "/v1" : "v1";
+}
+
+json::object status_json(int code, const char* reason, std::string message,
+                         json::object details = {}) {
+  json::object status{{"kind", "Status"},
+                      {"apiVersion", "v1"},
+                      {"metadata", json::object{}},
+                      {"status", "Failure"},
+                      {"message", std::move(message)},
+                      {"reason", reason},
+                      {"code", code}};
+  if (!details.empty()) status["details"] = std::move(details);
+  return status;
 }
 
 // A v1 Status, as the Kubernetes API answers a missing object.
 json::object not_found(const ApiPath& path) {
-  const char* kind = path.resource == ApiPath::Resource::Services ? "services" : "endpoints";
-  return {{"kind", "Status"},
-          {"apiVersion", "v1"},
-          {"metadata", json::object{}},
-          {"status", "Failure"},
-          {"message", std::string(kind) + " \"" + path.name + "\" not found"},
-          {"reason", "NotFound"},
-          {"details", {{"name", path.name}, {"kind", kind}}},
-          {"code", 404}};
+  const ResourceInfo& entry = info(path.resource);
+  std::string what = entry.plural;
+  if (*entry.group) what += std::string(".") + entry.group;
+  return status_json(404, "NotFound", what + " \"" + path.name + "\" not found",
+                     {{"name", path.name}, {"kind", entry.plural}});
+}
+
+std::string percent_decoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) &&
+               std::isxdigit(text[i + 2])) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The API objects a path lists, before selectors: every namespace's or one's.
+struct Listed {
+  std::vector<json::object> items;
+};
+
+bool in_namespace(const ApiPath& path, const std::string& namespace_name) {
+  return path.namespace_name.empty() || namespace_name == path.namespace_name;
+}
+
+std::vector<conf::NodeRef> known_nodes(const conf::ProxySettings& proxy) {
+  std::vector<conf::NodeRef> nodes = proxy.nodes;
+  const bool listed = std::any_of(nodes.begin(), nodes.end(), [&](const conf::NodeRef& node) {
+    return node.name == proxy.node_name;
+  });
+  if (!proxy.node_name.empty() && !listed)
+    nodes.push_back({proxy.node_name, proxy.node_port_addresses.empty()
+                                          ? std::string()
+                                          : proxy.node_port_addresses.front()});
+  return nodes;
+}
+
+std::vector<json::object> objects_of(const ApiPath& path, const conf::Snapshot& snapshot,
+                                     const discovery::BackendMap& backends,
+                                     lb::Clock::time_point now) {
+  std::vector<json::object> items;
+  switch (path.resource) {
+    case ApiResource::Services:
+    case ApiResource::Endpoints:
+    case ApiResource::EndpointSlices:
+      for (const auto& service : snapshot.services) {
+        if (!in_namespace(path, service.namespace_name)) continue;
+        if (path.resource == ApiResource::Services)
+          items.push_back(service_json(service, snapshot.proxy));
+        else if (path.resource == ApiResource::Endpoints)
+          items.push_back(endpoints_json(service, backends, now));
+        else
+          for (auto& slice : endpoint_slices_json(service, backends, now))
+            items.push_back(std::move(slice));
+      }
+      break;
+    case ApiResource::Pods: {
+      const auto readiness = pod_readiness(backends, now);
+      for (const auto& pod : snapshot.pods) {
+        if (!in_namespace(path, pod.namespace_name)) continue;
+        const auto ready = readiness.find(pod.key());
+        items.push_back(
+            pod_json(pod, ready == readiness.end() ? std::nullopt : std::optional(ready->second)));
+      }
+      break;
+    }
+    case ApiResource::Deployments: {
+      const auto readiness = pod_readiness(backends, now);
+      for (const auto& deployment : snapshot.deployments) {
+        if (!in_namespace(path, deployment.namespace_name)) continue;
+        int pods = 0, ready = 0;
+        for (const auto& pod : snapshot.pods) {
+          if (pod.namespace_name != deployment.namespace_name ||
+              pod.owner_deployment != deployment.name)
+            continue;
+          ++pods;
+          const auto found = readiness.find(pod.key());
+          ready += found == readiness.end() || found->second;
+        }
+        items.push_back(deployment_json(deployment, pods, ready));
+      }
+      break;
+    }
+    case ApiResource::Nodes:
+      for (const auto& node : known_nodes(snapshot.proxy))
+        items.push_back(node_json(node));
+      break;
+    case ApiResource::Namespaces: {
+      std::set<std::string> names{"default"};
+      for (const auto& service : snapshot.services)
+        names.insert(service.namespace_name);
+      for (const auto& pod : snapshot.pods)
+        names.insert(pod.namespace_name);
+      for (const auto& deployment : snapshot.deployments)
+        names.insert(deployment.namespace_name);
+      for (const auto& name : names)
+        items.push_back(namespace_json(name));
+      break;
+    }
+    case ApiResource::Events:
+      break;  // svcproxy keeps no events: its log says what happened
+  }
+  return items;
+}
+
+std::string string_at(const json::object& object, std::string_view section, std::string_view key) {
+  const auto* inner = object.if_contains(section);
+  if (!inner || !inner->is_object()) return {};
+  const auto* value = inner->as_object().if_contains(key);
+  return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+conf::Labels labels_of(const json::object& object) {
+  conf::Labels labels;
+  const auto* metadata = object.if_contains("metadata");
+  const auto* found =
+      metadata && metadata->is_object() ? metadata->as_object().if_contains("labels") : nullptr;
+  if (found && found->is_object())
+    for (const auto& [key, value] : found->as_object())
+      if (value.is_string()) labels[std::string(key)] = std::string(value.as_string());
+  return labels;
+}
+
+// The field a field selector names, for an object; nullopt when the resource has no such
+// field (every resource has metadata.name and metadata.namespace, as in Kubernetes).
+std::optional<std::string> field_of(const json::object& object, ApiResource resource,
+                                    const std::string& field) {
+  if (field == "metadata.name") return string_at(object, "metadata", "name");
+  if (field == "metadata.namespace") return string_at(object, "metadata", "namespace");
+  if (resource == ApiResource::Pods && field == "spec.nodeName")
+    return string_at(object, "spec", "nodeName");
+  if (resource == ApiResource::Pods && field == "status.phase")
+    return string_at(object, "status", "phase");
+  if (resource == ApiResource::Pods && field == "status.podIP")
+    return string_at(object, "status", "podIP");
+  if (resource == ApiResource::Services && field == "spec.type")
+    return string_at(object, "spec", "type");
+  if (resource == ApiResource::Events && field.starts_with("involvedObject.")) return "";
+  return std::nullopt;
 }
 
 }  // namespace
 
 std::optional<ApiPath> parse_api_path(std::string_view path) {
   const auto parts = split_path(path);
-  if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") return std::nullopt;
-  ApiPath result;
-  std::size_t next = 2;
-  if (parts[2] == "namespaces") {
-    if (parts.size() < 5) return std::nullopt;
-    result.namespace_name = std::string(parts[3]);
-    next = 4;
+  std::size_t next = 0;
+  std::string_view group;
+  if (parts.size() >= 2 && parts[0] == "api" && parts[1] == "v1") {
+    next = 2;
+  } else if (parts.size() >= 3 && parts[0] == "apis" && parts[2] == "v1") {
+    group = parts[1];
+    next = 3;
+  } else {
+    return std::nullopt;
   }
-  const auto resource = resource_named(parts[next]);
-  if (!resource || parts.size() > next + 2) return std::nullopt;
+  if (parts.size() <= next) return std::nullopt;
+  ApiPath result;
+  if (parts[next] == "namespaces" && parts.size() >= next + 3) {
+    result.namespace_name = std::string(parts[next + 1]);
+    next += 2;
+  }
+  const ResourceInfo* found = nullptr;
+  for (const auto& entry : kResources)
+    if (parts[next] == entry.plural && group == entry.group) found = &entry;
+  if (!found || parts.size() > next + 2) return std::nullopt;
+  if (!found->namespaced && !result.namespace_name.empty()) return std::nullopt;
   if (parts.size() == next + 2) {
-    if (result.namespace_name.empty()) return std::nullopt;  // a name needs a namespace
+    // A namespaced object is named within its namespace.
+    if (found->namespaced && result.namespace_name.empty()) return std::nullopt;
     result.name = std::string(parts[next + 1]);
   }
-  result.resource = *resource;
+  result.resource = found->resource;
   return result;
 }
 
-ApiAnswer answer_api(const ApiPath& path, const conf::Snapshot& snapshot,
+ApiQuery parse_api_query(std::string_view query, std::string_view accept) {
+  ApiQuery result;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto equals = pair.find('=');
+    const std::string_view key = pair.substr(0, equals);
+    const std::string value =
+        equals == std::string_view::npos ? std::string() : percent_decoded(pair.substr(equals + 1));
+    if (key == "labelSelector") result.label_selector = value;
+    if (key == "fieldSelector") result.field_selector = value;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  // kubectl get: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json..."
+  result.table = accept.find("as=Table") != std::string_view::npos;
+  return result;
+}
+
+ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
                      const discovery::BackendMap& backends, lb::Clock::time_point now) {
-  json::array items;
-  for (const auto& service : snapshot.services) {
-    if (!path.namespace_name.empty() && service.namespace_name != path.namespace_name) continue;
-    if (!path.name.empty() && service.name != path.name) continue;
-    json::object item = object_for(path, service, snapshot, backends, now);
-    if (!path.name.empty()) return {200, std::move(item)};
+  std::string error;
+  const auto labels = LabelSelector::parse(query.label_selector, error);
+  if (!labels) return {400, status_json(400, "BadRequest", error)};
+  const auto fields = FieldSelector::parse(query.field_selector, error);
+  if (!fields) return {400, status_json(400, "BadRequest", error)};
+  const ResourceInfo& entry = info(path.resource);
+  for (const auto& field : fields->fields())
+    if (!field_of(json::object{}, path.resource, field))
+      return {400,
+              status_json(400, "BadRequest",
+                          "field label not supported: " + field + " (for " + entry.plural + ")")};
+
+  std::vector<json::object> items;
+  for (auto& item : objects_of(path, snapshot, backends, now)) {
+    if (!path.name.empty() && string_at(item, "metadata", "name") != path.name) continue;
+    if (!labels->matches(labels_of(item))) continue;
+    if (!fields->matches(
+            [&](const std::string& field) { return field_of(item, path.resource, field); }))
+      continue;
     items.push_back(std::move(item));
   }
-  if (!path.name.empty()) return {404, not_found(path)};
-  const bool services = path.resource == ApiPath::Resource::Services;
-  return {200, json::object{{"kind", services ? "ServiceList" : "EndpointsList"},
-                            {"apiVersion", "v1"},
+  const double unix_now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!path.name.empty()) {
+    if (items.empty()) return {404, not_found(path)};
+    if (query.table) return {200, table_json(path.resource, items, unix_now)};
+    return {200, std::move(items.front())};
+  }
+  if (query.table) return {200, table_json(path.resource, items, unix_now)};
+  json::array list;
+  for (auto& item : items)
+    list.push_back(std::move(item));
+  return {200, json::object{{"kind", std::string(entry.kind) + "List"},
+                            {"apiVersion", api_version(entry)},
                             {"metadata", json::object{}},
-                            {"items", std::move(items)}}};
+                            {"items", std::move(list)}}};
+}
+
+std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address) {
+  const auto parts = split_path(path);
+  if (parts.size() == 1 && parts[0] == "version")
+    return ApiAnswer{200, json::object{{"major", "1"},
+                                       {"minor", "31"},
+                                       {"gitVersion", "v1.31.0+svcproxy-" SVCPROXY_VERSION},
+                                       {"gitCommit", ""},
+                                       {"gitTreeState", "clean"},
+                                       {"buildDate", ""},
+                                       {"goVersion", ""},
+                                       {"compiler", "svcproxy"},
+                                       {"platform", "linux/amd64"}}};
+  if (parts.size() == 1 && parts[0] == "api")
+    return ApiAnswer{200,
+                     json::object{{"kind", "APIVersions"},
+                                  {"versions", json::array{"v1"}},
+                                  {"serverAddressByClientCIDRs",
+                                   json::array{json::object{{"clientCIDR", "0.0.0.0/0"},
+                                                            {"serverAddress", server_address}}}}}};
+  if (parts.size() == 1 && parts[0] == "apis") {
+    json::array groups;
+    for (const char* group : {"apps", "discovery.k8s.io"}) {
+      const json::object version{{"groupVersion", std::string(group) + "/v1"}, {"version", "v1"}};
+      groups.push_back(
+          {{"name", group}, {"versions", json::array{version}}, {"preferredVersion", version}});
+    }
+    return ApiAnswer{
+        200, json::object{
+                 {"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", std::move(groups)}}};
+  }
+  std::string_view group;
+  if (parts.size() == 2 && parts[0] == "api" && parts[1] == "v1")
+    group = "";
+  else if (parts.size() == 3 && parts[0] == "apis" && parts[2] == "v1")
+    group = parts[1];
+  else
+    return std::nullopt;
+  json::array resources;
+  for (const auto& entry : kResources) {
+    if (group != entry.group) continue;
+    json::object resource{{"name", entry.plural},
+                          {"singularName", entry.singular},
+                          {"namespaced", entry.namespaced},
+                          {"kind", entry.kind},
+                          {"verbs", json::array{"get", "list"}}};
+    if (*entry.short_name) resource["shortNames"] = json::array{entry.short_name};
+    if (entry.in_all) resource["categories"] = json::array{"all"};
+    resources.push_back(std::move(resource));
+  }
+  if (resources.empty()) return std::nullopt;
+  return ApiAnswer{200, json::object{{"kind", "APIResourceList"},
+                                     {"apiVersion", "v1"},
+                                     {"groupVersion", group.empty() ? std::string("v1")
+                                                                    : std::string(group) + "/v1"},
+                                     {"resources", std::move(resources)}}};
 }
 
 }  // namespace svcproxy::server

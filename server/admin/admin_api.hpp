@@ -1,6 +1,10 @@
-// The Kubernetes-shaped read-only API of the admin listener: which path names which
-// objects, and the answer (a List, one object, or a v1 Status for "not found"). Pure, so
-// tests need no sockets; control thread in the server.
+// The Kubernetes API the admin listener serves, read-only, for the kinds svcproxy owns:
+// discovery (/version, /api, /apis, each group's resource list) so kubectl can find them,
+// and get/list of Services, Endpoints, EndpointSlices, Pods, Deployments, Nodes and
+// Namespaces (plus an always-empty Events list, for kubectl describe), with label and
+// field selectors and, when the client asks for it, kubectl's table (meta.k8s.io/v1
+// Table with the columns kubectl's own server prints). Pure, so tests need no sockets;
+// control thread in the server.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -13,23 +17,47 @@
 
 namespace svcproxy::server {
 
+enum class ApiResource {
+  Services,
+  Endpoints,
+  Pods,
+  Nodes,
+  Namespaces,
+  Events,
+  Deployments,
+  EndpointSlices
+};
+
 struct ApiPath {
-  enum class Resource { Services, Endpoints };
-  Resource resource = Resource::Services;
-  std::string namespace_name;  // empty: every namespace
+  ApiResource resource = ApiResource::Services;
+  std::string namespace_name;  // empty: every namespace (or a cluster-scoped resource)
   std::string name;            // empty: a List
 };
 
-// /api/v1/{services,endpoints} and /api/v1/namespaces/NS/{services,endpoints}[/NAME];
-// nullopt for any other path. `path` excludes the query string.
+// /api/v1/RESOURCE, /api/v1/namespaces/NS/RESOURCE[/NAME], /apis/GROUP/VERSION/... and
+// cluster-scoped /api/v1/{nodes,namespaces}[/NAME]; nullopt for any other path. `path`
+// excludes the query string.
 std::optional<ApiPath> parse_api_path(std::string_view path);
+
+// What the request asks besides the path: the query's selectors and whether the Accept
+// header asks for a Table (as kubectl get does).
+struct ApiQuery {
+  std::string label_selector;
+  std::string field_selector;
+  bool table = false;
+};
+ApiQuery parse_api_query(std::string_view query, std::string_view accept);
 
 struct ApiAnswer {
   int status = 200;
   boost::json::value body;
 };
 
-ApiAnswer answer_api(const ApiPath& path, const conf::Snapshot& snapshot,
+ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
                      const discovery::BackendMap& backends, lb::Clock::time_point now);
+
+// /version, /api, /apis, /api/v1, /apis/GROUP/VERSION; nullopt for any other path.
+// `server_address` is where clients reach this API (APIVersions says so).
+std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address);
 
 }  // namespace svcproxy::server

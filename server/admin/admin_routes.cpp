@@ -35,8 +35,14 @@ const char* readiness_text(Readiness readiness) {
   return "?\n";
 }
 
+AdminResponse json_response(ApiAnswer answer) {
+  return make_response(static_cast<http::status>(answer.status), kJsonType,
+                       boost::json::serialize(answer.body) + "\n");
+}
+
 // The answer for a known path, or nullopt when the path is unknown.
-std::optional<AdminResponse> answer_path(std::string_view path, const AdminSources& sources,
+std::optional<AdminResponse> answer_path(std::string_view path, std::string_view query,
+                                         std::string_view accept, const AdminSources& sources,
                                          Readiness readiness) {
   if (path == "/metrics")
     return make_response(http::status::ok, kMetricsType, serialize_metrics(sources.metrics));
@@ -50,16 +56,17 @@ std::optional<AdminResponse> answer_path(std::string_view path, const AdminSourc
     return make_response(
         readiness == Readiness::Ready ? http::status::ok : http::status::service_unavailable,
         kTextType, readiness_text(readiness));
+  if (auto discovery = answer_discovery(path, sources.snapshot.proxy.admin_address))
+    return json_response(std::move(*discovery));
   const auto api = parse_api_path(path);
   if (!api) return std::nullopt;
-  ApiAnswer answer = answer_api(*api, sources.snapshot, *sources.backends, lb::Clock::now());
-  return make_response(static_cast<http::status>(answer.status), kJsonType,
-                       boost::json::serialize(answer.body) + "\n");
+  return json_response(answer_api(*api, parse_api_query(query, accept), sources.snapshot,
+                                  *sources.backends, lb::Clock::now()));
 }
 
 bool is_known_path(std::string_view path) {
   return path == "/metrics" || path == "/healthz" || path == "/livez" || path == "/readyz" ||
-         parse_api_path(path).has_value();
+         answer_discovery(path, "").has_value() || parse_api_path(path).has_value();
 }
 
 AdminResponse not_found() {
@@ -68,6 +75,24 @@ AdminResponse not_found() {
 
 AdminResponse refuse_method(std::string_view path) {
   if (!is_known_path(path)) return not_found();
+  if (parse_api_path(path)) {
+    // As the Kubernetes API answers a verb a resource does not support; kubectl prints
+    // the message.
+    AdminResponse response = json_response(
+        {405, boost::json::object{
+                  {"kind", "Status"},
+                  {"apiVersion", "v1"},
+                  {"metadata", boost::json::object{}},
+                  {"status", "Failure"},
+                  {"message",
+                   "svcproxy's API is read-only here: the configuration files are the source "
+                   "of truth (edit them; svcproxy reloads), or store objects in etcd with "
+                   "`svcproxy apply` (cluster mode)"},
+                  {"reason", "MethodNotAllowed"},
+                  {"code", 405}}});
+    response.set(http::field::allow, "GET, HEAD");
+    return response;
+  }
   AdminResponse response =
       make_response(http::status::method_not_allowed, kTextType, "method not allowed\n");
   response.set(http::field::allow, "GET, HEAD");
@@ -86,11 +111,16 @@ void strip_body_for_head(AdminResponse& response) {
 AdminResponse route_admin_request(const AdminRequest& request, const AdminSources& sources,
                                   Readiness readiness) {
   const std::string_view target = request.target();
-  const std::string_view path = target.substr(0, target.find('?'));
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   const bool head = request.method() == http::verb::head;
-  AdminResponse response = head || request.method() == http::verb::get
-                               ? answer_path(path, sources, readiness).value_or(not_found())
-                               : refuse_method(path);
+  AdminResponse response =
+      head || request.method() == http::verb::get
+          ? answer_path(path, query, request[http::field::accept], sources, readiness)
+                .value_or(not_found())
+          : refuse_method(path);
   response.keep_alive(request.keep_alive());
   response.prepare_payload();
   if (head) strip_body_for_head(response);

@@ -9,14 +9,42 @@ namespace json = boost::json;
 
 namespace {
 
-json::object metadata(const std::string& name, const std::string& namespace_name) {
-  return {{"name", name}, {"namespace", namespace_name}};
-}
-
 json::object labels_json(const conf::Labels& labels) {
   json::object out;
   for (const auto& [key, value] : labels)
     out[key] = value;
+  return out;
+}
+
+json::object metadata(const std::string& name, const std::string& namespace_name) {
+  return {{"name", name}, {"namespace", namespace_name}};
+}
+
+json::object metadata(const std::string& name, const std::string& namespace_name,
+                      const conf::Labels& labels, const conf::CreationTime& created) {
+  json::object out = metadata(name, namespace_name);
+  if (!labels.empty()) out["labels"] = labels_json(labels);
+  if (!created.rfc3339.empty()) out["creationTimestamp"] = created.rfc3339;
+  return out;
+}
+
+json::object ready_condition(bool ready) {
+  return {{"type", "Ready"}, {"status", ready ? "True" : "False"}};
+}
+
+json::array containers_json(const std::vector<conf::Container>& containers) {
+  json::array out;
+  for (const auto& container : containers) {
+    json::array ports;
+    for (const auto& port : container.ports) {
+      json::object item{{"containerPort", port.container_port}, {"protocol", "TCP"}};
+      if (!port.name.empty()) item["name"] = port.name;
+      ports.push_back(std::move(item));
+    }
+    json::object item{{"name", container.name}};
+    if (!ports.empty()) item["ports"] = std::move(ports);
+    out.push_back(std::move(item));
+  }
   return out;
 }
 
@@ -52,6 +80,8 @@ json::object service_spec(const conf::Service& service) {
   json::object spec{{"type", conf::to_string(service.type)},
                     {"clusterIP", cluster_ip},
                     {"clusterIPs", json::array{json::value(cluster_ip)}},
+                    {"ipFamilies", json::array{"IPv4"}},
+                    {"ipFamilyPolicy", "SingleStack"},
                     {"selector", labels_json(service.selector)},
                     {"ports", std::move(ports)},
                     {"sessionAffinity", conf::to_string(service.session_affinity)}};
@@ -104,7 +134,8 @@ void add_subsets(const conf::ServicePort& port, const lb::Backend& backend,
 }  // namespace
 
 json::object service_json(const conf::Service& service, const conf::ProxySettings& proxy) {
-  json::object meta = metadata(service.name, service.namespace_name);
+  json::object meta =
+      metadata(service.name, service.namespace_name, service.labels, service.created);
   meta["annotations"] = labels_json(service.annotations);
   return {{"kind", "Service"},
           {"apiVersion", "v1"},
@@ -120,10 +151,121 @@ json::object endpoints_json(const conf::Service& service, const discovery::Backe
     const auto found = backends.find(discovery::service_port_key(service, port));
     if (found != backends.end()) add_subsets(port, *found->second, now, subsets);
   }
-  return {{"kind", "Endpoints"},
+  return {
+      {"kind", "Endpoints"},
+      {"apiVersion", "v1"},
+      {"metadata", metadata(service.name, service.namespace_name, service.labels, service.created)},
+      {"subsets", std::move(subsets)}};
+}
+
+std::map<std::string, bool> pod_readiness(const discovery::BackendMap& backends,
+                                          lb::Clock::time_point now) {
+  std::map<std::string, bool> ready;
+  for (const auto& [key, backend] : backends)
+    for (const auto& endpoint : backend->endpoints()) {
+      const auto& address = endpoint->address();
+      if (address.pod_namespace.empty()) continue;  // an edge's node, not a pod
+      ready[address.pod_key()] |= endpoint_status(*endpoint, now).ready;
+    }
+  return ready;
+}
+
+json::object pod_json(const conf::Pod& pod, std::optional<bool> ready) {
+  json::object spec{{"containers", containers_json(pod.containers)}};
+  if (!pod.node_name.empty()) spec["nodeName"] = pod.node_name;
+  json::object status{{"phase", "Running"},
+                      {"conditions", json::array{ready_condition(ready.value_or(true))}}};
+  if (!pod.pod_ip.empty()) {
+    status["podIP"] = pod.pod_ip;
+    status["podIPs"] = json::array{json::object{{"ip", pod.pod_ip}}};
+  }
+  return {{"kind", "Pod"},
           {"apiVersion", "v1"},
-          {"metadata", metadata(service.name, service.namespace_name)},
-          {"subsets", std::move(subsets)}};
+          {"metadata", metadata(pod.name, pod.namespace_name, pod.labels, pod.created)},
+          {"spec", std::move(spec)},
+          {"status", std::move(status)}};
+}
+
+json::object deployment_json(const conf::Deployment& deployment, int pods, int ready) {
+  json::object meta =
+      metadata(deployment.name, deployment.namespace_name, deployment.labels, deployment.created);
+  if (!deployment.annotations.empty()) meta["annotations"] = labels_json(deployment.annotations);
+  return {{"kind", "Deployment"},
+          {"apiVersion", "apps/v1"},
+          {"metadata", std::move(meta)},
+          {"spec",
+           {{"replicas", deployment.replicas},
+            {"selector", {{"matchLabels", labels_json(deployment.match_labels)}}},
+            {"template",
+             {{"metadata", {{"labels", labels_json(deployment.template_labels)}}},
+              {"spec", {{"containers", containers_json(deployment.containers)}}}}}}},
+          {"status",
+           {{"replicas", pods},
+            {"updatedReplicas", pods},
+            {"readyReplicas", ready},
+            {"availableReplicas", ready}}}};
+}
+
+json::object node_json(const conf::NodeRef& node) {
+  json::object status{{"conditions", json::array{ready_condition(true)}},
+                      {"nodeInfo", {{"kubeProxyVersion", "svcproxy-" SVCPROXY_VERSION}}}};
+  if (!node.address.empty())
+    status["addresses"] =
+        json::array{json::object{{"type", "InternalIP"}, {"address", node.address}}};
+  return {{"kind", "Node"},
+          {"apiVersion", "v1"},
+          {"metadata", {{"name", node.name}}},
+          {"status", std::move(status)}};
+}
+
+json::object namespace_json(const std::string& name) {
+  return {{"kind", "Namespace"},
+          {"apiVersion", "v1"},
+          {"metadata", {{"name", name}}},
+          {"status", {{"phase", "Active"}}}};
+}
+
+std::vector<json::object> endpoint_slices_json(const conf::Service& service,
+                                               const discovery::BackendMap& backends,
+                                               lb::Clock::time_point now) {
+  std::vector<json::object> slices;
+  for (const auto& port : service.ports) {
+    const auto found = backends.find(discovery::service_port_key(service, port));
+    if (found == backends.end()) continue;
+    std::map<int, json::array> by_port;
+    for (const auto& endpoint : found->second->endpoints()) {
+      const auto& address = endpoint->address();
+      const EndpointStatus status = endpoint_status(*endpoint, now);
+      json::object item{
+          {"addresses", json::array{json::value(address.ip)}},
+          {"conditions",
+           {{"ready", status.ready},
+            {"serving", status.serving},
+            {"terminating", status.terminating}}},
+          {"targetRef",
+           {{"kind", "Pod"}, {"name", address.pod_name}, {"namespace", address.pod_namespace}}}};
+      if (!address.node_name.empty()) item["nodeName"] = address.node_name;
+      by_port[address.port].push_back(std::move(item));
+    }
+    const std::string base =
+        service.name + "-" + (port.name.empty() ? std::to_string(port.port) : port.name);
+    for (auto& [number, endpoints] : by_port) {
+      json::object meta = metadata(by_port.size() == 1 ? base : base + "-" + std::to_string(number),
+                                   service.namespace_name);
+      meta["labels"] = {{"kubernetes.io/service-name", service.name},
+                        {"endpointslice.kubernetes.io/managed-by", "svcproxy.io"}};
+      if (!service.created.rfc3339.empty()) meta["creationTimestamp"] = service.created.rfc3339;
+      json::object slice_port{{"port", number}, {"protocol", "TCP"}};
+      if (!port.name.empty()) slice_port["name"] = port.name;
+      slices.push_back({{"kind", "EndpointSlice"},
+                        {"apiVersion", "discovery.k8s.io/v1"},
+                        {"metadata", std::move(meta)},
+                        {"addressType", "IPv4"},
+                        {"endpoints", std::move(endpoints)},
+                        {"ports", json::array{std::move(slice_port)}}});
+    }
+  }
+  return slices;
 }
 
 }  // namespace svcproxy::server

@@ -51,7 +51,8 @@ def endpoints_list_has_kubernetes_shape(env):
     status, body = admin.get_json(admin_port, "/api/v1/endpoints")
     assert status == 200 and body["kind"] == "EndpointsList", body
     [item] = body["items"]
-    assert item["metadata"] == {"name": "web", "namespace": "default"}
+    assert (item["metadata"]["name"], item["metadata"]["namespace"]) == ("web", "default")
+    assert item["metadata"]["creationTimestamp"].endswith("Z"), item["metadata"]
     [subset] = item["subsets"]
     assert "notReadyAddresses" not in subset, subset
     assert [a["ip"] for a in subset["addresses"]] == ["127.0.1.1", "127.0.1.2"]
@@ -68,13 +69,19 @@ def endpoints_list_has_kubernetes_shape(env):
 def unknown_paths_404_other_methods_405(env):
     proxy, admin_port, expected = start(env)
     address = admin.admin_address(admin_port)
-    for path in ("/", "/nope", "/api/v1/pods", "/api/v1/namespaces/default"):
+    for path in ("/", "/nope", "/api/v1/secrets", "/api/v2/pods", "/apis/batch/v1/jobs"):
         assert harness.http_request(address, path=path).status == 404, path
+    status, namespace = admin.get_json(admin_port, "/api/v1/namespaces/default")
+    assert status == 200 and namespace["kind"] == "Namespace", namespace
     status, missing = admin.get_json(admin_port, "/api/v1/namespaces/default/services/nope")
     assert status == 404 and missing["kind"] == "Status" and missing["reason"] == "NotFound"
     for method in ("POST", "PUT", "DELETE"):
         reply = harness.http_request(address, method=method, path="/metrics", body=b"")
         assert reply.status == 405 and reply.headers["allow"] == "GET, HEAD", (method, reply)
+    # On an API path, as the Kubernetes API refuses a verb: a Status kubectl can print.
+    reply = harness.http_request(address, method="DELETE",
+                                 path="/api/v1/namespaces/default/services/web", body=b"")
+    assert reply.status == 405 and b'"kind":"Status"' in reply.body, reply
     # The admin port never proxies: a request for a pod's path is just a 404.
     assert b"web-" not in harness.http_request(address, path="/").body
     for path in ("/healthz", "/livez", "/readyz"):

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "server/admin/endpoint_status.hpp"
+#include "server/admin/kube_table.hpp"
 
 using namespace svcproxy;
 using namespace svcproxy::server;
@@ -46,17 +47,52 @@ discovery::BackendMap backends_for(const conf::Snapshot& snapshot,
   return {{key, std::make_shared<const lb::Backend>(settings, std::move(endpoints))}};
 }
 
+ApiAnswer answer_api_for(const std::optional<ApiPath>& path, const conf::Snapshot& snapshot,
+                         const discovery::BackendMap& backends, lb::Clock::time_point now,
+                         const ApiQuery& query = {}) {
+  REQUIRE(path);
+  return answer_api(*path, query, snapshot, backends, now);
+}
+
+// The cells of a Table answer, row by row, as strings (numbers printed).
+std::vector<std::vector<std::string>> table_cells(const ApiAnswer& answer) {
+  std::vector<std::vector<std::string>> rows;
+  REQUIRE(answer.body.at("kind") == "Table");
+  for (const auto& row : answer.body.at("rows").as_array()) {
+    std::vector<std::string> cells;
+    for (const auto& cell : row.at("cells").as_array())
+      cells.push_back(cell.is_string() ? std::string(cell.as_string()) : json::serialize(cell));
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+std::vector<std::string> column_names(const ApiAnswer& answer) {
+  std::vector<std::string> names;
+  for (const auto& column : answer.body.at("columnDefinitions").as_array())
+    names.emplace_back(column.at("name").as_string());
+  return names;
+}
+
 }  // namespace
 
 TEST_CASE("api paths") {
   CHECK(parse_api_path("/api/v1/services")->name.empty());
   const auto one = parse_api_path("/api/v1/namespaces/shop/endpoints/web");
   REQUIRE(one);
-  CHECK(one->resource == ApiPath::Resource::Endpoints);
+  CHECK(one->resource == ApiResource::Endpoints);
   CHECK(one->namespace_name == "shop");
   CHECK(one->name == "web");
-  CHECK_FALSE(parse_api_path("/api/v1/pods"));
-  CHECK_FALSE(parse_api_path("/api/v1/namespaces/shop"));
+  CHECK(parse_api_path("/api/v1/pods")->resource == ApiResource::Pods);
+  CHECK(parse_api_path("/api/v1/nodes/node-1")->name == "node-1");  // cluster-scoped
+  CHECK(parse_api_path("/apis/apps/v1/namespaces/shop/deployments/web")->resource ==
+        ApiResource::Deployments);
+  CHECK(parse_api_path("/apis/discovery.k8s.io/v1/endpointslices")->resource ==
+        ApiResource::EndpointSlices);
+  CHECK_FALSE(parse_api_path("/api/v1/deployments"));  // apps, not core
+  CHECK_FALSE(parse_api_path("/api/v1/namespaces/shop/nodes"));
+  CHECK_FALSE(parse_api_path("/api/v1/secrets"));
+  CHECK(parse_api_path("/api/v1/namespaces/shop")->resource == ApiResource::Namespaces);
   CHECK_FALSE(parse_api_path("/api/v1/services/web"));
   CHECK_FALSE(parse_api_path("/api/v1/namespaces/shop/services/web/extra"));
 }
@@ -64,7 +100,7 @@ TEST_CASE("api paths") {
 TEST_CASE("ServiceList carries allocated addresses and ports") {
   const auto snapshot = snapshot_with_web();
   const auto answer =
-      answer_api(*parse_api_path("/api/v1/services"), snapshot, {}, lb::Clock::now());
+      answer_api_for(parse_api_path("/api/v1/services"), snapshot, {}, lb::Clock::now());
   CHECK(answer.status == 200);
   const auto& list = answer.body.as_object();
   CHECK(list.at("kind") == "ServiceList");
@@ -92,7 +128,7 @@ TEST_CASE("EndpointsList splits ready and not-ready addresses and says why") {
   const auto now = lb::Clock::now();
   ejected->eject_until(now + std::chrono::seconds(30));
   const auto backends = backends_for(snapshot, {ready, failing, ejected});
-  const auto answer = answer_api(*parse_api_path("/api/v1/endpoints"), snapshot, backends, now);
+  const auto answer = answer_api_for(parse_api_path("/api/v1/endpoints"), snapshot, backends, now);
   const auto& item = answer.body.at("items").as_array().at(0);
   CHECK(answer.body.at("kind") == "EndpointsList");
   CHECK(item.at("metadata").at("name") == "web");
@@ -111,13 +147,13 @@ TEST_CASE("EndpointsList splits ready and not-ready addresses and says why") {
 
 TEST_CASE("a named object that does not exist is a v1 Status 404") {
   const auto snapshot = snapshot_with_web();
-  const auto answer = answer_api(*parse_api_path("/api/v1/namespaces/shop/services/nope"), snapshot,
-                                 {}, lb::Clock::now());
+  const auto answer = answer_api_for(parse_api_path("/api/v1/namespaces/shop/services/nope"),
+                                     snapshot, {}, lb::Clock::now());
   CHECK(answer.status == 404);
   CHECK(answer.body.at("kind") == "Status");
   CHECK(answer.body.at("reason") == "NotFound");
-  const auto found = answer_api(*parse_api_path("/api/v1/namespaces/shop/services/web"), snapshot,
-                                {}, lb::Clock::now());
+  const auto found = answer_api_for(parse_api_path("/api/v1/namespaces/shop/services/web"),
+                                    snapshot, {}, lb::Clock::now());
   CHECK(found.status == 200);
   CHECK(found.body.at("kind") == "Service");
 }
@@ -133,4 +169,156 @@ TEST_CASE("endpoint status order: terminating, probe, ejection") {
   CHECK(endpoint_status(*e, now).reason == "Removed");
   e->clear_ejection();
   CHECK_FALSE(endpoint_status(*e, now).ready);
+}
+
+TEST_CASE("kubectl's table for services: its columns, ports with nodePorts, ages") {
+  conf::Snapshot snapshot = snapshot_with_web();
+  snapshot.proxy.node_port_addresses = {"127.0.0.1"};
+  snapshot.services.mutate(0).created.rfc3339 = "2026-12-03T08:00:00Z";
+  conf::Service lb = snapshot.services[0];
+  lb.name = "edge";
+  lb.type = conf::ServiceType::LoadBalancer;
+  lb.headless = false;
+  lb.selector = {};
+  lb.created.rfc3339 = "";
+  snapshot.services.push_back(lb);
+  ApiQuery table;
+  table.table = true;
+  const auto answer =
+      answer_api_for(parse_api_path("/api/v1/services"), snapshot, {}, lb::Clock::now(), table);
+  CHECK(column_names(answer) == std::vector<std::string>{"Name", "Type", "Cluster-IP",
+                                                         "External-IP", "Port(s)", "Age",
+                                                         "Selector"});
+  const auto rows = table_cells(answer);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0][0] == "web");
+  CHECK(rows[0][1] == "NodePort");
+  CHECK(rows[0][2] == "127.96.0.10");
+  CHECK(rows[0][3] == "<none>");
+  CHECK(rows[0][4] == "80:30080/TCP");
+  CHECK(rows[0][6] == "app=web");
+  CHECK(rows[1][3] == "127.0.0.1");  // no ingress IPs: where each instance listens
+  CHECK(rows[1][5] == "<unknown>");
+  CHECK(rows[1][6] == "<none>");
+  // Each row's object is the metadata kubectl adds NAMESPACE from under -A.
+  CHECK(answer.body.at("rows").at(0).at("object").at("metadata").at("namespace") == "shop");
+}
+
+TEST_CASE("ages print as kubectl prints them") {
+  CHECK(human_duration(45) == "45s");
+  CHECK(human_duration(119) == "119s");
+  CHECK(human_duration(200) == "3m20s");
+  CHECK(human_duration(600) == "10m");
+  CHECK(human_duration(3 * 3600 + 120) == "3h2m");
+  CHECK(human_duration(30 * 3600) == "30h");
+  CHECK(human_duration(3 * 86400 + 3600) == "3d1h");
+  CHECK(human_duration(100 * 86400) == "100d");
+  CHECK(human_duration(-5) == "<invalid>");
+  CHECK(*parse_rfc3339("1970-01-01T00:01:00Z") == 60);
+  CHECK(*parse_rfc3339("1970-01-01T01:00:00.5+01:00") == doctest::Approx(0.5));
+  CHECK_FALSE(parse_rfc3339("yesterday"));
+}
+
+TEST_CASE("label and field selectors choose what a list holds") {
+  conf::Snapshot snapshot = snapshot_with_web();
+  for (const char* name : {"web-1", "web-2", "db-1"}) {
+    conf::Pod pod;
+    pod.namespace_name = "shop";
+    pod.name = name;
+    pod.labels = {{"app", std::string(name).substr(0, std::string(name).find('-'))},
+                  {"tier", name[0] == 'w' ? "front" : "back"}};
+    pod.pod_ip = "127.0.1.1";
+    snapshot.pods.push_back(pod);
+  }
+  const auto names = [&](const std::string& labels, const std::string& fields) {
+    ApiQuery query;
+    query.label_selector = labels;
+    query.field_selector = fields;
+    const auto answer =
+        answer_api_for(parse_api_path("/api/v1/pods"), snapshot, {}, lb::Clock::now(), query);
+    std::vector<std::string> out;
+    for (const auto& item : answer.body.at("items").as_array())
+      out.emplace_back(item.at("metadata").at("name").as_string());
+    return out;
+  };
+  CHECK(names("app=web", "") == std::vector<std::string>{"web-1", "web-2"});
+  CHECK(names("app!=web", "") == std::vector<std::string>{"db-1"});
+  CHECK(names("tier in (back, front),app notin (db)", "") ==
+        std::vector<std::string>{"web-1", "web-2"});
+  CHECK(names("!tier", "").empty());
+  CHECK(names("tier", "metadata.name=web-2") == std::vector<std::string>{"web-2"});
+  CHECK(names("", "metadata.name!=web-2,metadata.namespace==shop") ==
+        std::vector<std::string>{"web-1", "db-1"});
+  ApiQuery bad;
+  bad.field_selector = "spec.replicas=3";
+  const auto refused =
+      answer_api_for(parse_api_path("/api/v1/pods"), snapshot, {}, lb::Clock::now(), bad);
+  CHECK(refused.status == 400);
+  CHECK(refused.body.at("reason") == "BadRequest");
+  bad.field_selector = "";
+  bad.label_selector = "app in web";
+  CHECK(
+      answer_api_for(parse_api_path("/api/v1/pods"), snapshot, {}, lb::Clock::now(), bad).status ==
+      400);
+  const auto query = parse_api_query("labelSelector=app%3Dweb&fieldSelector=metadata.name%3Dx",
+                                     "application/json;as=Table;v=v1;g=meta.k8s.io");
+  CHECK(query.label_selector == "app=web");
+  CHECK(query.field_selector == "metadata.name=x");
+  CHECK(query.table);
+}
+
+TEST_CASE("pods are Running, ready as svcproxy decided; endpoint slices carry conditions") {
+  conf::Snapshot snapshot = snapshot_with_web();
+  for (const char* name : {"web-1", "web-2"}) {
+    conf::Pod pod;
+    pod.namespace_name = "shop";
+    pod.name = name;
+    pod.pod_ip = name[4] == '1' ? "127.0.1.1" : "127.0.1.2";
+    pod.node_name = "node-1";
+    snapshot.pods.push_back(pod);
+  }
+  const auto backends = backends_for(
+      snapshot, {endpoint("web-1", "127.0.1.1", false), endpoint("web-2", "127.0.1.2", true)});
+  ApiQuery table;
+  table.table = true;
+  const auto pods = table_cells(answer_api_for(parse_api_path("/api/v1/namespaces/shop/pods"),
+                                               snapshot, backends, lb::Clock::now(), table));
+  REQUIRE(pods.size() == 2);
+  CHECK(pods[0] == std::vector<std::string>{"web-1", "1/1", "Running", "0", pods[0][4], "127.0.1.1",
+                                            "node-1", "<none>", "<none>"});
+  CHECK(pods[1][1] == "0/1");  // its probe has not passed yet
+
+  const auto slices = answer_api_for(parse_api_path("/apis/discovery.k8s.io/v1/endpointslices"),
+                                     snapshot, backends, lb::Clock::now());
+  CHECK(slices.body.at("kind") == "EndpointSliceList");
+  CHECK(slices.body.at("apiVersion") == "discovery.k8s.io/v1");
+  const auto& slice = slices.body.at("items").at(0);
+  CHECK(slice.at("metadata").at("name") == "web-http");
+  CHECK(slice.at("metadata").at("labels").at("kubernetes.io/service-name") == "web");
+  CHECK(slice.at("ports").at(0).at("port") == 8080);
+  CHECK(slice.at("endpoints").at(1).at("conditions").at("ready") == false);
+  const auto endpoints = table_cells(answer_api_for(parse_api_path("/api/v1/endpoints"), snapshot,
+                                                    backends, lb::Clock::now(), table));
+  CHECK(endpoints[0][1] == "127.0.1.1:8080");
+}
+
+TEST_CASE("discovery names every resource, in its group, with kubectl's short names") {
+  const auto version = answer_discovery("/version", "127.0.0.1:10249");
+  REQUIRE(version);
+  CHECK(version->body.at("major") == "1");
+  const auto core = answer_discovery("/api", "127.0.0.1:10249");
+  CHECK(core->body.at("versions").at(0) == "v1");
+  const auto groups = answer_discovery("/apis", "");
+  CHECK(groups->body.at("groups").as_array().size() == 2);
+  const auto v1 = answer_discovery("/api/v1", "");
+  std::vector<std::string> names;
+  for (const auto& resource : v1->body.at("resources").as_array())
+    names.emplace_back(resource.at("name").as_string());
+  CHECK(names ==
+        std::vector<std::string>{"services", "endpoints", "pods", "nodes", "namespaces", "events"});
+  CHECK(v1->body.at("resources").at(0).at("shortNames").at(0) == "svc");
+  const auto apps = answer_discovery("/apis/apps/v1", "");
+  CHECK(apps->body.at("resources").at(0).at("name") == "deployments");
+  CHECK_FALSE(answer_discovery("/apis/batch/v1", ""));
+  CHECK_FALSE(answer_discovery("/api/v2", ""));
 }
