@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "server/admin/api_watch.hpp"
 #include "server/admin/kube_json.hpp"
 #include "server/admin/kube_selectors.hpp"
 #include "server/admin/kube_table.hpp"
@@ -224,6 +225,10 @@ std::optional<std::string> field_of(const json::object& object, ApiResource reso
   return std::nullopt;
 }
 
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 std::optional<ApiPath> parse_api_path(std::string_view path) {
@@ -269,6 +274,14 @@ ApiQuery parse_api_query(std::string_view query, std::string_view accept) {
         equals == std::string_view::npos ? std::string() : percent_decoded(pair.substr(equals + 1));
     if (key == "labelSelector") result.label_selector = value;
     if (key == "fieldSelector") result.field_selector = value;
+    if (key == "watch") result.watch = value == "true" || value == "1";
+    if (key == "resourceVersion") result.resource_version = value;
+    if (key == "timeoutSeconds") {
+      try {
+        result.timeout_seconds = std::max(0, std::stoi(value));
+      } catch (const std::exception&) {
+      }
+    }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -277,20 +290,24 @@ ApiQuery parse_api_query(std::string_view query, std::string_view accept) {
   return result;
 }
 
-ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
-                     const discovery::BackendMap& backends, lb::Clock::time_point now) {
+std::optional<std::vector<json::object>> list_items(const ApiPath& path, const ApiQuery& query,
+                                                    const conf::Snapshot& snapshot,
+                                                    const discovery::BackendMap& backends,
+                                                    lb::Clock::time_point now, ApiAnswer& refused) {
   std::string error;
   const auto labels = LabelSelector::parse(query.label_selector, error);
-  if (!labels) return {400, status_json(400, "BadRequest", error)};
-  const auto fields = FieldSelector::parse(query.field_selector, error);
-  if (!fields) return {400, status_json(400, "BadRequest", error)};
-  const ResourceInfo& entry = info(path.resource);
+  const auto fields = labels ? FieldSelector::parse(query.field_selector, error) : std::nullopt;
+  if (!labels || !fields) {
+    refused = {400, status_json(400, "BadRequest", error)};
+    return std::nullopt;
+  }
   for (const auto& field : fields->fields())
-    if (!field_of(json::object{}, path.resource, field))
-      return {400,
-              status_json(400, "BadRequest",
-                          "field label not supported: " + field + " (for " + entry.plural + ")")};
-
+    if (!field_of(json::object{}, path.resource, field)) {
+      refused = {400, status_json(400, "BadRequest",
+                                  "field label not supported: " + field + " (for " +
+                                      info(path.resource).plural + ")")};
+      return std::nullopt;
+    }
   std::vector<json::object> items;
   for (auto& item : objects_of(path, snapshot, backends, now)) {
     if (!path.name.empty() && string_at(item, "metadata", "name") != path.name) continue;
@@ -300,21 +317,47 @@ ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Sna
       continue;
     items.push_back(std::move(item));
   }
-  const double unix_now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return items;
+}
+
+ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
+                     const discovery::BackendMap& backends, lb::Clock::time_point now) {
+  ApiAnswer refused;
+  auto items = list_items(path, query, snapshot, backends, now, refused);
+  if (!items) return refused;
+  const ResourceInfo& entry = info(path.resource);
+  // A list's version, and a Table's of one object: kubectl watches from it (for one
+  // object, with a fieldSelector on its name: the same list of one).
+  const std::string version = list_version(*items);
   if (!path.name.empty()) {
-    if (items.empty()) return {404, not_found(path)};
-    if (query.table) return {200, table_json(path.resource, items, unix_now)};
-    return {200, std::move(items.front())};
+    if (items->empty()) return {404, not_found(path)};
+    if (!query.table) return {200, std::move(items->front())};
   }
-  if (query.table) return {200, table_json(path.resource, items, unix_now)};
+  if (query.table) {
+    json::object table = table_json(path.resource, *items, unix_now());
+    table["metadata"] = {{"resourceVersion", version}};
+    return {200, std::move(table)};
+  }
   json::array list;
-  for (auto& item : items)
+  for (auto& item : *items)
     list.push_back(std::move(item));
   return {200, json::object{{"kind", std::string(entry.kind) + "List"},
                             {"apiVersion", api_version(entry)},
-                            {"metadata", json::object{}},
+                            {"metadata", {{"resourceVersion", version}}},
                             {"items", std::move(list)}}};
+}
+
+json::object watch_event(const char* type, const json::object& object, ApiResource resource,
+                         const ApiQuery& query) {
+  if (!query.table) return {{"type", type}, {"object", object}};
+  return {{"type", type}, {"object", table_json(resource, {object}, unix_now())}};
+}
+
+json::object watch_gone(const std::string& resource_version) {
+  return {{"type", "ERROR"},
+          {"object", status_json(410, "Expired",
+                                 "too old resource version: " + resource_version +
+                                     " (the objects changed since; list again)")}};
 }
 
 std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address) {

@@ -45,6 +45,9 @@ struct ApiQuery {
   std::string label_selector;
   std::string field_selector;
   bool table = false;
+  bool watch = false;            // watch=true|1: a stream of events, not a list
+  std::string resource_version;  // where a watch starts (a list's metadata.resourceVersion)
+  int timeout_seconds = 0;       // how long a watch runs; 0: the server's choice
 };
 ApiQuery parse_api_query(std::string_view query, std::string_view accept);
 
@@ -55,6 +58,19 @@ struct ApiAnswer {
 
 ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
                      const discovery::BackendMap& backends, lb::Clock::time_point now);
+
+// The objects a list (or a watch) of `path` holds now, selectors applied; nullopt with
+// `refused` set (a 400 Status) for a selector the API does not take.
+std::optional<std::vector<boost::json::object>> list_items(
+    const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
+    const discovery::BackendMap& backends, lb::Clock::time_point now, ApiAnswer& refused);
+
+// One watch event as Kubernetes writes it: {"type": TYPE, "object": the object, or a
+// one-row Table when the watch asked for tables}.
+boost::json::object watch_event(const char* type, const boost::json::object& object,
+                                ApiResource resource, const ApiQuery& query);
+// The ERROR event that ends a watch from a version this server cannot start at.
+boost::json::object watch_gone(const std::string& resource_version);
 
 // /version, /api, /apis, /api/v1, /apis/GROUP/VERSION; nullopt for any other path.
 // `server_address` is where clients reach this API (APIVersions says so).

@@ -1,14 +1,22 @@
 #include "server/admin/admin_server.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstdio>
 
+#include "server/admin/admin_api.hpp"
+#include "server/admin/api_watch.hpp"
 #include "server/log/log.hpp"
 
 namespace svcproxy::server {
@@ -26,6 +34,23 @@ constexpr auto kRequestTimeout = std::chrono::seconds(10);  // header + body, pe
 constexpr auto kWriteTimeout = std::chrono::seconds(30);    // a large /metrics to a slow reader
 constexpr int kMaxRequestsPerConnection = 100;
 constexpr int kMaxSessions = 64;
+// How often a watch looks for changes: what it sends is a diff of two lists, so a change
+// (a pod turning not ready) shows within this; each look costs one list.
+constexpr auto kWatchPeriod = std::chrono::seconds(1);
+constexpr int kMaxWatchSeconds = 30 * 60;  // kube-apiserver ends watches after 30-60 min
+
+// Whether the peer has closed (a watch's client sends nothing once it asked).
+bool peer_closed(tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+std::string chunk(const std::string& data) {
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
 
 bool parse_address(const std::string& text, tcp::endpoint& endpoint) {
   const auto colon = text.rfind(':');
@@ -94,6 +119,7 @@ bool AdminServer::start(const std::string& address, std::string& error) {
 }
 
 void AdminServer::stop() {
+  stopped_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
 }
@@ -141,7 +167,18 @@ asio::awaitable<void> AdminServer::session(tcp::socket socket) {
       if (const auto status = status_for(read_error)) co_await reply_error(stream, *status);
       break;
     }
-    AdminResponse response = route_admin_request(parser.get(), sources_, readiness_);
+    const AdminRequest& request = parser.get();
+    if (request.method() == http::verb::get) {
+      const std::string_view target = request.target();
+      const auto path = parse_api_path(target.substr(0, target.find('?')));
+      const auto question = target.find('?');
+      if (path && question != std::string_view::npos &&
+          parse_api_query(target.substr(question + 1), "").watch) {
+        co_await watch(stream, request);
+        break;
+      }
+    }
+    AdminResponse response = route_admin_request(request, sources_, readiness_);
     stream.expires_after(kWriteTimeout);
     auto [write_error, written] =
         co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
@@ -149,6 +186,68 @@ asio::awaitable<void> AdminServer::session(tcp::socket socket) {
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> AdminServer::watch(beast::tcp_stream& stream, const AdminRequest& request) {
+  const std::string_view target = request.target();
+  const auto question = target.find('?');
+  const ApiPath path = *parse_api_path(target.substr(0, question));
+  const ApiQuery query = parse_api_query(target.substr(question + 1), request[http::field::accept]);
+  ApiAnswer refused;
+  auto items =
+      list_items(path, query, sources_.snapshot, *sources_.backends, lb::Clock::now(), refused);
+  if (!items) {
+    AdminResponse response{static_cast<http::status>(refused.status), 11};
+    response.set(http::field::content_type, "application/json");
+    response.body() = boost::json::serialize(refused.body) + "\n";
+    response.keep_alive(false);
+    response.prepare_payload();
+    stream.expires_after(kWriteTimeout);
+    co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+    co_return;
+  }
+  // By value: the coroutine runs when awaited, after a temporary argument would be gone.
+  const auto send = [&](std::string data) -> asio::awaitable<bool> {
+    stream.expires_after(kWriteTimeout);
+    auto [error, written] =
+        co_await asio::async_write(stream, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    co_return !error;
+  };
+  const auto send_event = [&](const boost::json::object& event) {
+    return send(chunk(boost::json::serialize(event) + "\n"));
+  };
+  if (!co_await send("HTTP/1.1 200 OK\r\nServer: svcproxy\r\nContent-Type: application/json\r\n"
+                     "Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n"))
+    co_return;
+  // From a list's version: that list's state, if it still is the state (else 410, as for
+  // a version too old to watch from). From no version: every object ADDED first, as
+  // Kubernetes does.
+  const bool from_version = !query.resource_version.empty() && query.resource_version != "0";
+  if (from_version && list_version(*items) != query.resource_version) {
+    if (co_await send_event(watch_gone(query.resource_version))) co_await send("0\r\n\r\n");
+    co_return;
+  }
+  ApiWatch watch(from_version ? *items : std::vector<boost::json::object>{});
+  if (!from_version)
+    for (const auto& event : watch.update(std::move(*items)))
+      if (!co_await send_event(watch_event(event.type, event.object, path.resource, query)))
+        co_return;
+  const int seconds = query.timeout_seconds > 0 ? std::min(query.timeout_seconds, kMaxWatchSeconds)
+                                                : kMaxWatchSeconds;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  asio::steady_timer tick(control_);
+  while (!stopped_ && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(kWatchPeriod);
+    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopped_ || peer_closed(stream.socket())) break;
+    auto now_items =
+        list_items(path, query, sources_.snapshot, *sources_.backends, lb::Clock::now(), refused);
+    if (!now_items) break;
+    for (const auto& event : watch.update(std::move(*now_items)))
+      if (!co_await send_event(watch_event(event.type, event.object, path.resource, query)))
+        co_return;
+  }
+  co_await send("0\r\n\r\n");
 }
 
 }  // namespace svcproxy::server

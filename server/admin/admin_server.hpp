@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <string>
 
 #include "server/admin/admin_routes.hpp"
@@ -21,7 +22,8 @@ class AdminServer {
   // Binds `address` ("ip:port", "[v6]:port") and starts accepting. False with `error`
   // set when the address is malformed or cannot be bound.
   bool start(const std::string& address, std::string& error);
-  // Closes the listener; connections in progress finish their current request.
+  // Closes the listener; connections in progress finish their current request, and open
+  // watches end within a second.
   void stop();
 
   void set_readiness(Readiness readiness) { readiness_ = readiness; }
@@ -31,6 +33,9 @@ class AdminServer {
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
   void spawn_session(boost::asio::ip::tcp::socket socket);
+  // A `?watch=true` request: events streamed as a chunked response until the client
+  // leaves, its timeoutSeconds (at most 30 minutes) pass or the server stops.
+  boost::asio::awaitable<void> watch(boost::beast::tcp_stream& stream, const AdminRequest& request);
 
   boost::asio::io_context& control_;
   AdminSources sources_;
@@ -38,6 +43,7 @@ class AdminServer {
   boost::asio::ip::tcp::acceptor acceptor_{control_};
   std::string bound_;
   int sessions_ = 0;
+  bool stopped_ = false;
 };
 
 }  // namespace svcproxy::server

@@ -2,6 +2,8 @@
 """The admin listener's Kubernetes-shaped API, health endpoints and HTTP manners: JSON in
 the shape a Kubernetes client expects, 404 for unknown paths, 405 with Allow for other
 methods, /readyz 200 when serving and 503 while draining."""
+import http.client
+import json
 import signal
 import socket
 import time
@@ -63,6 +65,36 @@ def endpoints_list_has_kubernetes_shape(env):
     assert subset["ports"] == [{"name": "main", "port": expected["target"], "protocol": "TCP"}]
     status, one = admin.get_json(admin_port, "/api/v1/namespaces/default/endpoints/web")
     assert status == 200 and one["kind"] == "Endpoints" and one["subsets"] == item["subsets"]
+
+
+def watch_lines(admin_port, query, timeout=10):
+    """GET /api/v1/endpoints?QUERY (a watch) to its end: (seconds it took, its JSON lines)."""
+    conn = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=timeout)
+    started = time.monotonic()
+    conn.request("GET", f"/api/v1/endpoints?{query}")
+    reply = conn.getresponse()
+    assert reply.status == 200 and reply.getheader("transfer-encoding") == "chunked", reply.status
+    lines = [json.loads(line) for line in reply.read().decode().splitlines() if line]
+    conn.close()
+    return time.monotonic() - started, lines
+
+
+@test(timeout=60)
+def watches_start_from_a_list_version_end_on_time_and_refuse_a_stale_version(env):
+    proxy, admin_port, expected = start(env)
+    status, listed = admin.get_json(admin_port, "/api/v1/endpoints")
+    version = listed["metadata"]["resourceVersion"]
+    # From the list's version: nothing happened since, so nothing is sent; timeoutSeconds
+    # ends it (with the chunked terminator: the client sees a clean end).
+    took, lines = watch_lines(admin_port, f"watch=true&resourceVersion={version}&timeoutSeconds=2")
+    assert lines == [] and 1.5 < took < 5, (took, lines)
+    # From no version: every object ADDED first, as Kubernetes does.
+    took, lines = watch_lines(admin_port, "watch=1&timeoutSeconds=1")
+    assert [(l["type"], l["object"]["metadata"]["name"]) for l in lines] == [("ADDED", "web")]
+    # From a version that is not the state any more: one ERROR event, 410 Expired.
+    took, lines = watch_lines(admin_port, "watch=true&resourceVersion=12345")
+    assert [(l["type"], l["object"]["code"], l["object"]["reason"]) for l in lines] == \
+        [("ERROR", 410, "Expired")] and took < 2, (took, lines)
 
 
 @test(timeout=60)

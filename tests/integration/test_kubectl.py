@@ -125,6 +125,44 @@ def kubectl_reads_pods_endpoints_slices_and_describes_a_service(env):
     assert "service/web" in out and f"pod/{pods[0].name}" in out, out
 
 
+@test(timeout=90)
+def kubectl_get_watch_streams_endpoints_as_pods_turn_ready_and_not(env):
+    if not KUBECTL:
+        raise Skip("kubectl is not installed (Debian: kubernetes-client)")
+    pods = env.web_pods(2)
+    for pod in pods:
+        open(os.path.join(pod.files, "ready"), "w").close()
+    admin_port = harness.free_port()
+    probe = harness.http_probe("/files/ready", period=1, failures=1, successes=1)
+    docs = [harness.proxy_config_doc(admin_port),
+            harness.service_doc("web", 80, pods[0].port),
+            *harness.pod_docs(pods, readiness_probe=probe)]
+    env.svcproxy(docs)
+    both = ",".join(f"{p.ip}:{p.port}" for p in pods)
+    harness.wait_until(lambda: table(kubectl(env, admin_port, "get", "ep", "web")[1])[1][0][1]
+                       == both, 10, what="both pods ready")
+    home = os.path.join(env.workdir, "kubectl-home")
+    watch = harness.Process([KUBECTL, "--server", f"http://127.0.0.1:{admin_port}",
+                             "--cache-dir", os.path.join(home, "cache"), "get", "endpoints",
+                             "web", "-w"], os.path.join(env.workdir, "kubectl-watch.log"))
+    env.track(watch).start()
+    harness.wait_until(lambda: both in watch.log_text(), 10, what="the watch's first line")
+    os.remove(os.path.join(pods[1].files, "ready"))
+    one = f"{pods[0].ip}:{pods[0].port}"
+
+    def rows():
+        return [table(line)[0][1] for line in watch.log_text().splitlines()
+                if line.startswith("web")]
+    # A line for the change: the probe's period, then the watch's one-second look.
+    harness.wait_until(lambda: one in rows(), 6, what="the watch printing web with one pod")
+    open(os.path.join(pods[1].files, "ready"), "w").close()
+    harness.wait_until(lambda: rows()[-1] == both and rows().index(one) < len(rows()) - 1, 6,
+                       what="the watch printing web with both pods again")
+    assert watch.running(), watch.log_text()  # a watch runs until its client leaves
+    # The list, then one line per change: the watch started from the list's version.
+    assert rows() == [both, one, both], watch.log_text()
+
+
 @test(timeout=60)
 def a_write_in_file_mode_is_refused_saying_the_files_are_the_source_of_truth(env):
     proxy, admin_port, pods, node_port = start(env)
