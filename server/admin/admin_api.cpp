@@ -189,13 +189,6 @@ std::vector<json::object> objects_of(const ApiPath& path, const conf::Snapshot& 
   return items;
 }
 
-std::string string_at(const json::object& object, std::string_view section, std::string_view key) {
-  const auto* inner = object.if_contains(section);
-  if (!inner || !inner->is_object()) return {};
-  const auto* value = inner->as_object().if_contains(key);
-  return value && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 conf::Labels labels_of(const json::object& object) {
   conf::Labels labels;
   const auto* metadata = object.if_contains("metadata");

@@ -2,20 +2,15 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "server/admin/kube_json.hpp"
+
 namespace svcproxy::server {
 namespace json = boost::json;
 
 namespace {
 
-std::string member(const json::object& object, std::string_view section, std::string_view key) {
-  const auto* inner = object.if_contains(section);
-  if (!inner || !inner->is_object()) return {};
-  const auto* value = inner->as_object().if_contains(key);
-  return value && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 std::string key_of(const json::object& object) {
-  return member(object, "metadata", "namespace") + "/" + member(object, "metadata", "name");
+  return string_at(object, "metadata", "namespace") + "/" + string_at(object, "metadata", "name");
 }
 
 // `value` without the counters that move with traffic.

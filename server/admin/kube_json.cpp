@@ -158,6 +158,13 @@ json::object endpoints_json(const conf::Service& service, const discovery::Backe
       {"subsets", std::move(subsets)}};
 }
 
+std::string string_at(const json::object& object, std::string_view section, std::string_view key) {
+  const auto* inner = object.if_contains(section);
+  if (!inner || !inner->is_object()) return {};
+  const auto* value = inner->as_object().if_contains(key);
+  return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
 std::map<std::string, bool> pod_readiness(const discovery::BackendMap& backends,
                                           lb::Clock::time_point now) {
   std::map<std::string, bool> ready;

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
@@ -21,6 +22,10 @@ boost::json::object service_json(const conf::Service& service, const conf::Proxy
 boost::json::object endpoints_json(const conf::Service& service,
                                    const discovery::BackendMap& backends,
                                    lb::Clock::time_point now);
+
+// object[section][key] when it is a string ("metadata", "name"); empty otherwise.
+std::string string_at(const boost::json::object& object, std::string_view section,
+                      std::string_view key);
 
 // Whether each pod ("namespace/name") that some Service's endpoints include takes traffic:
 // ready when any of its endpoints is. Pods no Service selects are absent.

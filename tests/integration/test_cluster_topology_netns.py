@@ -28,6 +28,7 @@ Root only (namespaces need CAP_SYS_ADMIN) and etcd; skipped with the reason othe
 Every address (10.231.20-21.x, apart from test_topology_netns.py's) lives inside namespaces
 this test creates, and the namespaces are deleted at the end.
 """
+import contextlib
 import json
 import os
 import re
@@ -342,14 +343,22 @@ def check_edge_and_grace(topology, nodes, edge, run):
     assert not nodes["node2"].log_lines(r"connect to default/web-a", since=since)
 
 
-@test(timeout=45)
-def a_crashed_node_is_dropped_without_failing_a_request_sent_after(env):
+@contextlib.contextmanager
+def node1_gone(env, unplug):
+    """The cluster up and node1 gone (node1_goes_away), described; the topology stays up
+    for the checks inside the `with`."""
     require_root_and_netns()
     etcd_harness.require_etcd()
     with Topology(hosts_plan()) as topology:
         pods, nodes, edge = start_cluster(env, topology)
-        run = node1_goes_away(env, topology, pods, nodes, edge, unplug=False)
+        run = node1_goes_away(env, topology, pods, nodes, edge, unplug=unplug)
         describe(run)
+        yield topology, nodes, edge, run
+
+
+@test(timeout=45)
+def a_crashed_node_is_dropped_without_failing_a_request_sent_after(env):
+    with node1_gone(env, unplug=False) as (topology, nodes, edge, run):
         # A response node1's svcproxy or pod had begun ends short (the client sees its
         # Content-Length unmet); nothing else on its way fails.
         check_in_flight(run, lambda status, what: what.startswith("truncated: 200 "))
@@ -363,12 +372,7 @@ def a_crashed_node_is_dropped_without_failing_a_request_sent_after(env):
 
 @test(timeout=45)
 def a_dead_machine_costs_a_connect_timeout_per_hop_or_a_504(env):
-    require_root_and_netns()
-    etcd_harness.require_etcd()
-    with Topology(hosts_plan()) as topology:
-        pods, nodes, edge = start_cluster(env, topology)
-        run = node1_goes_away(env, topology, pods, nodes, edge, unplug=True)
-        describe(run)
+    with node1_gone(env, unplug=True) as (topology, nodes, edge, run):
         # Waiting for a response head: 504 after upstreamResponse; in the middle of a body:
         # open until timeouts.idle (60s here), so the client gives up first.
         check_in_flight(run, lambda status, what: status == 504 or "timed out" in what)
