@@ -72,6 +72,7 @@ show_commands() {
   NodePort:      curl -si http://127.0.0.1:30080/
   LoadBalancer:  curl -si http://127.0.2.1/
   Round-robin:   for i in 1 2 3 4 5 6; do curl -s http://127.0.0.1:30080/; done
+  kubectl:       kubectl --server http://127.0.0.1:10249 get svc,endpointslices,pods -o wide
 
 The access log follows below (also $WORKDIR/svcproxy.log). Ctrl-C stops everything.
 MSG
