@@ -280,10 +280,14 @@ std::optional<double> parse_rfc3339(std::string_view text) {
   double seconds = static_cast<double>(timegm(&parts));
   std::string_view rest = std::string_view(copy).substr(static_cast<std::size_t>(consumed));
   if (rest.starts_with(".")) {
+    // Digit by digit: GCC 12 at -O3 warns (-Wstringop-overflow) on `"0" + string`.
     std::size_t digits = 1;
-    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits])))
+    double scale = 0.1;
+    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) {
+      seconds += (rest[digits] - '0') * scale;
+      scale /= 10;
       ++digits;
-    seconds += std::stod("0" + std::string(rest.substr(0, digits)));
+    }
     rest.remove_prefix(digits);
   }
   if (rest == "Z" || rest == "z") return seconds;
