@@ -273,6 +273,10 @@ std::string StoreReport::line() const {
       return object + " deleted";
     case StoreOutcome::NotFound:
       return object + " not found";
+    case StoreOutcome::AlreadyExists:
+      return object + " already exists";
+    case StoreOutcome::Conflict:
+      return object + " was changed since it was read; read it again";
     case StoreOutcome::Failed:
       break;
   }
@@ -312,7 +316,8 @@ awaitable<conf::Diagnostics> find_allocation_conflicts(KvStore& store,
 }
 
 awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& settings,
-                                    const conf::ManifestObject& object) {
+                                    const conf::ManifestObject& object,
+                                    WritePrecondition precondition) {
   const auto target = target_of(settings, object);
   if (!target) co_return failed(object, object.kind + "/" + object.name, "kind", "is not stored");
   // Plain references, not a structured binding: these live across co_await.
@@ -341,6 +346,14 @@ awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& setting
       existing = parse_object(read.value->kvs.front().value);
       existing_revision = read.value->kvs.front().mod_revision;
     }
+    using Exists = WritePrecondition::Exists;
+    if (!read.value->kvs.empty() && precondition.exists == Exists::Absent)
+      co_return StoreReport{StoreOutcome::AlreadyExists, name, std::nullopt};
+    if (!read.value->kvs.empty() && precondition.revision != 0 &&
+        existing_revision != precondition.revision)
+      co_return StoreReport{StoreOutcome::Conflict, name, std::nullopt};
+    if (read.value->kvs.empty() && precondition.exists == Exists::Present)
+      co_return StoreReport{StoreOutcome::NotFound, name, std::nullopt};
     json::object stored = store_detail::stored_form(object, existing ? &*existing : nullptr);
 
     Claims wanted, held;
@@ -364,7 +377,8 @@ awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& setting
 
     const std::string value = json::serialize(stored);
     if (existing && read.value->kvs.front().value == value)
-      co_return StoreReport{StoreOutcome::Unchanged, name, std::nullopt};
+      co_return StoreReport{StoreOutcome::Unchanged, name, std::nullopt, std::move(stored),
+                            existing_revision};
 
     Txn txn;
     txn.compare.push_back(existing ? Compare::modified_at(key, existing_revision)
@@ -384,7 +398,7 @@ awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& setting
     if (!written) co_return failed(object, name, "", written.error);
     if (written.value->succeeded)
       co_return StoreReport{existing ? StoreOutcome::Configured : StoreOutcome::Created, name,
-                            std::nullopt};
+                            std::nullopt, std::move(stored), written.value->revision};
     // Lost a race. A value written in the manifest that someone else now holds will not
     // come free by retrying; anything picked here is picked again.
     const ServiceView manifest = is_service ? service_view(object.json) : ServiceView{};
@@ -412,7 +426,7 @@ awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& setting
 }
 
 awaitable<StoreReport> delete_object(KvStore& store, const StoreSettings& settings,
-                                     const conf::ManifestObject& object) {
+                                     const conf::ManifestObject& object, std::int64_t revision) {
   const auto target = target_of(settings, object);
   if (!target) co_return failed(object, object.kind + "/" + object.name, "kind", "is not stored");
   const StoredKind kind = target->kind;
@@ -424,6 +438,8 @@ awaitable<StoreReport> delete_object(KvStore& store, const StoreSettings& settin
     if (!read) co_return failed(object, name, "", read.error);
     if (read.value->kvs.empty()) co_return StoreReport{StoreOutcome::NotFound, name, std::nullopt};
     const KeyValue& current = read.value->kvs.front();
+    if (revision != 0 && current.mod_revision != revision)
+      co_return StoreReport{StoreOutcome::Conflict, name, std::nullopt};
     Txn txn;
     txn.compare.push_back(Compare::modified_at(key, current.mod_revision));
     txn.success.push_back(Operation::remove(key));

@@ -35,13 +35,34 @@ struct StoreSettings {
 // serviceCIDR and nodePortRange of `proxy`, under `prefix`.
 StoreSettings store_settings(const conf::ProxySettings& proxy, const std::string& prefix);
 
-enum class StoreOutcome { Created, Configured, Unchanged, Deleted, NotFound, Failed };
+enum class StoreOutcome {
+  Created,
+  Configured,
+  Unchanged,
+  Deleted,
+  NotFound,
+  AlreadyExists,  // WritePrecondition::Exists::Absent found one
+  Conflict,       // WritePrecondition::revision is no longer the object's
+  Failed
+};
+
+// What a write expects to find, as the Kubernetes API's verbs do: `svcproxy apply` takes
+// either, kubectl create wants no object, an update (PUT, PATCH) wants one, at the
+// revision it read when it names one.
+struct WritePrecondition {
+  enum class Exists { Either, Absent, Present } exists = Exists::Either;
+  std::int64_t revision = 0;  // the object's mod_revision must still be this; 0: any
+};
 
 struct StoreReport {
   StoreOutcome outcome = StoreOutcome::Failed;
   std::string object;  // "service/web"
   // For Failed: what went wrong, at the document (or the field) it is about.
   std::optional<conf::Diagnostic> error;
+  // For Created, Configured and Unchanged: the object as stored and its mod_revision (what
+  // the API shows as metadata.resourceVersion).
+  boost::json::object stored = {};
+  std::int64_t revision = 0;
 
   // "service/web created", as kubectl prints it.
   std::string line() const;
@@ -53,9 +74,12 @@ boost::asio::awaitable<conf::Diagnostics> find_allocation_conflicts(
     KvStore& store, const StoreSettings& settings, const conf::ServiceList& services);
 
 boost::asio::awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& settings,
-                                                 const conf::ManifestObject& object);
+                                                 const conf::ManifestObject& object,
+                                                 WritePrecondition precondition = {});
+// `revision`: the object's mod_revision must still be this (0: any), else Conflict.
 boost::asio::awaitable<StoreReport> delete_object(KvStore& store, const StoreSettings& settings,
-                                                  const conf::ManifestObject& object);
+                                                  const conf::ManifestObject& object,
+                                                  std::int64_t revision = 0);
 
 // Pure steps, exposed for tests.
 namespace store_detail {
