@@ -129,6 +129,7 @@ struct Pod {
   std::string namespace_name = "default";
   std::string name;
   Labels labels;
+  Labels annotations;     // shown by the API (kubectl apply keeps its last-applied config here)
   std::string pod_ip;     // status.podIP
   std::string node_name;  // spec.nodeName, for externalTrafficPolicy: Local
   std::vector<Container> containers;
@@ -244,6 +245,10 @@ struct ProxySettings {
   std::string service_cidr = "127.96.0.0/12";
   PortRange node_port_range;
   std::string admin_address = "127.0.0.1:10249";
+  // A second listener for the Kubernetes API (kubectl); empty: the admin listener serves it.
+  std::string api_address;
+  // The bearer token API writes must carry: required off loopback, and everywhere once set.
+  std::string api_token_file;
   int workers = 0;  // 0: one per core
   LoadBalancing load_balancing = LoadBalancing::RoundRobin;
   std::vector<std::string> dns_servers;  // "ip[:port]"; empty: /etc/resolv.conf

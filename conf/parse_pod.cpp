@@ -12,6 +12,7 @@ Pod parse_pod(YamlReader& reader, const Field& document) {
   pod.namespace_name = metadata.namespace_name;
   pod.created.rfc3339 = std::move(metadata.created);
   pod.labels = std::move(metadata.labels);
+  pod.annotations = std::move(metadata.annotations);
   const Field spec = document.child("spec");
   if (spec.present() && reader.mapping(spec)) {
     pod.node_name = reader.string(spec.child("nodeName")).value_or("");

@@ -142,6 +142,21 @@ void parse_endpoints(YamlReader& reader, const Field& spec, ProxySettings& proxy
       reader.error(admin, "\"" + *text + "\" is not host:port");
     }
   }
+  const Field api = spec.child("apiAddress");
+  if (auto text = reader.string(api)) {
+    if (parse_host_port(*text, /*port_optional=*/false)) {
+      proxy.api_address = *text;
+    } else {
+      reader.error(api, "\"" + *text + "\" is not host:port");
+    }
+  }
+  const Field token = spec.child("apiTokenFile");
+  if (auto text = reader.string(token)) {
+    if (text->empty())
+      reader.error(token, "must be a file path");
+    else
+      proxy.api_token_file = *text;
+  }
   read_list(
       reader, spec.child("dnsServers"), "ip[:port]",
       [](const std::string& text) {

@@ -63,8 +63,9 @@ std::string api_version(const ResourceInfo& entry) {
   return *entry.group ? std::string(entry.group) + "/v1" : "v1";
 }
 
-json::object status_json(int code, const char* reason, std::string message,
-                         json::object details = {}) {
+}  // namespace
+
+json::object api_status(int code, const char* reason, std::string message, json::object details) {
   json::object status{{"kind", "Status"},
                       {"apiVersion", "v1"},
                       {"metadata", json::object{}},
@@ -74,6 +75,13 @@ json::object status_json(int code, const char* reason, std::string message,
                       {"code", code}};
   if (!details.empty()) status["details"] = std::move(details);
   return status;
+}
+
+namespace {
+
+json::object status_json(int code, const char* reason, std::string message,
+                         json::object details = {}) {
+  return api_status(code, reason, std::move(message), std::move(details));
 }
 
 // A v1 Status, as the Kubernetes API answers a missing object.
@@ -220,6 +228,57 @@ std::optional<std::string> field_of(const json::object& object, ApiResource reso
   return std::nullopt;
 }
 
+bool writable_resource(ApiResource resource) {
+  return resource == ApiResource::Services || resource == ApiResource::Pods ||
+         resource == ApiResource::Deployments;
+}
+
+// Changes whenever the documents below do, so kubectl's cache (keyed by it) never serves an
+// old one.
+constexpr const char* kOpenApiHash = "svcproxy-" SVCPROXY_VERSION "-1";
+
+// Just enough OpenAPI v3 for kubectl to learn that the server validates what it is sent
+// (the fieldValidation parameter on each kind's PATCH, as kubectl's QueryParamVerifierV3
+// looks for it), so it skips its client-side validation, which would need every type's
+// full schema. No schemas: kubectl apply then computes its patches from its own types.
+std::optional<ApiAnswer> answer_openapi(const std::vector<std::string_view>& parts) {
+  if (parts.size() == 2) {
+    json::object paths;
+    for (const char* group_version : {"api/v1", "apis/apps/v1"})
+      paths[group_version] = {{"serverRelativeURL", std::string("/openapi/v3/") + group_version +
+                                                        "?hash=" + kOpenApiHash}};
+    return ApiAnswer{200, json::object{{"paths", std::move(paths)}}};
+  }
+  std::string_view group;
+  if (parts.size() == 4 && parts[2] == "api" && parts[3] == "v1")
+    group = "";
+  else if (parts.size() == 5 && parts[2] == "apis" && parts[3] == "apps" && parts[4] == "v1")
+    group = "apps";
+  else
+    return std::nullopt;
+  json::object paths;
+  for (const auto& entry : kResources) {
+    if (group != entry.group ||
+        !(writable_resource(entry.resource) || entry.resource == ApiResource::Namespaces))
+      continue;
+    const std::string prefix =
+        *entry.group ? "/apis/" + std::string(entry.group) + "/v1" : "/api/v1";
+    const std::string path =
+        prefix + (entry.namespaced ? "/namespaces/{namespace}/" : "/") + entry.plural + "/{name}";
+    json::object patch{{"x-kubernetes-action", "patch"},
+                       {"x-kubernetes-group-version-kind",
+                        {{"group", entry.group}, {"version", "v1"}, {"kind", entry.kind}}},
+                       {"parameters", json::array{json::object{{"name", "fieldValidation"},
+                                                               {"in", "query"},
+                                                               {"schema", {{"type", "string"}}}}}}};
+    paths[path] = {{"patch", std::move(patch)}};
+  }
+  return ApiAnswer{200,
+                   json::object{{"openapi", "3.0.0"},
+                                {"info", {{"title", "svcproxy"}, {"version", SVCPROXY_VERSION}}},
+                                {"paths", std::move(paths)}}};
+}
+
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -247,9 +306,14 @@ std::optional<ApiPath> parse_api_path(std::string_view path) {
   const ResourceInfo* found = nullptr;
   for (const auto& entry : kResources)
     if (parts[next] == entry.plural && group == entry.group) found = &entry;
-  if (!found || parts.size() > next + 2) return std::nullopt;
+  if (found && found->resource == ApiResource::Deployments && parts.size() == next + 3 &&
+      parts[next + 2] == "scale" && !result.namespace_name.empty()) {
+    result.subresource = "scale";
+  } else if (!found || parts.size() > next + 2) {
+    return std::nullopt;
+  }
   if (!found->namespaced && !result.namespace_name.empty()) return std::nullopt;
-  if (parts.size() == next + 2) {
+  if (parts.size() >= next + 2) {
     // A namespaced object is named within its namespace.
     if (found->namespaced && result.namespace_name.empty()) return std::nullopt;
     result.name = std::string(parts[next + 1]);
@@ -288,7 +352,8 @@ ApiQuery parse_api_query(std::string_view query, std::string_view accept) {
 std::optional<std::vector<json::object>> list_items(const ApiPath& path, const ApiQuery& query,
                                                     const conf::Snapshot& snapshot,
                                                     const discovery::BackendMap& backends,
-                                                    lb::Clock::time_point now, ApiAnswer& refused) {
+                                                    lb::Clock::time_point now, ApiAnswer& refused,
+                                                    const ResourceVersions& versions) {
   std::string error;
   const auto labels = LabelSelector::parse(query.label_selector, error);
   const auto fields = labels ? FieldSelector::parse(query.field_selector, error) : std::nullopt;
@@ -310,15 +375,21 @@ std::optional<std::vector<json::object>> list_items(const ApiPath& path, const A
     if (!fields->matches(
             [&](const std::string& field) { return field_of(item, path.resource, field); }))
       continue;
+    if (versions) {
+      std::string version = versions(path.resource, string_at(item, "metadata", "namespace"),
+                                     string_at(item, "metadata", "name"));
+      if (!version.empty()) item["metadata"].as_object()["resourceVersion"] = std::move(version);
+    }
     items.push_back(std::move(item));
   }
   return items;
 }
 
 ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
-                     const discovery::BackendMap& backends, lb::Clock::time_point now) {
+                     const discovery::BackendMap& backends, lb::Clock::time_point now,
+                     const ResourceVersions& versions) {
   ApiAnswer refused;
-  auto items = list_items(path, query, snapshot, backends, now, refused);
+  auto items = list_items(path, query, snapshot, backends, now, refused, versions);
   if (!items) return refused;
   const ResourceInfo& entry = info(path.resource);
   // A list's version, and a Table's of one object: kubectl watches from it (for one
@@ -326,6 +397,7 @@ ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Sna
   const std::string version = list_version(*items);
   if (!path.name.empty()) {
     if (items->empty()) return {404, not_found(path)};
+    if (path.subresource == "scale") return {200, scale_json(items->front())};
     if (!query.table) return {200, std::move(items->front())};
   }
   if (query.table) {
@@ -355,7 +427,8 @@ json::object watch_gone(const std::string& resource_version) {
                                      " (the objects changed since; list again)")}};
 }
 
-std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address) {
+std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address,
+                                          bool writable) {
   const auto parts = split_path(path);
   if (parts.size() == 1 && parts[0] == "version")
     return ApiAnswer{200, json::object{{"major", "1"},
@@ -385,6 +458,7 @@ std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_vie
         200, json::object{
                  {"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", std::move(groups)}}};
   }
+  if (parts.size() >= 2 && parts[0] == "openapi" && parts[1] == "v3") return answer_openapi(parts);
   std::string_view group;
   if (parts.size() == 2 && parts[0] == "api" && parts[1] == "v1")
     group = "";
@@ -399,10 +473,25 @@ std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_vie
                           {"singularName", entry.singular},
                           {"namespaced", entry.namespaced},
                           {"kind", entry.kind},
-                          {"verbs", json::array{"get", "list"}}};
+                          {"verbs", json::array{"get", "list", "watch"}}};
+    if (writable && writable_resource(entry.resource))
+      for (const char* verb : {"create", "delete", "patch", "update"})
+        resource["verbs"].as_array().push_back(verb);
     if (*entry.short_name) resource["shortNames"] = json::array{entry.short_name};
     if (entry.in_all) resource["categories"] = json::array{"all"};
     resources.push_back(std::move(resource));
+    // kubectl scale finds a resource's Scale kind here.
+    if (entry.resource == ApiResource::Deployments) {
+      json::array verbs{"get"};
+      if (writable) verbs.insert(verbs.end(), {"patch", "update"});
+      resources.push_back({{"name", "deployments/scale"},
+                           {"singularName", ""},
+                           {"namespaced", true},
+                           {"group", "autoscaling"},
+                           {"version", "v1"},
+                           {"kind", "Scale"},
+                           {"verbs", std::move(verbs)}});
+    }
   }
   if (resources.empty()) return std::nullopt;
   return ApiAnswer{200, json::object{{"kind", "APIResourceList"},
@@ -410,6 +499,51 @@ std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_vie
                                      {"groupVersion", group.empty() ? std::string("v1")
                                                                     : std::string(group) + "/v1"},
                                      {"resources", std::move(resources)}}};
+}
+
+const char* resource_plural(ApiResource resource) {
+  return info(resource).plural;
+}
+const char* resource_kind(ApiResource resource) {
+  return info(resource).kind;
+}
+std::string resource_api_version(ApiResource resource) {
+  return api_version(info(resource));
+}
+
+json::object scale_json(const json::object& deployment) {
+  const json::value* metadata = deployment.if_contains("metadata");
+  json::object meta{{"name", string_at(deployment, "metadata", "name")},
+                    {"namespace", string_at(deployment, "metadata", "namespace")}};
+  if (metadata && metadata->is_object())
+    for (const char* copied : {"resourceVersion", "uid", "creationTimestamp"})
+      if (const json::value* value = metadata->as_object().if_contains(copied))
+        meta[copied] = *value;
+  std::int64_t replicas = 1;
+  std::string selector;
+  if (const json::value* spec = deployment.if_contains("spec"); spec && spec->is_object()) {
+    if (const json::value* wanted = spec->as_object().if_contains("replicas");
+        wanted && wanted->is_int64())
+      replicas = wanted->as_int64();
+    const json::value* match = spec->as_object().if_contains("selector");
+    match = match && match->is_object() ? match->as_object().if_contains("matchLabels") : nullptr;
+    if (match && match->is_object())
+      for (const auto& [key, value] : match->as_object())
+        if (value.is_string()) {
+          if (!selector.empty()) selector += ',';
+          selector.append(key.data(), key.size()).append(1, '=').append(value.as_string());
+        }
+  }
+  std::int64_t current = 0;
+  if (const json::value* status = deployment.if_contains("status"); status && status->is_object())
+    if (const json::value* count = status->as_object().if_contains("replicas");
+        count && count->is_int64())
+      current = count->as_int64();
+  return {{"kind", "Scale"},
+          {"apiVersion", "autoscaling/v1"},
+          {"metadata", std::move(meta)},
+          {"spec", {{"replicas", replicas}}},
+          {"status", {{"replicas", current}, {"selector", std::move(selector)}}}};
 }
 
 }  // namespace svcproxy::server

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,11 +33,12 @@ struct ApiPath {
   ApiResource resource = ApiResource::Services;
   std::string namespace_name;  // empty: every namespace (or a cluster-scoped resource)
   std::string name;            // empty: a List
+  std::string subresource;     // "scale" (deployments/NAME/scale); empty: the object
 };
 
 // /api/v1/RESOURCE, /api/v1/namespaces/NS/RESOURCE[/NAME], /apis/GROUP/VERSION/... and
-// cluster-scoped /api/v1/{nodes,namespaces}[/NAME]; nullopt for any other path. `path`
-// excludes the query string.
+// cluster-scoped /api/v1/{nodes,namespaces}[/NAME], and a Deployment's /scale; nullopt for
+// any other path. `path` excludes the query string.
 std::optional<ApiPath> parse_api_path(std::string_view path);
 
 // What the request asks besides the path: the query's selectors and whether the Accept
@@ -54,16 +56,25 @@ ApiQuery parse_api_query(std::string_view query, std::string_view accept);
 struct ApiAnswer {
   int status = 200;
   boost::json::value body;
+  // Sent as `Warning: 299 - "..."` headers; kubectl prints each as "Warning: ...".
+  std::vector<std::string> warnings = {};
 };
 
+// An object's metadata.resourceVersion: in cluster mode the etcd mod_revision of the stored
+// Service, Pod or Deployment (what a PUT must send back), "" when unknown (file mode).
+using ResourceVersions = std::function<std::string(
+    ApiResource resource, std::string_view namespace_name, std::string_view name)>;
+
 ApiAnswer answer_api(const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
-                     const discovery::BackendMap& backends, lb::Clock::time_point now);
+                     const discovery::BackendMap& backends, lb::Clock::time_point now,
+                     const ResourceVersions& versions = {});
 
 // The objects a list (or a watch) of `path` holds now, selectors applied; nullopt with
 // `refused` set (a 400 Status) for a selector the API does not take.
 std::optional<std::vector<boost::json::object>> list_items(
     const ApiPath& path, const ApiQuery& query, const conf::Snapshot& snapshot,
-    const discovery::BackendMap& backends, lb::Clock::time_point now, ApiAnswer& refused);
+    const discovery::BackendMap& backends, lb::Clock::time_point now, ApiAnswer& refused,
+    const ResourceVersions& versions = {});
 
 // One watch event as Kubernetes writes it: {"type": TYPE, "object": the object, or a
 // one-row Table when the watch asked for tables}.
@@ -72,8 +83,22 @@ boost::json::object watch_event(const char* type, const boost::json::object& obj
 // The ERROR event that ends a watch from a version this server cannot start at.
 boost::json::object watch_gone(const std::string& resource_version);
 
-// /version, /api, /apis, /api/v1, /apis/GROUP/VERSION; nullopt for any other path.
-// `server_address` is where clients reach this API (APIVersions says so).
-std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address);
+// /version, /api, /apis, /api/v1, /apis/GROUP/VERSION and /openapi/v3[/GROUP-VERSION];
+// nullopt for any other path.
+// `server_address` is where clients reach this API (APIVersions says so); `writable` adds
+// the write verbs to the stored kinds (cluster mode).
+std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address,
+                                          bool writable = false);
+
+// A v1 Status of failure, as the Kubernetes API writes one.
+boost::json::object api_status(int code, const char* reason, std::string message,
+                               boost::json::object details = {});
+// The resource's plural ("services") and its kind ("Service").
+const char* resource_plural(ApiResource resource);
+const char* resource_kind(ApiResource resource);
+// "v1", "apps/v1", "discovery.k8s.io/v1".
+std::string resource_api_version(ApiResource resource);
+// autoscaling/v1 Scale of a Deployment object (as the API shows it).
+boost::json::object scale_json(const boost::json::object& deployment);
 
 }  // namespace svcproxy::server

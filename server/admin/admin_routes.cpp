@@ -36,8 +36,16 @@ const char* readiness_text(Readiness readiness) {
 }
 
 AdminResponse json_response(ApiAnswer answer) {
-  return make_response(static_cast<http::status>(answer.status), kJsonType,
-                       boost::json::serialize(answer.body) + "\n");
+  AdminResponse response = make_response(static_cast<http::status>(answer.status), kJsonType,
+                                         boost::json::serialize(answer.body) + "\n");
+  for (const auto& warning : answer.warnings) {
+    // RFC 7234 warn-text is a quoted string.
+    std::string text = "299 - \"";
+    for (char c : warning)
+      if (c != '"' && c != '\\' && c != '\r' && c != '\n') text += c;
+    response.insert(http::field::warning, text + "\"");
+  }
+  return response;
 }
 
 // The answer for a known path, or nullopt when the path is unknown.
@@ -56,12 +64,13 @@ std::optional<AdminResponse> answer_path(std::string_view path, std::string_view
     return make_response(
         readiness == Readiness::Ready ? http::status::ok : http::status::service_unavailable,
         kTextType, readiness_text(readiness));
-  if (auto discovery = answer_discovery(path, sources.snapshot.proxy.admin_address))
+  if (auto discovery = answer_discovery(path, sources.snapshot.proxy.admin_address,
+                                        static_cast<bool>(sources.write)))
     return json_response(std::move(*discovery));
   const auto api = parse_api_path(path);
   if (!api) return std::nullopt;
   return json_response(answer_api(*api, parse_api_query(query, accept), sources.snapshot,
-                                  *sources.backends, lb::Clock::now()));
+                                  *sources.backends, lb::Clock::now(), sources.resource_versions));
 }
 
 bool is_known_path(std::string_view path) {
@@ -107,6 +116,13 @@ void strip_body_for_head(AdminResponse& response) {
 }
 
 }  // namespace
+
+AdminResponse api_response(ApiAnswer answer, bool keep_alive) {
+  AdminResponse response = json_response(std::move(answer));
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  return response;
+}
 
 AdminResponse route_admin_request(const AdminRequest& request, const AdminSources& sources,
                                   Readiness readiness) {

@@ -8,9 +8,12 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <functional>
+#include <optional>
 
 #include "conf/model.hpp"
 #include "discovery/backends.hpp"
+#include "server/admin/admin_api.hpp"
+#include "server/admin/api_writes.hpp"
 
 namespace svcproxy::server {
 
@@ -25,6 +28,13 @@ struct AdminSources {
   const prometheus::Collectable& metrics;
   // Extra lines for /healthz (cluster mode: whether etcd is reachable); may be empty.
   std::function<std::string()> health_detail = {};
+  // Cluster mode: objects' resourceVersions, and where API writes go (null: file mode,
+  // where writes answer 405).
+  ResourceVersions resource_versions = {};
+  std::function<boost::asio::awaitable<ApiAnswer>(ApiWriteRequest)> write = {};
+  // The bearer token writes must carry (ProxyConfig apiTokenFile): nullopt when none is
+  // configured; "" when the file could not be read (then no write is let in).
+  std::function<std::optional<std::string>()> api_token = {};
 };
 
 using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;
@@ -34,5 +44,8 @@ using AdminResponse = boost::beast::http::response<boost::beast::http::string_bo
 // is complete (payload prepared, keep-alive as the request asked).
 AdminResponse route_admin_request(const AdminRequest& request, const AdminSources& sources,
                                   Readiness readiness);
+
+// An API answer as a response: JSON, with its warnings as Warning headers.
+AdminResponse api_response(ApiAnswer answer, bool keep_alive);
 
 }  // namespace svcproxy::server

@@ -27,9 +27,11 @@ using asio::ip::tcp;
 
 namespace {
 
-// Admin requests are tiny GETs: small limits keep a misbehaving client cheap.
-constexpr std::size_t kHeaderLimit = 8 * 1024;
-constexpr std::size_t kBodyLimit = 4 * 1024;
+// Admin requests are GETs, and API writes one manifest: small limits keep a misbehaving
+// client cheap. kube-apiserver takes bodies up to 3 MiB; etcd keeps values up to 1.5 MiB.
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kBodyLimit = 3 * 1024 * 1024;
+constexpr std::size_t kReadBuffer = kHeaderLimit + 64 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);  // header + body, per request
 constexpr auto kWriteTimeout = std::chrono::seconds(30);    // a large /metrics to a slow reader
 constexpr int kMaxRequestsPerConnection = 100;
@@ -50,6 +52,14 @@ std::string chunk(const std::string& data) {
   char size[20];
   std::snprintf(size, sizeof size, "%zx\r\n", data.size());
   return size + data + "\r\n";
+}
+
+// Compares every byte whatever the first difference, so timing tells nothing of the token.
+bool same_secret(std::string_view given, std::string_view secret) {
+  unsigned char difference = given.size() == secret.size() ? 0 : 1;
+  for (std::size_t i = 0; i < given.size(); ++i)
+    difference |= static_cast<unsigned char>(given[i] ^ secret[i % secret.size()]);
+  return difference == 0;
 }
 
 bool parse_address(const std::string& text, tcp::endpoint& endpoint) {
@@ -112,6 +122,7 @@ bool AdminServer::start(const std::string& address, std::string& error) {
     return false;
   }
   bound_ = address;
+  loopback_ = endpoint.address().is_loopback();
   asio::co_spawn(control_, accept_loop(), [address](std::exception_ptr e) {
     if (e) log(LogLevel::Error, "admin accept loop on ", address, " failed");
   });
@@ -155,7 +166,7 @@ void AdminServer::spawn_session(tcp::socket socket) {
 
 asio::awaitable<void> AdminServer::session(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer(kHeaderLimit + kBodyLimit);
+  beast::flat_buffer buffer(kReadBuffer);
   for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
@@ -168,6 +179,17 @@ asio::awaitable<void> AdminServer::session(tcp::socket socket) {
       break;
     }
     const AdminRequest& request = parser.get();
+    const bool reading =
+        request.method() == http::verb::get || request.method() == http::verb::head;
+    if (!reading && sources_.write &&
+        parse_api_path(request.target().substr(0, request.target().find('?')))) {
+      AdminResponse response = co_await write(request);
+      stream.expires_after(kWriteTimeout);
+      auto [write_error, written] =
+          co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+      if (write_error || !response.keep_alive()) break;
+      continue;
+    }
     if (request.method() == http::verb::get) {
       const std::string_view target = request.target();
       const auto path = parse_api_path(target.substr(0, target.find('?')));
@@ -188,14 +210,55 @@ asio::awaitable<void> AdminServer::session(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+std::optional<AdminResponse> AdminServer::refuse_unauthorized(const AdminRequest& request) const {
+  const std::optional<std::string> token =
+      sources_.api_token ? sources_.api_token() : std::optional<std::string>();
+  if (!token && loopback_) return std::nullopt;  // loopback, and no token asked for
+  const std::string_view header = request[http::field::authorization];
+  std::string_view given = header.starts_with("Bearer ") ? header.substr(7) : std::string_view();
+  if (token && !token->empty() && same_secret(given, *token)) return std::nullopt;
+  std::string message = "Unauthorized";
+  if (!token)
+    message = "writes on " + bound_ +
+              " (not loopback) need a bearer token: set ProxyConfig apiTokenFile and pass it "
+              "with kubectl --token";
+  else if (token->empty())
+    message = "apiTokenFile could not be read: no write is let in until it can";
+  AdminResponse response =
+      api_response({401, api_status(401, "Unauthorized", message)}, request.keep_alive());
+  response.set(http::field::www_authenticate, "Bearer");
+  return response;
+}
+
+asio::awaitable<AdminResponse> AdminServer::write(const AdminRequest& request) {
+  if (auto refused = refuse_unauthorized(request)) {
+    log(LogLevel::Warn, "api: ", request.method_string(), " ", request.target(),
+        " refused: unauthorized");
+    co_return std::move(*refused);
+  }
+  const std::string_view target = request.target();
+  const auto question = target.find('?');
+  ApiWriteRequest write_request;
+  write_request.method = request.method();
+  write_request.path = *parse_api_path(target.substr(0, question));
+  if (question != std::string_view::npos) write_request.query = target.substr(question + 1);
+  write_request.content_type = request[http::field::content_type];
+  write_request.body = request.body();
+  ApiAnswer answer = co_await sources_.write(std::move(write_request));
+  // An audit line per write: what changed the cluster, and what was refused.
+  log(answer.status < 300 ? LogLevel::Info : LogLevel::Warn, "api: ", request.method_string(), " ",
+      target, " -> ", answer.status);
+  co_return api_response(std::move(answer), request.keep_alive());
+}
+
 asio::awaitable<void> AdminServer::watch(beast::tcp_stream& stream, const AdminRequest& request) {
   const std::string_view target = request.target();
   const auto question = target.find('?');
   const ApiPath path = *parse_api_path(target.substr(0, question));
   const ApiQuery query = parse_api_query(target.substr(question + 1), request[http::field::accept]);
   ApiAnswer refused;
-  auto items =
-      list_items(path, query, sources_.snapshot, *sources_.backends, lb::Clock::now(), refused);
+  auto items = list_items(path, query, sources_.snapshot, *sources_.backends, lb::Clock::now(),
+                          refused, sources_.resource_versions);
   if (!items) {
     AdminResponse response{static_cast<http::status>(refused.status), 11};
     response.set(http::field::content_type, "application/json");
@@ -240,8 +303,8 @@ asio::awaitable<void> AdminServer::watch(beast::tcp_stream& stream, const AdminR
     tick.expires_after(kWatchPeriod);
     co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopped_ || peer_closed(stream.socket())) break;
-    auto now_items =
-        list_items(path, query, sources_.snapshot, *sources_.backends, lb::Clock::now(), refused);
+    auto now_items = list_items(path, query, sources_.snapshot, *sources_.backends,
+                                lb::Clock::now(), refused, sources_.resource_versions);
     if (!now_items) break;
     for (const auto& event : watch.update(std::move(*now_items)))
       if (!co_await send_event(watch_event(event.type, event.object, path.resource, query)))

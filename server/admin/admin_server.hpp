@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <optional>
 #include <string>
 
 #include "server/admin/admin_routes.hpp"
@@ -36,12 +37,17 @@ class AdminServer {
   // A `?watch=true` request: events streamed as a chunked response until the client
   // leaves, its timeoutSeconds (at most 30 minutes) pass or the server stops.
   boost::asio::awaitable<void> watch(boost::beast::tcp_stream& stream, const AdminRequest& request);
+  // A POST, PUT, PATCH or DELETE of the API in cluster mode.
+  boost::asio::awaitable<AdminResponse> write(const AdminRequest& request);
+  // A write needs the bearer token when one is configured, and always off loopback.
+  std::optional<AdminResponse> refuse_unauthorized(const AdminRequest& request) const;
 
   boost::asio::io_context& control_;
   AdminSources sources_;
   Readiness readiness_ = Readiness::Starting;
   boost::asio::ip::tcp::acceptor acceptor_{control_};
   std::string bound_;
+  bool loopback_ = true;  // bound to a loopback address
   int sessions_ = 0;
   bool stopped_ = false;
 };

@@ -186,9 +186,11 @@ json::object pod_json(const conf::Pod& pod, std::optional<bool> ready) {
     status["podIP"] = pod.pod_ip;
     status["podIPs"] = json::array{json::object{{"ip", pod.pod_ip}}};
   }
+  json::object meta = metadata(pod.name, pod.namespace_name, pod.labels, pod.created);
+  if (!pod.annotations.empty()) meta["annotations"] = labels_json(pod.annotations);
   return {{"kind", "Pod"},
           {"apiVersion", "v1"},
-          {"metadata", metadata(pod.name, pod.namespace_name, pod.labels, pod.created)},
+          {"metadata", std::move(meta)},
           {"spec", std::move(spec)},
           {"status", std::move(status)}};
 }

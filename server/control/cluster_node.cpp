@@ -232,4 +232,10 @@ std::string ClusterNode::health_line() const {
          (stats_.last_error.empty() ? std::string() : " (" + stats_.last_error + ")");
 }
 
+std::int64_t ClusterNode::revision_of(cluster::StoredKind kind, std::string_view namespace_name,
+                                      std::string_view name) const {
+  const auto found = sync_.objects().find(sync_.layout().object_key(kind, namespace_name, name));
+  return found == sync_.objects().end() ? 0 : found->second.mod_revision;
+}
+
 }  // namespace svcproxy::server

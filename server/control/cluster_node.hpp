@@ -61,6 +61,12 @@ class ClusterNode {
   // since 2026-12-02T20:10:00Z (why)".
   std::string health_line() const;
 
+  // Where API writes go, and the etcd revision of a stored object (0: not stored).
+  cluster::KvStore& store() { return client_; }
+  const cluster::RegistryLayout& layout() const { return sync_.layout(); }
+  std::int64_t revision_of(cluster::StoredKind kind, std::string_view namespace_name,
+                           std::string_view name) const;
+
  private:
   void refresh_nodes(lb::Clock::time_point now);
 

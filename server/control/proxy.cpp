@@ -1,3 +1,5 @@
+// GCC 12 reports a false mismatched-new-delete on Asio's awaitable frames in this file.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "server/control/proxy.hpp"
 
 #include <unistd.h>
@@ -5,6 +7,8 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -84,7 +88,7 @@ int Proxy::run() {
   start_cluster();
   // A node is ready once it holds the cluster state, or once etcd had its request timeout
   // to answer: etcd down must not keep a node's files from serving.
-  if (!cluster_) admin_.set_readiness(Readiness::Ready);
+  if (!cluster_) set_readiness(Readiness::Ready);
   wait_for_signals();
   log(LogLevel::Info, "svcproxy ready: ", listeners_.size(), " listeners, ", workers_.size(),
       " workers");
@@ -212,7 +216,7 @@ void Proxy::start_cluster() {
                                              if (draining_) return;
                                              reload();
                                              if (cluster_->synced())
-                                               admin_.set_readiness(Readiness::Ready);
+                                               set_readiness(Readiness::Ready);
                                            });
   control_stats_.cluster = &cluster_->stats();
   prober_.on_transition([this](const lb::EndpointAddress& address, bool ready) {
@@ -223,7 +227,7 @@ void Proxy::start_cluster() {
   cluster_ready_wait_.async_wait([this](const boost::system::error_code& error) {
     if (error || draining_ || cluster_->synced()) return;
     log(LogLevel::Warn, "cluster: no state from etcd yet; serving the local files meanwhile");
-    admin_.set_readiness(Readiness::Ready);
+    set_readiness(Readiness::Ready);
   });
 }
 
@@ -278,9 +282,11 @@ void Proxy::reload() {
   }
   if (worker_count(loaded.snapshot->proxy) != static_cast<int>(workers_.size()))
     log(LogLevel::Warn, "a change of workers takes effect at the next start");
-  if (loaded.snapshot->proxy.admin_address != snapshot_.proxy.admin_address)
-    log(LogLevel::Warn, "a change of adminAddress takes effect at the next start");
+  if (loaded.snapshot->proxy.admin_address != snapshot_.proxy.admin_address ||
+      loaded.snapshot->proxy.api_address != snapshot_.proxy.api_address)
+    log(LogLevel::Warn, "a change of adminAddress or apiAddress takes effect at the next start");
   const bool applied = apply(std::move(*loaded.snapshot));
+  if (applied) read_api_token();
   record_config_reload(control_stats_, applied);
   const auto millis = [](auto duration) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
@@ -292,14 +298,74 @@ void Proxy::reload() {
     log(LogLevel::Error, "reload rejected; the previous configuration keeps serving");
 }
 
+AdminSources Proxy::admin_sources() {
+  AdminSources sources{snapshot_, backend_builder_.current(), metrics_,
+                       [this] { return cluster_ ? cluster_->health_line() : std::string(); }};
+  sources.api_token = [this] { return api_token_; };
+  if (etcd_endpoints_.empty()) return sources;  // file mode: the files are the truth
+  sources.resource_versions = [this](ApiResource resource, std::string_view namespace_name,
+                                     std::string_view name) {
+    const auto kind = cluster::stored_kind(resource_kind(resource));
+    if (!cluster_ || !kind || resource == ApiResource::Endpoints ||
+        resource == ApiResource::EndpointSlices)
+      return std::string();
+    const std::int64_t revision = cluster_->revision_of(*kind, namespace_name, name);
+    return revision == 0 ? std::string() : std::to_string(revision);
+  };
+  sources.write = [this](ApiWriteRequest request) { return write_api(std::move(request)); };
+  return sources;
+}
+
+asio::awaitable<ApiAnswer> Proxy::write_api(ApiWriteRequest request) {
+  if (!cluster_)
+    co_return ApiAnswer{503, api_status(503, "ServiceUnavailable", "the node is starting")};
+  // The node's serviceCIDR and nodePortRange as they are now (a reload may change them).
+  const ApiWriteContext context{
+      cluster_->store(), cluster::store_settings(snapshot_.proxy, cluster_->layout().prefix()),
+      config_paths_};
+  co_return co_await answer_write(std::move(request), context);
+}
+
+void Proxy::set_readiness(Readiness readiness) {
+  admin_.set_readiness(readiness);
+  if (api_) api_->set_readiness(readiness);
+}
+
+void Proxy::read_api_token() {
+  const std::string& path = snapshot_.proxy.api_token_file;
+  if (path.empty()) {
+    api_token_.reset();
+    return;
+  }
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  std::string token = text.str();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+    token.pop_back();
+  if (!file || token.empty())
+    log(LogLevel::Error, "apiTokenFile ", path,
+        " cannot be read or is empty: API writes are refused until it can be read");
+  api_token_ = std::move(token);
+}
+
 // An admin listener that cannot bind is logged, not fatal: traffic matters more than
 // observability, as with kube-proxy's metrics server.
 void Proxy::start_admin() {
+  read_api_token();
   std::string error;
   if (admin_.start(snapshot_.proxy.admin_address, error))
     log(LogLevel::Info, "admin listening on ", snapshot_.proxy.admin_address);
   else
     log(LogLevel::Error, error, "; continuing without /metrics and /readyz");
+  const std::string& api_address = snapshot_.proxy.api_address;
+  if (api_address.empty()) return;
+  api_ = std::make_unique<AdminServer>(control_, admin_sources());
+  if (api_->start(api_address, error))
+    log(LogLevel::Info, "Kubernetes API listening on ", api_address,
+        api_token_ ? "" : " (writes need apiTokenFile unless it is loopback)");
+  else
+    log(LogLevel::Error, error, "; continuing without the apiAddress listener");
 }
 
 void Proxy::wait_for_signals() {
@@ -332,7 +398,7 @@ void Proxy::wait_for_signals() {
 void Proxy::begin_drain() {
   draining_ = true;
   if (cluster_) cluster_->leave();
-  admin_.set_readiness(Readiness::Draining);
+  set_readiness(Readiness::Draining);
   const auto timeout = snapshot_.proxy.timeouts.drain;
   log(LogLevel::Info, "draining: no new connections; waiting up to ",
       std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), "ms for open ones");
@@ -357,6 +423,7 @@ void Proxy::on_worker_drained() {
 
 void Proxy::finish() {
   admin_.stop();
+  if (api_) api_->stop();
   signals_.cancel();
   drain_deadline_.cancel();
   termination_sweep_.cancel();

@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ class Proxy {
   void wait_for_signals();
   void on_worker_drained();
   void start_admin();
+  // What the admin listener (and apiAddress) answer from; writes only in cluster mode.
+  AdminSources admin_sources();
+  boost::asio::awaitable<ApiAnswer> write_api(ApiWriteRequest request);
+  // ProxyConfig apiTokenFile, read at start and on every reload.
+  void read_api_token();
+  void set_readiness(Readiness readiness);
   void start_cluster();
   // Cluster verdicts for pods other nodes decide; the rest go to the prober.
   std::vector<lb::EndpointPtr> assign_readiness(const discovery::BackendMap& backends);
@@ -83,9 +90,9 @@ class Proxy {
   ServiceMetricsMapPtr service_metrics_ = std::make_shared<const ServiceMetricsMap>();
   ControlStats control_stats_;
   MetricsCollector metrics_{service_metrics_, backend_builder_.current(), control_stats_};
-  AdminServer admin_{control_, {snapshot_, backend_builder_.current(), metrics_, [this] {
-                                  return cluster_ ? cluster_->health_line() : std::string();
-                                }}};
+  AdminServer admin_{control_, admin_sources()};
+  std::unique_ptr<AdminServer> api_;  // apiAddress, when set
+  std::optional<std::string> api_token_;
   bool draining_ = false;
   std::size_t workers_draining_ = 0;
   // Both run on control_ and are declared after it, so they go before it does.
