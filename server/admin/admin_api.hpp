@@ -90,6 +90,15 @@ boost::json::object watch_gone(const std::string& resource_version);
 std::optional<ApiAnswer> answer_discovery(std::string_view path, std::string_view server_address,
                                           bool writable = false);
 
+// /openapi/v2 with no paths and no definitions: kubectl before 1.27 downloads it to validate
+// (and finds no schema, so leaves validation to the server) instead of failing the write.
+// As protobuf when `accept` asks for it (kubectl does), else JSON.
+struct OpenApiV2 {
+  std::string content_type;
+  std::string body;
+};
+OpenApiV2 openapi_v2(std::string_view accept);
+
 // A v1 Status of failure, as the Kubernetes API writes one.
 boost::json::object api_status(int code, const char* reason, std::string message,
                                boost::json::object details = {});

@@ -64,6 +64,10 @@ std::optional<AdminResponse> answer_path(std::string_view path, std::string_view
     return make_response(
         readiness == Readiness::Ready ? http::status::ok : http::status::service_unavailable,
         kTextType, readiness_text(readiness));
+  if (path == "/openapi/v2") {
+    OpenApiV2 document = openapi_v2(accept);
+    return make_response(http::status::ok, document.content_type.c_str(), std::move(document.body));
+  }
   if (auto discovery = answer_discovery(path, sources.snapshot.proxy.admin_address,
                                         static_cast<bool>(sources.write)))
     return json_response(std::move(*discovery));
@@ -75,7 +79,8 @@ std::optional<AdminResponse> answer_path(std::string_view path, std::string_view
 
 bool is_known_path(std::string_view path) {
   return path == "/metrics" || path == "/healthz" || path == "/livez" || path == "/readyz" ||
-         answer_discovery(path, "").has_value() || parse_api_path(path).has_value();
+         path == "/openapi/v2" || answer_discovery(path, "").has_value() ||
+         parse_api_path(path).has_value();
 }
 
 AdminResponse not_found() {

@@ -322,3 +322,57 @@ TEST_CASE("discovery names every resource, in its group, with kubectl's short na
   CHECK_FALSE(answer_discovery("/apis/batch/v1", ""));
   CHECK_FALSE(answer_discovery("/api/v2", ""));
 }
+
+TEST_CASE("discovery lists write verbs and deployments/scale only when writes are served") {
+  const auto verbs_of = [](const ApiAnswer& answer, std::string_view name) {
+    std::vector<std::string> verbs;
+    for (const auto& resource : answer.body.at("resources").as_array())
+      if (resource.at("name").as_string() == name)
+        for (const auto& verb : resource.at("verbs").as_array())
+          verbs.emplace_back(verb.as_string());
+    return verbs;
+  };
+  const auto read_only = answer_discovery("/api/v1", "", false);
+  CHECK(verbs_of(*read_only, "services") == std::vector<std::string>{"get", "list", "watch"});
+  const auto writable = answer_discovery("/api/v1", "", true);
+  CHECK(verbs_of(*writable, "services") ==
+        std::vector<std::string>{"get", "list", "watch", "create", "delete", "patch", "update"});
+  CHECK(verbs_of(*writable, "endpoints") == std::vector<std::string>{"get", "list", "watch"});
+  const auto apps = answer_discovery("/apis/apps/v1", "", true);
+  CHECK(verbs_of(*apps, "deployments/scale") == std::vector<std::string>{"get", "patch", "update"});
+  const auto scale = parse_api_path("/apis/apps/v1/namespaces/shop/deployments/web/scale");
+  REQUIRE(scale);
+  CHECK((scale->name == "web" && scale->subresource == "scale"));
+  CHECK_FALSE(parse_api_path("/apis/apps/v1/namespaces/shop/deployments/web/status"));
+  CHECK_FALSE(parse_api_path("/api/v1/namespaces/shop/services/web/scale"));
+}
+
+TEST_CASE("openapi v3 declares server-side field validation for each stored kind's PATCH") {
+  const auto root = answer_discovery("/openapi/v3", "");
+  REQUIRE(root);
+  const std::string url(root->body.at("paths").at("api/v1").at("serverRelativeURL").as_string());
+  CHECK(url.starts_with("/openapi/v3/api/v1?hash="));
+  const auto core = answer_discovery("/openapi/v3/api/v1", "");
+  REQUIRE(core);
+  const auto& patch =
+      core->body.at("paths").at("/api/v1/namespaces/{namespace}/services/{name}").at("patch");
+  CHECK(patch.at("x-kubernetes-group-version-kind").at("kind") == "Service");
+  CHECK(patch.at("parameters").at(0).at("name") == "fieldValidation");
+  const auto apps = answer_discovery("/openapi/v3/apis/apps/v1", "");
+  CHECK(apps->body.at("paths").as_object().contains(
+      "/apis/apps/v1/namespaces/{namespace}/deployments/{name}"));
+  CHECK_FALSE(answer_discovery("/openapi/v3/apis/batch/v1", ""));
+}
+
+TEST_CASE("openapi v2 is an empty document, as protobuf when asked for it") {
+  const auto json_form = openapi_v2("application/json");
+  CHECK(json_form.content_type == "application/json");
+  CHECK(boost::json::parse(json_form.body).at("swagger") == "2.0");
+  const auto proto = openapi_v2("application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+  CHECK(proto.content_type == "application/octet-stream");
+  // swagger = "2.0" (field 1), info (2) {title, version}, paths (8) empty.
+  CHECK(proto.body.substr(0, 5) == std::string("\x0a\x03"
+                                               "2.0",
+                                               5));
+  CHECK(proto.body.substr(proto.body.size() - 2) == std::string("\x42\x00", 2));
+}
