@@ -219,5 +219,20 @@ def with_an_api_token_a_write_without_it_is_401_and_stores_nothing(env):
     assert post_service(admin_port, "s3cret-token", name="other")[0] == 201
 
 
+@test(timeout=120)
+def off_loopback_without_a_token_file_every_write_is_401(env):
+    # Bound to every address (reached here over loopback, as any client would be reached):
+    # with no apiTokenFile nothing can write there, while the loopback admin listener can.
+    api_port = harness.free_port("0.0.0.0")
+    etcd, admin_port, node = start(env, apiAddress=f"0.0.0.0:{api_port}")
+    status, body = post_service(api_port)
+    assert status == 401 and "apiTokenFile" in body["message"], body
+    assert post_service(api_port, "anything")[0] == 401
+    assert etcd.get_prefix(f"{PREFIX}/services/") == {}
+    assert post_service(admin_port)[0] == 201
+    reply = harness.http_request(("127.0.0.1", api_port), path="/api/v1/services")
+    assert reply.status == 200 and b'"name":"web"' in reply.body, reply
+
+
 if __name__ == "__main__":
     harness.main()
