@@ -133,23 +133,18 @@ void parse_network(YamlReader& reader, const Field& spec, ProxySettings& proxy) 
   }
 }
 
+void read_address(YamlReader& reader, const Field& field, std::string& address) {
+  if (auto text = reader.string(field)) {
+    if (parse_host_port(*text, /*port_optional=*/false))
+      address = *text;
+    else
+      reader.error(field, "\"" + *text + "\" is not host:port");
+  }
+}
+
 void parse_endpoints(YamlReader& reader, const Field& spec, ProxySettings& proxy) {
-  const Field admin = spec.child("adminAddress");
-  if (auto text = reader.string(admin)) {
-    if (parse_host_port(*text, /*port_optional=*/false)) {
-      proxy.admin_address = *text;
-    } else {
-      reader.error(admin, "\"" + *text + "\" is not host:port");
-    }
-  }
-  const Field api = spec.child("apiAddress");
-  if (auto text = reader.string(api)) {
-    if (parse_host_port(*text, /*port_optional=*/false)) {
-      proxy.api_address = *text;
-    } else {
-      reader.error(api, "\"" + *text + "\" is not host:port");
-    }
-  }
+  read_address(reader, spec.child("adminAddress"), proxy.admin_address);
+  read_address(reader, spec.child("apiAddress"), proxy.api_address);
   const Field token = spec.child("apiTokenFile");
   if (auto text = reader.string(token)) {
     if (text->empty())

@@ -43,16 +43,21 @@ def start(env, **spec):
     return etcd, admin_port, node
 
 
+def start_with_manifests(env, pod_count):
+    """A node with `pod_count` nginx pods and the manifests for them (not applied yet)."""
+    pods = env.web_pods(pod_count)
+    etcd, admin_port, node = start(env)
+    node_port = harness.free_node_port()
+    return pods, etcd, admin_port, node, node_port, manifests(env, pods, node_port)
+
+
 def serving(address, pods):
     etcd_harness.wait_serving(address, [p.name for p in pods], timeout=10)
 
 
 @test(timeout=120)
 def kubectl_apply_writes_through_the_node_and_the_node_serves_it(env):
-    pods = env.web_pods(2)
-    etcd, admin_port, node = start(env)
-    node_port = harness.free_node_port()
-    path = manifests(env, pods, node_port)
+    pods, etcd, admin_port, node, node_port, path = start_with_manifests(env, 2)
 
     _, out, err = kubectl(env, admin_port, "apply", "-f", path)
     assert out.splitlines() == ["service/web created", "deployment.apps/web created",
@@ -107,10 +112,7 @@ def _documents(path):
 
 @test(timeout=120)
 def create_conflicts_replace_and_server_side_apply_answer_as_kubernetes_does(env):
-    pods = env.web_pods(1)
-    etcd, admin_port, _ = start(env)
-    node_port = harness.free_node_port()
-    path = manifests(env, pods, node_port)
+    pods, etcd, admin_port, _, node_port, path = start_with_manifests(env, 1)
 
     _, out, err = kubectl(env, admin_port, "create", "-f", path)
     assert "service/web created" in out, (out, err)

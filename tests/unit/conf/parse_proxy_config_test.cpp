@@ -21,6 +21,8 @@ TEST_CASE("without a ProxyConfig every setting has its default") {
   CHECK(proxy.node_port_range.first == 30000);
   CHECK(proxy.node_port_range.last == 32767);
   CHECK(proxy.admin_address == "127.0.0.1:10249");
+  CHECK(proxy.api_address.empty());
+  CHECK(proxy.api_token_file.empty());
   CHECK(proxy.load_balancing == LoadBalancing::RoundRobin);
   CHECK(proxy.timeouts.connect == std::chrono::seconds(5));
   CHECK(proxy.timeouts.request_body == std::chrono::seconds(60));
@@ -36,6 +38,8 @@ TEST_CASE("every ProxyConfig field is read") {
   serviceCIDR: 10.96.0.0/16
   nodePortRange: 31000-31999
   adminAddress: localhost:9000
+  apiAddress: 0.0.0.0:6443
+  apiTokenFile: /etc/svcproxy/api-token
   workers: 4
   loadBalancing: least-connections
   dnsServers: [127.0.0.53, '127.0.0.1:5353', '[::1]:53', '::1']
@@ -63,6 +67,8 @@ TEST_CASE("every ProxyConfig field is read") {
   CHECK(proxy.node_port_range.first == 31000);
   CHECK(proxy.node_port_range.last == 31999);
   CHECK(proxy.admin_address == "localhost:9000");
+  CHECK(proxy.api_address == "0.0.0.0:6443");
+  CHECK(proxy.api_token_file == "/etc/svcproxy/api-token");
   CHECK(proxy.workers == 4);
   CHECK(proxy.load_balancing == LoadBalancing::LeastConnections);
   CHECK(proxy.dns_servers.size() == 4);
@@ -114,6 +120,9 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
        "test.yaml:4:18: spec.nodePortRange: \"0-100\" is not a port range like 30000-32767"},
       {"  adminAddress: 127.0.0.1\n",
        "test.yaml:4:17: spec.adminAddress: \"127.0.0.1\" is not host:port"},
+      {"  apiAddress: '0.0.0.0'\n",
+       "test.yaml:4:15: spec.apiAddress: \"0.0.0.0\" is not host:port"},
+      {"  apiTokenFile: ''\n", "test.yaml:4:17: spec.apiTokenFile: must be a file path"},
       {"  nodePortAddresses: [127.0.0.1, eth0]\n",
        "test.yaml:4:34: spec.nodePortAddresses[1]: \"eth0\" is not an IP address"},
       {"  dnsServers: [dns.example]\n",
