@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <functional>
+#include <set>
 #include <string_view>
 
 namespace svcproxy::conf {
@@ -74,6 +75,19 @@ const Deployment* owning_deployment(const Pod& pod, const std::vector<Deployment
 }
 
 }  // namespace
+
+void check_tls_secrets(const Snapshot& snapshot, Diagnostics& errors) {
+  std::set<std::string> secrets;
+  for (const auto& secret : snapshot.secrets)
+    secrets.insert(secret.key());
+  for (const auto& service : snapshot.services)
+    for (const auto& name : service.tls_secrets)
+      if (!secrets.contains(service.namespace_name + "/" + name))
+        errors.push_back({service.tls_location, "metadata.annotations.svcproxy.io/tls-secret",
+                          "Secret " + service.namespace_name + "/" + name +
+                              " not found (a kubernetes.io/tls Secret of the Service's own "
+                              "namespace)"});
+}
 
 void check_duplicate_names(const Snapshot& snapshot, Diagnostics& errors) {
   check_unique(snapshot.services, "Service", errors);

@@ -10,6 +10,9 @@ namespace svcproxy::conf {
 // an error that points back at the first.
 void check_duplicate_names(const Snapshot& snapshot, Diagnostics& errors);
 
+// Each svcproxy.io/tls-secret names a kubernetes.io/tls Secret of the Service's namespace.
+void check_tls_secrets(const Snapshot& snapshot, Diagnostics& errors);
+
 // A Pod that declares no containers takes the template containers of the first Deployment
 // (in file order) of its namespace whose matchLabels its labels contain, and records that
 // Deployment as its owner. So a user can list only name, labels and podIP for such pods.

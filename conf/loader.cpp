@@ -60,6 +60,7 @@ void sort_by_position(Diagnostics& diagnostics, const std::vector<std::string>& 
 
 LoadResult finish(LoadState& state) {
   check_duplicate_names(state.snapshot, state.errors);
+  check_tls_secrets(state.snapshot, state.errors);
   inherit_deployment_templates(state.snapshot);
   // An invalid ProxyConfig falls back to defaults; allocating against those would only add
   // confusing errors on top of the real one.

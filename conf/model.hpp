@@ -54,6 +54,7 @@ struct ServicePort {
   PortRef target_port;  // defaults to `port`
   int node_port = 0;    // 0 for ClusterIP services; allocated for NodePort/LoadBalancer
   AppProtocol app_protocol = AppProtocol::Tcp;
+  bool tls = false;  // terminates TLS (svcproxy.io/tls-ports; all ports when not given)
   SourceLocation location;
   SourceLocation node_port_location;  // where an explicit nodePort is written (diagnostics)
 
@@ -77,7 +78,12 @@ struct Service {
   std::vector<std::string> load_balancer_ips;
   std::optional<LoadBalancing> load_balancing;  // annotation svcproxy.io/load-balancing
   bool publish_not_ready_addresses = false;
-  Labels labels;  // metadata.labels (the API's label selectors)
+  // svcproxy.io/tls-secret: the kubernetes.io/tls Secrets of this namespace its TLS ports
+  // serve; the first when the client names no server (SNI) or none of theirs.
+  std::vector<std::string> tls_secrets;
+  bool tls_strict_sni = false;  // svcproxy.io/tls-strict-sni: no match is a failed handshake
+  SourceLocation tls_location;  // the tls-secret annotation (diagnostics)
+  Labels labels;                // metadata.labels (the API's label selectors)
   CreationTime created;
   SourceLocation location;
   SourceLocation cluster_ip_location;  // where an explicit clusterIP is written (diagnostics)
@@ -167,7 +173,21 @@ struct TlsSecret {
   std::string name;
   std::string certificate_pem;
   std::string private_key_pem;
+  // The DNS names of the leaf certificate's subjectAltName (as SNI matches them, RFC 6125:
+  // the subject's CN only when there is no DNS SAN), read when the Secret was checked.
+  std::vector<std::string> dns_names;
   SourceLocation location;
+
+  std::string key() const { return namespace_name + "/" + name; }
+};
+
+// ProxyConfig `tls`: what every TLS listener accepts. Defaults: TLS 1.2 and 1.3 with
+// Mozilla's "intermediate" ciphers.
+struct TlsSettings {
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string ciphers;              // OpenSSL cipher list for TLS 1.2; empty: intermediate
+
+  friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
 };
 
 struct Timeouts {
@@ -176,7 +196,8 @@ struct Timeouts {
   Duration request_header = std::chrono::seconds(10);
   Duration upstream_response = std::chrono::seconds(60);
   Duration drain = std::chrono::seconds(30);
-  Duration request_body = std::chrono::seconds(60);  // between two reads of a request body
+  Duration request_body = std::chrono::seconds(60);   // between two reads of a request body
+  Duration tls_handshake = std::chrono::seconds(10);  // accept to a finished TLS handshake
 };
 
 struct Limits {
@@ -258,6 +279,7 @@ struct ProxySettings {
   AccessLog access_log;
   std::vector<NodeRef> nodes;
   EtcdSettings etcd;
+  TlsSettings tls;
   SourceLocation location;
 };
 

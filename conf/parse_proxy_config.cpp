@@ -51,6 +51,7 @@ void parse_timeouts(YamlReader& reader, const Field& field, Timeouts& timeouts) 
   // A zero drain is meaningful: stop at once.
   read_duration(reader, field.child("drain"), timeouts.drain, true);
   read_duration(reader, field.child("requestBody"), timeouts.request_body, false);
+  read_duration(reader, field.child("tlsHandshake"), timeouts.tls_handshake, false);
 }
 
 void parse_limits(YamlReader& reader, const Field& field, Limits& limits) {
@@ -161,6 +162,25 @@ void parse_endpoints(YamlReader& reader, const Field& spec, ProxySettings& proxy
       proxy.dns_servers);
 }
 
+void parse_tls(YamlReader& reader, const Field& field, TlsSettings& tls) {
+  if (!field.present() || !reader.mapping(field)) return;
+  const Field version = field.child("minVersion");
+  if (auto text = reader.string(version)) {
+    if (*text == "1.2" || *text == "1.3")
+      tls.min_version = *text;
+    else
+      reader.error(version, "\"" + *text + "\" is not a TLS version svcproxy offers (1.2 or 1.3)");
+  }
+  const Field ciphers = field.child("ciphers");
+  if (auto text = reader.string(ciphers)) {
+    if (text->empty() || text->find_first_of(" \t\n") != std::string::npos)
+      reader.error(ciphers,
+                   "must be an OpenSSL cipher list like ECDHE-ECDSA-AES128-GCM-SHA256:...");
+    else
+      tls.ciphers = *text;
+  }
+}
+
 void parse_etcd(YamlReader& reader, const Field& field, EtcdSettings& etcd) {
   if (!field.present() || !reader.mapping(field)) return;
   read_list(
@@ -211,6 +231,7 @@ ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
                                  {"round-robin", "least-connections"}))
     proxy.load_balancing = static_cast<LoadBalancing>(*policy);
   parse_timeouts(reader, spec.child("timeouts"), proxy.timeouts);
+  parse_tls(reader, spec.child("tls"), proxy.tls);
   parse_limits(reader, spec.child("limits"), proxy.limits);
   parse_outlier_detection(reader, spec.child("outlierDetection"), proxy.outlier_detection);
   parse_access_log(reader, spec.child("accessLog"), proxy.access_log);

@@ -1,6 +1,7 @@
 // v1 Secret of type kubernetes.io/tls: the certificate chain and key for TLS listeners.
 #include "conf/base64.hpp"
 #include "conf/parsers.hpp"
+#include "conf/tls_certificate.hpp"
 
 namespace svcproxy::conf {
 namespace {
@@ -34,7 +35,7 @@ std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document)
     return std::nullopt;
   }
   Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
-  TlsSecret secret{metadata.namespace_name, metadata.name, "", "", reader.location(document)};
+  TlsSecret secret{metadata.namespace_name, metadata.name, "", "", {}, reader.location(document)};
   reader.mapping(document.child("data"));  // reports a wrong type
   reader.mapping(document.child("stringData"));
   auto certificate = read_key(reader, document, "tls.crt");
@@ -45,6 +46,15 @@ std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document)
     reader.error(document.child("data"), "a kubernetes.io/tls Secret needs tls.key");
   secret.certificate_pem = certificate.value_or("");
   secret.private_key_pem = key.value_or("");
+  if (certificate && key) {
+    CertificateCheck check = check_certificate(secret.certificate_pem, secret.private_key_pem);
+    if (check.error) {
+      const Field plain = document.child("stringData").child(check.error_key);
+      reader.error(plain.present() ? plain : document.child("data").child(check.error_key),
+                   *check.error);
+    }
+    secret.dns_names = std::move(check.dns_names);
+  }
   return secret;
 }
 

@@ -10,6 +10,78 @@ namespace svcproxy::conf {
 namespace {
 
 const std::string load_balancing_annotation = "svcproxy.io/load-balancing";
+const std::string tls_secret_annotation = "svcproxy.io/tls-secret";
+const std::string tls_ports_annotation = "svcproxy.io/tls-ports";
+const std::string tls_strict_sni_annotation = "svcproxy.io/tls-strict-sni";
+
+// "a, b,c" -> {"a", "b", "c"}; empty items are kept (as "") so they can be reported.
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    const auto first = item.find_first_not_of(' ');
+    const auto last = item.find_last_not_of(' ');
+    items.push_back(first == std::string::npos ? "" : item.substr(first, last - first + 1));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+// TLS at the edge, turned on by annotations as cloud load balancers do: which Secrets, on
+// which ports (numbers or names; every port when not given).
+void parse_tls_annotations(YamlReader& reader, const Field& annotations, Service& service) {
+  const Field secrets = annotations.child(tls_secret_annotation);
+  const Field ports = annotations.child(tls_ports_annotation);
+  const Field strict = annotations.child(tls_strict_sni_annotation);
+  if (auto text = reader.string(secrets)) {
+    for (const auto& name : comma_list(*text)) {
+      if (is_dns1123_subdomain(name))
+        service.tls_secrets.push_back(name);
+      else
+        reader.error(secrets, "\"" + name +
+                                  "\" is not a Secret name (a list like \"web-tls\" or "
+                                  "\"web-tls,api-tls\")");
+    }
+    service.tls_location = reader.location(secrets);
+  }
+  if (auto text = reader.string(strict)) {
+    if (*text == "true" || *text == "false")
+      service.tls_strict_sni = *text == "true";
+    else
+      reader.error(strict, "must be \"true\" or \"false\"");
+  }
+  if (service.tls_secrets.empty()) {
+    if (ports.present())
+      reader.error(ports, tls_ports_annotation + " needs " + tls_secret_annotation);
+    return;
+  }
+  std::vector<std::string> wanted = {};
+  if (auto text = reader.string(ports)) wanted = comma_list(*text);
+  for (const auto& item : wanted) {
+    const auto matches = [&](const ServicePort& port) {
+      return port.name == item || std::to_string(port.port) == item;
+    };
+    const auto found = std::find_if(service.ports.begin(), service.ports.end(), matches);
+    if (found == service.ports.end()) {
+      reader.error(ports, "\"" + item +
+                              "\" is neither the number nor the name of a port of this "
+                              "Service");
+      continue;
+    }
+    for (auto& port : service.ports)
+      if (matches(port)) port.tls = true;
+  }
+  if (!ports.present())
+    for (auto& port : service.ports)
+      port.tls = true;
+  for (std::size_t i = 0; i < service.ports.size(); ++i)
+    if (service.ports[i].tls && service.ports[i].app_protocol != AppProtocol::Http)
+      reader.error(ports.present() ? ports : secrets,
+                   "port " + std::to_string(service.ports[i].port) +
+                       " is not appProtocol http: TLS is terminated on HTTP ports only (for now)");
+}
 
 struct ParsedPort {
   ServicePort port;
@@ -183,6 +255,7 @@ Service parse_service(YamlReader& reader, const Field& document) {
   if (reader.require(spec) && reader.mapping(spec)) {
     parse_spec(reader, spec, service);
     parse_load_balancer_ips(reader, document, service);
+    parse_tls_annotations(reader, document.child("metadata").child("annotations"), service);
   }
   return service;
 }

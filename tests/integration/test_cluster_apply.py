@@ -2,7 +2,6 @@
 """Cluster mode, the writing side (issue 15): `svcproxy apply -f` validates like --check,
 allocates ClusterIPs and NodePorts cluster-wide in etcd transactions and prints kubectl's
 lines; `svcproxy delete -f` removes objects and frees their allocations. A real etcd."""
-import base64
 import concurrent.futures
 import ipaddress
 import os
@@ -11,6 +10,7 @@ import time
 
 import etcd_harness
 import harness
+import tls_support
 from etcd_harness import svcproxy_apply
 from harness import test
 
@@ -133,10 +133,8 @@ def a_directory_of_every_kind_under_another_prefix(env):
                  "template": {"metadata": {"labels": {"app": "api"}},
                               "spec": {"containers": [{"name": "api", "ports": [
                                   {"name": "http", "containerPort": 8080}]}]}}}}
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls"},
-              "type": "kubernetes.io/tls",
-              "data": {"tls.crt": base64.b64encode(b"CERT").decode(),
-                       "tls.key": base64.b64encode(b"KEY").decode()}}
+    secret = tls_support.secret_doc(
+        "tls", *tls_support.make_certificate(env.workdir, "tls", ["web.example.com"]))
     # A ProxyConfig among the files sets the ranges and is itself never stored.
     config = harness.proxy_config_doc(harness.free_port(), service_cidr="127.99.0.0/24",
                                       nodePortRange="31000-31039")

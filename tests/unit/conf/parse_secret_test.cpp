@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "conf_test_support.hpp"
+#include "tests/unit/test_certificates.hpp"
 
 namespace svcproxy::conf {
 namespace {
@@ -11,22 +12,56 @@ using testing::only_error;
 
 const std::string head = "apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\n";
 
-TEST_CASE("a kubernetes.io/tls Secret decodes data") {
-  // "CERT" and "KEY" in base64.
+std::string base64(std::string_view text) {
+  static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 3) {
+    std::uint32_t group = static_cast<unsigned char>(text[i]) << 16;
+    if (i + 1 < text.size()) group |= static_cast<unsigned char>(text[i + 1]) << 8;
+    if (i + 2 < text.size()) group |= static_cast<unsigned char>(text[i + 2]);
+    out += digits[(group >> 18) & 63];
+    out += digits[(group >> 12) & 63];
+    out += i + 1 < text.size() ? digits[(group >> 6) & 63] : '=';
+    out += i + 2 < text.size() ? digits[group & 63] : '=';
+  }
+  return out;
+}
+
+std::string tls_data(std::string_view certificate, std::string_view key) {
+  return head + "type: kubernetes.io/tls\ndata:\n  tls.crt: " + base64(certificate) +
+         "\n  tls.key: " + base64(key) + "\n";
+}
+
+TEST_CASE("a kubernetes.io/tls Secret decodes data and reads the certificate's names") {
   const Snapshot snapshot =
-      load_ok(head + "type: kubernetes.io/tls\ndata:\n  tls.crt: Q0VSVA==\n  tls.key: S0VZ\n");
+      load_ok(tls_data(svcproxy::testing::kWebCertificate, svcproxy::testing::kWebKey));
   REQUIRE(snapshot.secrets.size() == 1);
   CHECK(snapshot.secrets[0].name == "web-tls");
-  CHECK(snapshot.secrets[0].certificate_pem == "CERT");
-  CHECK(snapshot.secrets[0].private_key_pem == "KEY");
+  CHECK(snapshot.secrets[0].certificate_pem == svcproxy::testing::kWebCertificate);
+  CHECK(snapshot.secrets[0].private_key_pem == svcproxy::testing::kWebKey);
+  CHECK(snapshot.secrets[0].dns_names ==
+        std::vector<std::string>{"web.example.com", "www.example.com"});
 }
 
 TEST_CASE("stringData is read as is and wins over data") {
-  const Snapshot snapshot = load_ok(head +
-                                    "type: kubernetes.io/tls\ndata: {tls.crt: Q0VSVA==}\n"
-                                    "stringData: {tls.crt: plain, tls.key: key}\n");
-  CHECK(snapshot.secrets[0].certificate_pem == "plain");
-  CHECK(snapshot.secrets[0].private_key_pem == "key");
+  std::string text = head + "type: kubernetes.io/tls\ndata: {tls.crt: Q0VSVA==}\nstringData:\n";
+  const auto block = [](std::string_view pem) {
+    std::string out = "|\n";
+    std::size_t start = 0;
+    while (start < pem.size()) {
+      const auto end = pem.find('\n', start);
+      out += "    " + std::string(pem.substr(start, end - start)) + "\n";
+      if (end == std::string_view::npos) break;
+      start = end + 1;
+    }
+    return out;
+  };
+  text += "  tls.crt: " + block(svcproxy::testing::kApiCertificate) +
+          "  tls.key: " + block(svcproxy::testing::kApiKey);
+  const Snapshot snapshot = load_ok(text);
+  CHECK(snapshot.secrets[0].certificate_pem == svcproxy::testing::kApiCertificate);
+  CHECK(snapshot.secrets[0].dns_names ==
+        std::vector<std::string>{"api.example.com", "*.api.example.com"});
 }
 
 TEST_CASE("invalid base64 and missing keys are errors") {
@@ -34,6 +69,16 @@ TEST_CASE("invalid base64 and missing keys are errors") {
         "test.yaml:6:12: data.tls.crt: invalid base64");
   CHECK(only_error(head + "type: kubernetes.io/tls\ndata:\n  tls.crt: Q0VSVA==\n") ==
         "test.yaml:6:3: data: a kubernetes.io/tls Secret needs tls.key");
+}
+
+TEST_CASE("a certificate that does not parse, or a key that is not its key, is an error") {
+  const std::string not_pem = only_error(tls_data("CERT", svcproxy::testing::kWebKey));
+  CHECK(not_pem.starts_with("test.yaml:6:12: data.tls.crt: no PEM certificate could be read"));
+  CHECK(only_error(tls_data(svcproxy::testing::kWebCertificate, svcproxy::testing::kApiKey)) ==
+        "test.yaml:7:12: data.tls.key: the private key is not the key of the certificate in "
+        "tls.crt");
+  const std::string no_key = only_error(tls_data(svcproxy::testing::kWebCertificate, "KEY"));
+  CHECK(no_key.starts_with("test.yaml:7:12: data.tls.key: no PEM private key could be read"));
 }
 
 TEST_CASE("other Secret types are skipped with a warning") {

@@ -1,0 +1,101 @@
+#include "conf/tls_certificate.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+
+namespace svcproxy::conf {
+namespace {
+
+template <auto Free>
+struct Deleter {
+  template <class T>
+  void operator()(T* pointer) const {
+    Free(pointer);
+  }
+};
+using Bio = std::unique_ptr<BIO, Deleter<BIO_free>>;
+using Certificate = std::unique_ptr<X509, Deleter<X509_free>>;
+using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using Names = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
+
+Bio memory(const std::string& text) {
+  return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+std::string openssl_reason() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "no PEM block found";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+std::vector<std::string> dns_names_of(X509* certificate) {
+  std::vector<std::string> names;
+  Names alt(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr)));
+  for (int i = 0; alt && i < sk_GENERAL_NAME_num(alt.get()); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(alt.get(), i);
+    if (name->type != GEN_DNS) continue;
+    const ASN1_IA5STRING* text = name->d.dNSName;
+    names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                       static_cast<std::size_t>(ASN1_STRING_length(text)));
+  }
+  if (!names.empty()) return names;
+  // RFC 6125 6.4.4: the CN only when the certificate has no DNS subjectAltName.
+  char common_name[256];
+  const int length = X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName,
+                                               common_name, sizeof common_name);
+  if (length > 0) names.emplace_back(common_name, static_cast<std::size_t>(length));
+  return names;
+}
+
+}  // namespace
+
+CertificateCheck check_certificate(const std::string& certificate_pem,
+                                   const std::string& private_key_pem) {
+  CertificateCheck check;
+  ERR_clear_error();
+  Bio certificates = memory(certificate_pem);
+  Certificate leaf(PEM_read_bio_X509(certificates.get(), nullptr, nullptr, nullptr));
+  if (!leaf) {
+    check.error = "no PEM certificate could be read: " + openssl_reason();
+    check.error_key = "tls.crt";
+    return check;
+  }
+  // The rest of the chain must parse too: a truncated intermediate fails clients later.
+  while (Certificate next{PEM_read_bio_X509(certificates.get(), nullptr, nullptr, nullptr)}) {
+  }
+  const unsigned long last = ERR_peek_last_error();
+  if (last != 0 &&
+      !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
+    check.error = "a certificate of the chain could not be read: " + openssl_reason();
+    check.error_key = "tls.crt";
+    return check;
+  }
+  ERR_clear_error();
+  Bio key_text = memory(private_key_pem);
+  Key key(PEM_read_bio_PrivateKey(key_text.get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    check.error =
+        "no PEM private key could be read (an encrypted key is not supported): " + openssl_reason();
+    check.error_key = "tls.key";
+    return check;
+  }
+  if (X509_check_private_key(leaf.get(), key.get()) != 1) {
+    ERR_clear_error();
+    check.error = "the private key is not the key of the certificate in tls.crt";
+    check.error_key = "tls.key";
+    return check;
+  }
+  check.dns_names = dns_names_of(leaf.get());
+  return check;
+}
+
+}  // namespace svcproxy::conf

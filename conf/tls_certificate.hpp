@@ -1,0 +1,23 @@
+// What svcproxy checks of a kubernetes.io/tls Secret before it serves it: the certificate
+// chain and the private key parse as PEM, the key is the leaf certificate's, and which DNS
+// names the leaf is for (what SNI is matched against). Pure (OpenSSL's parsers only, no
+// context); any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace svcproxy::conf {
+
+struct CertificateCheck {
+  std::vector<std::string> dns_names;  // subjectAltName DNS entries, else the subject CN
+  // Why the Secret cannot be served, and which key of it is at fault ("tls.crt", "tls.key").
+  std::optional<std::string> error;
+  std::string error_key;
+};
+
+CertificateCheck check_certificate(const std::string& certificate_pem,
+                                   const std::string& private_key_pem);
+
+}  // namespace svcproxy::conf
