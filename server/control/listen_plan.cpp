@@ -32,8 +32,11 @@ void add_port_listeners(const conf::Service& service, const conf::ServicePort& p
         role == ListenerRole::ClusterIP
             ? discovery::ExternalRoute::Cluster
             : discovery::external_route(service, proxy, role == ListenerRole::LoadBalancer);
-    plan.push_back(
-        {{ip, listen_port}, discovery::route_key(service, port, route), port.app_protocol, role});
+    plan.push_back({{ip, listen_port},
+                    discovery::route_key(service, port, route),
+                    port.app_protocol,
+                    role,
+                    port.tls ? service.key() + ":" + std::to_string(port.port) : std::string()});
   };
   if (!service.headless && !service.cluster_ip.empty())
     add(service.cluster_ip, port.port, ListenerRole::ClusterIP);

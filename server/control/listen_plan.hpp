@@ -3,6 +3,7 @@
 #pragma once
 
 #include <compare>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,11 +21,17 @@ struct ListenAddress {
 
 enum class ListenerRole { ClusterIP, NodePort, LoadBalancer };
 
+class TlsTerminator;
+
 struct ListenerSpec {
   ListenAddress address;
   std::string backend_key;  // discovery::route_key() of the route it serves
   conf::AppProtocol protocol = conf::AppProtocol::Tcp;
   ListenerRole role = ListenerRole::ClusterIP;
+  // A TLS port: "namespace/name:port" of the Service port, which the Proxy turns into the
+  // terminator every listener of that port shares; "" and null for a plain port.
+  std::string tls_port = {};
+  std::shared_ptr<TlsTerminator> tls = {};
 
   friend bool operator==(const ListenerSpec&, const ListenerSpec&) = default;
 };

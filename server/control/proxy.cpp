@@ -18,6 +18,7 @@
 #include "server/log/access_log.hpp"
 #include "server/log/log.hpp"
 #include "server/metrics/metrics_registry.hpp"
+#include "server/tls/tls_terminator.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -107,6 +108,7 @@ bool Proxy::apply(conf::Snapshot snapshot) {
   for (const auto& conflict : conflicts)
     log(LogLevel::Error, "configuration rejected: ", conflict);
   if (!conflicts.empty()) return false;
+  if (!attach_tls(plan, snapshot)) return false;
 
   // Bind every new address on every worker first, so a failure changes nothing.
   std::vector<const ListenerSpec*> added;
@@ -157,6 +159,51 @@ bool Proxy::apply(conf::Snapshot snapshot) {
   // reported.
   auto previous = std::make_shared<conf::Snapshot>(std::exchange(snapshot_, std::move(snapshot)));
   asio::post(control_, [previous = std::move(previous)] {});
+  return true;
+}
+
+bool Proxy::attach_tls(std::vector<ListenerSpec>& plan, const conf::Snapshot& snapshot) {
+  std::map<std::string, const conf::Service*> services;
+  std::map<std::string, const conf::TlsSecret*> secrets;
+  std::map<std::string, TlsEntry> attached;
+  for (auto& spec : plan) {
+    if (spec.tls_port.empty()) continue;
+    if (const auto done = attached.find(spec.tls_port); done != attached.end()) {
+      spec.tls = done->second.terminator;
+      continue;
+    }
+    if (services.empty()) {
+      for (const auto& service : snapshot.services)
+        services[service.key()] = &service;
+      for (const auto& secret : snapshot.secrets)
+        secrets[secret.key()] = &secret;
+    }
+    const conf::Service& service = *services.at(spec.tls_port.substr(0, spec.tls_port.rfind(':')));
+    std::vector<const conf::TlsSecret*> served;
+    const conf::TlsSettings& policy = snapshot.proxy.tls;
+    std::string identity =
+        policy.min_version + "|" + policy.ciphers + "|" + (service.tls_strict_sni ? "strict" : "");
+    for (const auto& name : service.tls_secrets) {
+      const conf::TlsSecret* secret = secrets.at(service.namespace_name + "/" + name);
+      served.push_back(secret);
+      identity += "|" + secret->key() + "|" + secret->certificate_pem + secret->private_key_pem;
+    }
+    TlsEntry entry{std::move(identity), nullptr};
+    if (const auto kept = tls_terminators_.find(spec.tls_port);
+        kept != tls_terminators_.end() && kept->second.identity == entry.identity) {
+      entry.terminator = kept->second.terminator;
+    } else {
+      std::string error;
+      entry.terminator = TlsTerminator::make(served, service.tls_strict_sni, policy, error);
+      if (!entry.terminator) {
+        log(LogLevel::Error, "configuration rejected: TLS for ", spec.tls_port, ": ", error);
+        return false;
+      }
+    }
+    spec.tls = entry.terminator;
+    attached.emplace(spec.tls_port, std::move(entry));
+  }
+  tls_terminators_ = std::move(attached);
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,10 @@ class Proxy {
   // All-or-nothing: when a new listener cannot be bound, nothing changes and false is
   // returned with the reasons logged. Takes the snapshot to keep it without a copy.
   bool apply(conf::Snapshot snapshot);
+  // Gives each TLS port's listeners their terminator: the previous one when the port's
+  // Secrets and the TLS policy did not change (its sessions live on), a new one otherwise.
+  // False, with the reason logged, when one cannot be made.
+  bool attach_tls(std::vector<ListenerSpec>& plan, const conf::Snapshot& snapshot);
   // Rebuilds the backends from the snapshot's pods plus the DNS pods and publishes a new
   // RoutingTable to every worker. After apply() and on every DNS change.
   void publish_routes(const conf::Snapshot& snapshot);
@@ -83,6 +88,11 @@ class Proxy {
   ReadinessProber prober_{control_, [](std::string_view line) { log(LogLevel::Info, line); }};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenerSpec> listeners_;
+  struct TlsEntry {
+    std::string identity;  // what it was made from: Secrets' names and contents, the policy
+    std::shared_ptr<TlsTerminator> terminator;
+  };
+  std::map<std::string, TlsEntry> tls_terminators_;  // by ListenerSpec::tls_port
   // The backends in force (backend_builder_.current()) and what the next rebuild can reuse.
   discovery::BackendBuilder backend_builder_;
   // Observability, all on the control thread; the admin reads the members above by

@@ -149,11 +149,11 @@ void serialize_request_head(BasicHttpConnection<Stream>& c, const RequestHead& r
                             const RequestPlan& plan, const conf::Limits& limits) {
   const bool needs_host = request.count(boost::beast::http::field::host) == 0;
   c.head.clear();
-  append_forwarded_request(
-      request,
-      {c.client_ip, "http", needs_host ? std::string_view(c.local_host()) : std::string_view(),
-       limits.allow_underscores_in_headers},
-      plan.framing, plan.upgrade, plan.expect_continue, c.head);
+  append_forwarded_request(request,
+                           {c.client_ip, is_plain_socket<Stream> ? "http" : "https",
+                            needs_host ? std::string_view(c.local_host()) : std::string_view(),
+                            limits.allow_underscores_in_headers},
+                           plan.framing, plan.upgrade, plan.expect_continue, c.head);
 }
 
 // The head and the buffered body of one attempt's request, in one write.

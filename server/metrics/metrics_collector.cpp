@@ -22,6 +22,7 @@ std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
   append(families, endpoint_families(*backends_, lb::Clock::now()));
   append(families, control_families(control_));
   append(families, local_fault_families(local_fault_counters()));
+  append(families, tls_families(tls_counters()));
   append(families, process_families());
   return families;
 }

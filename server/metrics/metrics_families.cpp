@@ -237,4 +237,25 @@ std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCount
   return {std::move(local), std::move(accept)};
 }
 
+std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters) {
+  MetricFamily handshakes{"svcproxy_tls_handshakes_total",
+                          "TLS handshakes on TLS ports that finished, by protocol version.",
+                          MetricType::Counter,
+                          {}};
+  for (std::size_t version = 0; version < kTlsVersions; ++version)
+    handshakes.metric.push_back(
+        counter({{"result", "success"}, {"version", to_string(static_cast<TlsVersion>(version))}},
+                static_cast<double>(counters.handshakes[version].load(std::memory_order_relaxed))));
+  MetricFamily failures{"svcproxy_tls_handshake_errors_total",
+                        "Connections to TLS ports closed before a finished handshake, by reason "
+                        "(plain_http ones were answered 400).",
+                        MetricType::Counter,
+                        {}};
+  for (std::size_t reason = 0; reason < kTlsFailures; ++reason)
+    failures.metric.push_back(
+        counter({{"reason", to_string(static_cast<TlsFailure>(reason))}},
+                static_cast<double>(counters.failures[reason].load(std::memory_order_relaxed))));
+  return {std::move(handshakes), std::move(failures)};
+}
+
 }  // namespace svcproxy::server

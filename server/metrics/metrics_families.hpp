@@ -9,6 +9,7 @@
 #include "discovery/backends.hpp"
 #include "server/control/control_stats.hpp"
 #include "server/metrics/metrics.hpp"
+#include "server/tls/tls_counters.hpp"
 
 namespace svcproxy::server {
 
@@ -24,5 +25,9 @@ std::vector<prometheus::MetricFamily> control_families(const ControlStats& stats
 
 // svcproxy_local_resource_errors_total{kind}, svcproxy_accept_errors_total{reason}.
 std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCounters& counters);
+
+// svcproxy_tls_handshakes_total{result="success",version}, and the failures by reason in
+// svcproxy_tls_handshake_errors_total{reason}.
+std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters);
 
 }  // namespace svcproxy::server

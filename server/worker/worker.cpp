@@ -13,6 +13,7 @@
 #include "server/log/access_log.hpp"
 #include "server/log/log.hpp"
 #include "server/net/native_socket.hpp"
+#include "server/tls/tls_session.hpp"
 #include "server/upstream/socket_faults.hpp"
 #include "server/worker/coarse_clock.hpp"
 
@@ -180,7 +181,9 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer,
   ++sessions_;
   record_connection_opened(*stats);
   auto session =
-      spec.protocol == conf::AppProtocol::Http
+      spec.tls ? serve_tls_connection(std::move(socket), peer, spec.tls, spec.backend_key, context_,
+                                      routes->settings.timeouts.tls_handshake)
+      : spec.protocol == conf::AppProtocol::Http
           ? serve_http_connection(std::move(socket), peer, spec.backend_key, context_)
           : serve_l4_connection(std::move(socket), peer, std::move(backend), routes, stats,
                                 {context_.resources().relay_buffers, context_.resources().pipes});

@@ -1,0 +1,122 @@
+// GCC 12 reports a false mismatched-new-delete on Asio's awaitable frames in this file.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#include "server/tls/tls_session.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "server/http/http_session.hpp"
+#include "server/tls/tls_counters.hpp"
+#include "server/tls/tls_terminator.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+namespace {
+
+constexpr unsigned char kHandshakeRecord = 0x16;  // a TLS record of type handshake
+
+// What OpenSSL's reason for a failed handshake says, as the metric counts it.
+TlsFailure failure_of(const boost::system::error_code& error) {
+  if (error == asio::error::operation_aborted) return TlsFailure::Timeout;
+  if (error == asio::error::eof || error == asio::ssl::error::stream_truncated ||
+      error == asio::error::connection_reset)
+    return TlsFailure::Closed;
+  if (error.category() != asio::error::get_ssl_category()) return TlsFailure::Other;
+  switch (ERR_GET_REASON(static_cast<unsigned long>(error.value()))) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_VERSION_TOO_LOW:
+      return TlsFailure::ProtocolVersion;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUPS:
+    case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+      return TlsFailure::NoSharedCipher;
+    case SSL_R_CALLBACK_FAILED:
+    case SSL_R_CLIENTHELLO_TLSEXT:
+      return TlsFailure::UnrecognizedName;
+    case SSL_R_NO_APPLICATION_PROTOCOL:
+      return TlsFailure::NoApplicationProtocol;
+    default:
+      return TlsFailure::Other;
+  }
+}
+
+asio::awaitable<void> refuse_plain_http(tcp::socket& socket) {
+  static constexpr std::string_view kAnswer =
+      "HTTP/1.1 400 Bad Request\r\nServer: svcproxy\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 46\r\nConnection: close\r\n\r\n"
+      "The plain HTTP request was sent to HTTPS port\n";
+  co_await asio::async_write(socket, asio::buffer(kAnswer), asio::as_tuple(asio::use_awaitable));
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint peer,
+                                           std::shared_ptr<TlsTerminator> tls,
+                                           std::string backend_key, WorkerContext& worker,
+                                           conf::Duration handshake_timeout) {
+  // One deadline for the whole handshake, the first byte included: closing the socket
+  // ends whatever is waiting on it.
+  asio::steady_timer deadline(socket.get_executor());
+  deadline.expires_after(handshake_timeout);
+  bool timed_out = false;
+  tcp::socket* raw = &socket;
+  deadline.async_wait([&raw, &timed_out](const boost::system::error_code& error) {
+    if (error || !raw) return;
+    timed_out = true;
+    boost::system::error_code ignored;
+    raw->cancel(ignored);
+  });
+  struct Disarm {
+    asio::steady_timer& timer;
+    tcp::socket*& raw;
+    ~Disarm() {
+      raw = nullptr;
+      timer.cancel();
+    }
+  } disarm{deadline, raw};
+
+  auto [wait_error] =
+      co_await socket.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+  unsigned char first = 0;
+  const ssize_t peeked = wait_error ? -1 : ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
+  if (peeked <= 0) {
+    count_tls_failure(timed_out ? TlsFailure::Timeout : TlsFailure::Closed);
+    co_return;
+  }
+  if (first != kHandshakeRecord) {
+    // An HTTP method starts with an upper-case letter; a TLS record never does.
+    const bool http = first >= 'A' && first <= 'Z';
+    count_tls_failure(http ? TlsFailure::PlainHttp : TlsFailure::NotTls);
+    if (http) co_await refuse_plain_http(socket);
+    co_return;
+  }
+
+  TlsStream stream(std::move(socket), tls->context());
+  raw = &stream.next_layer();
+  auto [error] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                 asio::as_tuple(asio::use_awaitable));
+  if (error) {
+    count_tls_failure(timed_out ? TlsFailure::Timeout : failure_of(error));
+    co_return;
+  }
+  raw = nullptr;
+  deadline.cancel();
+  count_tls_handshake(tls_version(SSL_get_version(stream.native_handle())));
+  co_await serve_http_connection(std::move(stream), peer, std::move(backend_key), worker);
+}
+
+}  // namespace svcproxy::server

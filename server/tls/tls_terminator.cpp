@@ -1,0 +1,119 @@
+#include "server/tls/tls_terminator.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/buffer.hpp>
+#include <cstring>
+
+#include "server/tls/sni_match.hpp"
+
+namespace svcproxy::server {
+namespace asio = boost::asio;
+
+const char* const kIntermediateCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+namespace {
+
+constexpr const char* kTls13Ciphers =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
+// Session ids are looked up under this context id (any fixed bytes).
+constexpr unsigned char kSessionContext[] = "svcproxy";
+
+std::string openssl_error() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown OpenSSL error";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+// ALPN: http/1.1 when the client offers it; a client offering only others (h2) gets the
+// fatal no_application_protocol alert, as RFC 7301 asks, rather than a protocol it did not
+// ask for.
+int select_protocol(SSL*, const unsigned char** out, unsigned char* out_length,
+                    const unsigned char* offered, unsigned int offered_length, void*) {
+  static constexpr unsigned char kHttp11[] = "http/1.1";
+  for (unsigned int i = 0; i < offered_length;) {
+    const unsigned int length = offered[i];
+    if (i + 1 + length > offered_length) break;
+    if (length == 8 && std::memcmp(offered + i + 1, kHttp11, 8) == 0) {
+      *out = offered + i + 1;
+      *out_length = 8;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + length;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+bool apply_policy(SSL_CTX* native, const conf::TlsSettings& settings, std::string& error) {
+  SSL_CTX_set_min_proto_version(native,
+                                settings.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  // OpenSSL 3 refuses client-initiated renegotiation by default; this refuses all of it.
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  const std::string ciphers = settings.ciphers.empty() ? kIntermediateCiphers : settings.ciphers;
+  if (SSL_CTX_set_cipher_list(native, ciphers.c_str()) != 1) {
+    error = "ProxyConfig tls.ciphers \"" + ciphers + "\": " + openssl_error();
+    return false;
+  }
+  if (SSL_CTX_set_ciphersuites(native, kTls13Ciphers) != 1 ||
+      SSL_CTX_set1_groups_list(native, kGroups) != 1) {
+    error = "TLS policy: " + openssl_error();
+    return false;
+  }
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  SSL_CTX_set_alpn_select_cb(native, select_protocol, nullptr);
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<TlsTerminator> TlsTerminator::make(
+    const std::vector<const conf::TlsSecret*>& secrets, bool strict_sni,
+    const conf::TlsSettings& settings, std::string& error) {
+  std::shared_ptr<TlsTerminator> terminator(new TlsTerminator());
+  terminator->strict_sni_ = strict_sni;
+  for (const conf::TlsSecret* secret : secrets) {
+    auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    if (!apply_policy(context->native_handle(), settings, error)) return nullptr;
+    boost::system::error_code failure;
+    context->use_certificate_chain(asio::buffer(secret->certificate_pem), failure);
+    if (!failure)
+      context->use_private_key(asio::buffer(secret->private_key_pem), asio::ssl::context::pem,
+                               failure);
+    if (failure) {
+      error = "Secret " + secret->key() + ": " + failure.message();
+      return nullptr;
+    }
+    terminator->names_.push_back(secret->dns_names);
+    terminator->contexts_.push_back(std::move(context));
+  }
+  if (terminator->contexts_.empty()) {
+    error = "no Secret to serve";
+    return nullptr;
+  }
+  SSL_CTX* first = terminator->context().native_handle();
+  SSL_CTX_set_tlsext_servername_callback(first, &TlsTerminator::on_server_name);
+  SSL_CTX_set_tlsext_servername_arg(first, terminator.get());
+  return terminator;
+}
+
+int TlsTerminator::on_server_name(SSL* ssl, int* alert, void* self) {
+  const auto& terminator = *static_cast<TlsTerminator*>(self);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  const auto chosen = choose_certificate(terminator.names_, name ? name : "");
+  if (!chosen) {
+    if (!terminator.strict_sni_) return SSL_TLSEXT_ERR_OK;  // the first certificate
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  if (*chosen != 0) SSL_set_SSL_CTX(ssl, terminator.contexts_[*chosen]->native_handle());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace svcproxy::server

@@ -1,0 +1,45 @@
+// What a TLS port of a Service serves: one OpenSSL context per Secret, all with the same
+// policy (TLS 1.2+ or 1.3 only, Mozilla "intermediate" ciphers and curves, no
+// renegotiation, no compression, ALPN http/1.1), the first as the default and the others
+// chosen by SNI (sni_match). Built on the control thread at a reload, then shared,
+// read-only, by every worker's listeners for that port: OpenSSL contexts are safe to use
+// from many threads once set up, and one context's session cache and ticket keys serve
+// every worker, so a session resumes whichever worker takes the next connection.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/model.hpp"
+
+namespace svcproxy::server {
+
+class TlsTerminator {
+ public:
+  // nullptr with `error` set when a context cannot be made (a cipher list OpenSSL refuses,
+  // a certificate it cannot load).
+  static std::shared_ptr<TlsTerminator> make(const std::vector<const conf::TlsSecret*>& secrets,
+                                             bool strict_sni, const conf::TlsSettings& settings,
+                                             std::string& error);
+
+  // The default context, which new connections start with (SNI may switch it).
+  boost::asio::ssl::context& context() { return *contexts_.front(); }
+
+  TlsTerminator(const TlsTerminator&) = delete;
+  TlsTerminator& operator=(const TlsTerminator&) = delete;
+
+ private:
+  TlsTerminator() = default;
+  static int on_server_name(SSL* ssl, int* alert, void* self);
+
+  std::vector<std::unique_ptr<boost::asio::ssl::context>> contexts_;
+  std::vector<std::vector<std::string>> names_;
+  bool strict_sni_ = false;
+};
+
+// Mozilla's "intermediate" TLS 1.2 ciphers (ECDHE only: no DHE parameters to keep).
+extern const char* const kIntermediateCiphers;
+
+}  // namespace svcproxy::server
