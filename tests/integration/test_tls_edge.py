@@ -1,0 +1,218 @@
+#!/ usr / bin / env python3
+"""TLS at the edge (issue 17): a Service with svcproxy.io/tls-secret terminates HTTPS on its
+ports. openssl s_client and curl against certificates made for the test: SNI picks the
+certificate, TLS 1.0/1.1 and weak ciphers are refused, sessions resume, a plain HTTP
+request gets a 400, pods see X-Forwarded-Proto: https, and a reload swaps the certificate
+while a download on an old connection finishes; a Secret whose key is not its
+certificate's is refused and the old one keeps serving."""
+import os
+import re
+import shutil
+import signal
+import hashlib
+import socket
+import subprocess
+
+import admin
+import harness
+import reload_support
+import tls_support
+from harness import Skip, test
+
+OPENSSL = shutil.which("openssl")
+CURL = shutil.which("curl")
+
+
+def s_client(port, *args, data=b""):
+    """`openssl s_client -connect 127.0.0.1:PORT ARGS`: (exit code, stdout+stderr)."""
+    if not OPENSSL:
+        raise Skip("openssl is not installed")
+    done = subprocess.run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", *args],
+                          input=data, capture_output=True, timeout=20,
+                          preexec_fn=harness._die_with_parent)
+    return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
+
+
+def subject(output):
+    found = re.search(r"^subject=.*CN\s*=\s*(\S+)", output, re.M)
+    return found.group(1) if found else None
+
+
+def curl(port, path="/", name="web.example.com", ca=None, extra=()):
+    """curl over https to 127.0.0.1:PORT as `name`: (http code, body)."""
+    if not CURL:
+        raise Skip("curl is not installed")
+    argv = [CURL, "-s", "--max-time", "20", "--resolve", f"{name}:{port}:127.0.0.1",
+            *(["--cacert", ca] if ca else ["-k"]), "-w", "\n%{http_code}", *extra,
+            f"https://{name}:{port}{path}"]
+    done = subprocess.run(argv, capture_output=True, timeout=30, preexec_fn=harness._die_with_parent)
+    body, _, code = done.stdout.decode(errors="replace").rpartition("\n")
+    return code, body
+
+
+def tls_documents(secrets, pods, node_port, annotations=None):
+    service = harness.service_doc("web", 443, pods[0].port, type="NodePort", node_port=node_port,
+                                  annotations={"svcproxy.io/tls-secret": ",".join(
+                                      name for name, _ in secrets), **(annotations or {})})
+    service["spec"]["ports"][0]["appProtocol"] = "http"
+    config = harness.proxy_config_doc(harness.free_port(), timeouts={
+        "connect": "1s", "idle": "60s", "drain": "5s", "tlsHandshake": "1s"})
+    return [config, service, *harness.pod_docs(pods),
+            *(tls_support.secret_doc(name, *pem) for name, pem in secrets)]
+
+
+def start(env, pods, secrets, annotations=None):
+    node_port = harness.free_node_port()
+    docs = tls_documents(secrets, pods, node_port, annotations)
+    proxy = env.svcproxy(docs)
+    return proxy, node_port, docs
+
+
+@test(timeout=90)
+def sni_picks_the_certificate_and_weak_protocols_are_refused(env):
+    web = tls_support.make_certificate(env.workdir, "web", ["web.example.com", "www.example.com"])
+    api = tls_support.make_certificate(env.workdir, "api", ["api.example.com",
+                                                            "*.api.example.com"], key="rsa")
+    pods = env.web_pods(1)
+    proxy, port, docs = start(env, pods, [("web-tls", web), ("api-tls", api)])
+
+    for name, expected in [("web.example.com", "web.example.com"),
+                           ("WWW.example.com", "web.example.com"),
+                           ("v2.api.example.com", "api.example.com"),
+                           ("api.example.com", "api.example.com"),
+                           ("a.b.api.example.com", "web.example.com"),  # one label only
+                           ("other.test", "web.example.com")]:
+        _, out = s_client(port, "-servername", name)
+        assert subject(out) == expected, (name, out)
+    _, out = s_client(port, "-noservername")
+    assert subject(out) == "web.example.com", out  # no SNI: the first Secret
+
+#Verified end to end : the right certificate for each name, HTTP inside.
+    code, body = curl(port, name="web.example.com", ca=os.path.join(env.workdir, "web.crt"))
+    assert (code, body.strip()) == ("200", pods[0].name), (code, body)
+    code, _ = curl(port, name="x.api.example.com", ca=os.path.join(env.workdir, "api.crt"))
+    assert code == "200"
+
+#TLS 1.0 and 1.1(allowed on the client side for the test) and a CBC cipher : refused.
+    for version in ("-tls1", "-tls1_1"):
+        code, out = s_client(port, version, "-cipher", "DEFAULT@SECLEVEL=0")
+        assert code != 0 and "Cipher is (NONE)" in out, (version, out)
+    code, out = s_client(port, "-tls1_2", "-cipher", "AES128-SHA")
+    assert code != 0 and "Cipher is (NONE)" in out, out
+    code, out = s_client(port, "-tls1_2")
+    assert "Cipher is ECDHE-" in out, out
+#ALPN : http / 1.1 is chosen; a client that offers only h2 gets a fatal alert.
+    _, out = s_client(port, "-alpn", "h2,http/1.1")
+    assert "ALPN protocol: http/1.1" in out, out
+    code, out = s_client(port, "-alpn", "h2")
+    assert "no application protocol" in out, out
+
+    scrape = admin.scrape(int(docs[0]["spec"]["adminAddress"].rsplit(":", 1)[1]))
+    assert admin.value(scrape, "svcproxy_tls_handshakes_total", result="success",
+                       version="TLSv1.3") >= 8
+    assert admin.value(scrape, "svcproxy_tls_handshake_errors_total",
+                       reason="protocol_version") >= 2
+    assert admin.value(scrape, "svcproxy_tls_handshake_errors_total",
+                       reason="no_application_protocol") >= 1
+
+
+@test(timeout=90)
+def strict_sni_refuses_unknown_names_and_sessions_resume(env):
+    web = tls_support.make_certificate(env.workdir, "web", ["web.example.com"])
+    pods = env.web_pods(1)
+    proxy, port, _ = start(env, pods, [("web-tls", web)], {
+  "svcproxy.io/tls-strict-sni" : "true"})
+    code, out = s_client(port, "-servername", "other.test")
+    assert code != 0 and "unrecognized name" in out, out
+    code, out = s_client(port, "-noservername")
+    assert code != 0, out
+
+#Resumption(TLS 1.2 session tickets; the context is shared by both workers).
+    session = os.path.join(env.workdir, "session.pem")
+    _, out = s_client(port, "-tls1_2", "-servername", "web.example.com", "-sess_out", session)
+    assert "New, TLSv1.2" in out, out
+    for _ in range(4):  # whichever worker accepts it
+        _, out = s_client(port, "-tls1_2", "-servername", "web.example.com", "-sess_in", session)
+        assert "Reused, TLSv1.2" in out, out
+
+
+@test(timeout=90)
+def plain_http_gets_400_and_pods_see_https_forwarded(env):
+    web = tls_support.make_certificate(env.workdir, "web", ["web.example.com"])
+    pod = env.python_pod("echo-1", "127.0.1.1", harness.free_port("127.0.1.1"), record=True)
+    proxy, port, docs = start(env, [pod], [("web-tls", web)])
+    reply = harness.http_request(("127.0.0.1", port), path="/")
+    assert reply.status == 400 and b"plain HTTP request was sent to HTTPS port" in reply.body
+    code, _ = curl(port, "/hello")
+    assert code == "200"
+    [head] = [h for h in pod.heads() if h["target"] == "/hello"]
+    assert ["X-Forwarded-Proto", "https"] in head["headers"], head
+
+#Garbage is closed at once; a client that sends nothing is closed after tlsHandshake.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"\x00\x01\x02garbage")
+        try:
+# closed with the garbage unread: a reset, or an end of stream
+            assert harness.recv_all(s, timeout=5) == b""
+        except ConnectionResetError:
+            pass
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        assert harness.recv_all(s, timeout=5) == b""  # closed after 1s
+    scrape = admin.scrape(int(docs[0]["spec"]["adminAddress"].rsplit(":", 1)[1]))
+    for reason in ("plain_http", "not_tls", "timeout"):
+        assert admin.value(scrape, "svcproxy_tls_handshake_errors_total", reason=reason) >= 1
+
+
+@test(timeout=120)
+def a_reload_swaps_the_certificate_while_an_old_download_finishes(env):
+    first = tls_support.make_certificate(env.workdir, "first", ["web.example.com"])
+    pods = env.web_pods(1)
+    digest = harness.make_file(os.path.join(pods[0].files, "big"), 8 << 20)
+    proxy, port, docs = start(env, pods, [("web-tls", first)])
+    _, out = s_client(port, "-servername", "web.example.com")
+    fingerprint_before = fingerprint(out)
+
+#A slow download over TLS, started before the reload.
+    download = os.path.join(env.workdir, "download.bin")
+    slow = subprocess.Popen([CURL, "-sk", "--limit-rate", "2M", "-o", download,
+                             "--resolve", f"web.example.com:{port}:127.0.0.1",
+                             f"https://web.example.com:{port}/files/big"],
+                            preexec_fn=harness._die_with_parent)
+    harness.wait_until(lambda: os.path.exists(download) and os.path.getsize(download) > 0, 10,
+                       what="the download under way")
+
+    second = tls_support.make_certificate(env.workdir, "second", ["web.example.com"])
+    docs[-1] = tls_support.secret_doc("web-tls", *second)
+    since = len(proxy.log_text())
+    reload_support.save_by_rename(proxy.config_path, docs)
+    proxy.send_signal(signal.SIGHUP)
+    proxy.wait_for_log(r"reload applied", since=since)
+    _, out = s_client(port, "-servername", "web.example.com")
+    assert fingerprint(out) != fingerprint_before, "new handshakes get the new certificate"
+
+#A Secret whose key is another certificate's: the reload is refused, the old stays.
+    bad = tls_support.make_certificate(env.workdir, "bad", ["web.example.com"])
+    docs[-1] = tls_support.secret_doc("web-tls", second[0], bad[1])
+    since = len(proxy.log_text())
+    reload_support.save_by_rename(proxy.config_path, docs)
+    proxy.send_signal(signal.SIGHUP)
+    proxy.wait_for_log(r"reload rejected", since=since)
+    assert "the private key is not the key of the certificate" in proxy.log_text()[since:]
+    _, out = s_client(port, "-servername", "web.example.com")
+    assert fingerprint(out) == fingerprint(s_client(port, "-servername", "web.example.com")[1])
+    assert fingerprint(out) != fingerprint_before
+
+    assert slow.wait(timeout=60) == 0
+    with open(download, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == digest, "the old download is whole"
+
+
+def fingerprint(s_client_output):
+    """The server certificate's PEM as s_client printed it (what identifies it here)."""
+    found = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+                      s_client_output, re.S)
+    return found.group(0) if found else None
+
+
+if __name__ == "__main__":
+    harness.main()
