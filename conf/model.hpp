@@ -186,6 +186,7 @@ struct TlsSecret {
 struct TlsSettings {
   std::string min_version = "1.2";  // "1.2" or "1.3"
   std::string ciphers;              // OpenSSL cipher list for TLS 1.2; empty: intermediate
+  Duration ticket_key_rotation = std::chrono::hours(1);  // session ticket keys
 
   friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
 };

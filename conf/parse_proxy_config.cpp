@@ -179,6 +179,9 @@ void parse_tls(YamlReader& reader, const Field& field, TlsSettings& tls) {
     else
       tls.ciphers = *text;
   }
+  read_duration(reader, field.child("ticketKeyRotation"), tls.ticket_key_rotation, false);
+  if (tls.ticket_key_rotation < std::chrono::seconds(1))
+    reader.error(field.child("ticketKeyRotation"), "must be at least 1s");
 }
 
 void parse_etcd(YamlReader& reader, const Field& field, EtcdSettings& etcd) {

@@ -1,4 +1,6 @@
 // v1 Secret of type kubernetes.io/tls: the certificate chain and key for TLS listeners.
+#include <sys/stat.h>
+
 #include "conf/base64.hpp"
 #include "conf/parsers.hpp"
 #include "conf/tls_certificate.hpp"
@@ -55,6 +57,13 @@ std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document)
     }
     secret.dns_names = std::move(check.dns_names);
   }
+  // A private key in a file other users can read is readable by every account here.
+  struct stat file {};
+  if (::stat(secret.location.file.c_str(), &file) == 0 && S_ISREG(file.st_mode) &&
+      (file.st_mode & S_IROTH))
+    reader.warning(document, "the private key of Secret " + secret.key() + " is in " +
+                                 secret.location.file +
+                                 ", which other users can read (chmod o-r it)");
   return secret;
 }
 

@@ -181,8 +181,9 @@ bool Proxy::attach_tls(std::vector<ListenerSpec>& plan, const conf::Snapshot& sn
     const conf::Service& service = *services.at(spec.tls_port.substr(0, spec.tls_port.rfind(':')));
     std::vector<const conf::TlsSecret*> served;
     const conf::TlsSettings& policy = snapshot.proxy.tls;
-    std::string identity =
-        policy.min_version + "|" + policy.ciphers + "|" + (service.tls_strict_sni ? "strict" : "");
+    std::string identity = policy.min_version + "|" + policy.ciphers + "|" +
+                           std::to_string(policy.ticket_key_rotation.count()) + "|" +
+                           (service.tls_strict_sni ? "strict" : "");
     for (const auto& name : service.tls_secrets) {
       const conf::TlsSecret* secret = secrets.at(service.namespace_name + "/" + name);
       served.push_back(secret);

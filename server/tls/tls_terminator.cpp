@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "server/tls/sni_match.hpp"
+#include "server/tls/ticket_keys.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -68,6 +69,8 @@ bool apply_policy(SSL_CTX* native, const conf::TlsSettings& settings, std::strin
   }
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_alpn_select_cb(native, select_protocol, nullptr);
+  use_shared_ticket_keys(
+      native, std::chrono::duration_cast<std::chrono::seconds>(settings.ticket_key_rotation));
   return true;
 }
 

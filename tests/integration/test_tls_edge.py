@@ -141,6 +141,8 @@ def plain_http_gets_400_and_pods_see_https_forwarded(env):
     web = tls_support.make_certificate(env.workdir, "web", ["web.example.com"])
     pod = env.python_pod("echo-1", "127.0.1.1", harness.free_port("127.0.1.1"), record=True)
     proxy, port, docs = start(env, [pod], [("web-tls", web)])
+    # The test's config file is world-readable (umask 022), and holds a private key.
+    assert "which other users can read (chmod o-r it)" in proxy.log_text()
     reply = harness.http_request(("127.0.0.1", port), path="/")
     assert reply.status == 400 and b"plain HTTP request was sent to HTTPS port" in reply.body
     code, _ = curl(port, "/hello")

@@ -23,6 +23,8 @@ TEST_CASE("without a ProxyConfig every setting has its default") {
   CHECK(proxy.admin_address == "127.0.0.1:10249");
   CHECK(proxy.api_address.empty());
   CHECK(proxy.api_token_file.empty());
+  CHECK(proxy.tls.min_version == "1.2");
+  CHECK(proxy.timeouts.tls_handshake == std::chrono::seconds(10));
   CHECK(proxy.load_balancing == LoadBalancing::RoundRobin);
   CHECK(proxy.timeouts.connect == std::chrono::seconds(5));
   CHECK(proxy.timeouts.request_body == std::chrono::seconds(60));
@@ -40,6 +42,7 @@ TEST_CASE("every ProxyConfig field is read") {
   adminAddress: localhost:9000
   apiAddress: 0.0.0.0:6443
   apiTokenFile: /etc/svcproxy/api-token
+  tls: {minVersion: '1.3', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256', ticketKeyRotation: 10m}
   workers: 4
   loadBalancing: least-connections
   dnsServers: [127.0.0.53, '127.0.0.1:5353', '[::1]:53', '::1']
@@ -69,6 +72,9 @@ TEST_CASE("every ProxyConfig field is read") {
   CHECK(proxy.admin_address == "localhost:9000");
   CHECK(proxy.api_address == "0.0.0.0:6443");
   CHECK(proxy.api_token_file == "/etc/svcproxy/api-token");
+  CHECK(proxy.tls.min_version == "1.3");
+  CHECK(proxy.tls.ciphers == "ECDHE-ECDSA-AES128-GCM-SHA256");
+  CHECK(proxy.tls.ticket_key_rotation == std::chrono::minutes(10));
   CHECK(proxy.workers == 4);
   CHECK(proxy.load_balancing == LoadBalancing::LeastConnections);
   CHECK(proxy.dns_servers.size() == 4);
@@ -123,6 +129,9 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
       {"  apiAddress: '0.0.0.0'\n",
        "test.yaml:4:15: spec.apiAddress: \"0.0.0.0\" is not host:port"},
       {"  apiTokenFile: ''\n", "test.yaml:4:17: spec.apiTokenFile: must be a file path"},
+      {"  tls: {minVersion: '1.1'}\n",
+       "test.yaml:4:21: spec.tls.minVersion: \"1.1\" is not a TLS version svcproxy offers (1.2 or "
+       "1.3)"},
       {"  nodePortAddresses: [127.0.0.1, eth0]\n",
        "test.yaml:4:34: spec.nodePortAddresses[1]: \"eth0\" is not an IP address"},
       {"  dnsServers: [dns.example]\n",
