@@ -40,7 +40,7 @@ std::string qualified_plural(ApiResource resource) {
   std::string name = resource_plural(resource);
   const std::string version = resource_api_version(resource);
   if (const auto slash = version.find('/'); slash != std::string::npos)
-    name += "." + version.substr(0, slash);
+    name.append(1, '.').append(version, 0, slash);
   return name;
 }
 

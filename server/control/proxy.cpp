@@ -187,7 +187,8 @@ bool Proxy::attach_tls(std::vector<ListenerSpec>& plan, const conf::Snapshot& sn
     for (const auto& name : service.tls_secrets) {
       const conf::TlsSecret* secret = secrets.at(service.namespace_name + "/" + name);
       served.push_back(secret);
-      identity += "|" + secret->key() + "|" + secret->certificate_pem + secret->private_key_pem;
+      identity.append(1, '|').append(secret->key()).append(1, '|');
+      identity.append(secret->certificate_pem).append(secret->private_key_pem);
     }
     TlsEntry entry{std::move(identity), nullptr};
     if (const auto kept = tls_terminators_.find(spec.tls_port);
