@@ -28,12 +28,7 @@ Bio memory(const std::string& text) {
 }
 
 std::string openssl_reason() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "no PEM block found";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
+  return openssl_error_text("no PEM block found");
 }
 
 std::vector<std::string> dns_names_of(X509* certificate) {
@@ -57,6 +52,15 @@ std::vector<std::string> dns_names_of(X509* certificate) {
 }
 
 }  // namespace
+
+std::string openssl_error_text(const char* when_none) {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return when_none;
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
 
 CertificateCheck check_certificate(const std::string& certificate_pem,
                                    const std::string& private_key_pem) {

@@ -17,6 +17,10 @@ struct CertificateCheck {
   std::string error_key;
 };
 
+// The oldest error on this thread's OpenSSL error queue as text, the queue then cleared;
+// `when_none` when it is empty.
+std::string openssl_error_text(const char* when_none);
+
 CertificateCheck check_certificate(const std::string& certificate_pem,
                                    const std::string& private_key_pem);
 

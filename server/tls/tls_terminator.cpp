@@ -6,6 +6,7 @@
 #include <boost/asio/buffer.hpp>
 #include <cstring>
 
+#include "conf/tls_certificate.hpp"
 #include "server/tls/sni_match.hpp"
 #include "server/tls/ticket_keys.hpp"
 
@@ -25,12 +26,7 @@ constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
 constexpr unsigned char kSessionContext[] = "svcproxy";
 
 std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
+  return conf::openssl_error_text("unknown OpenSSL error");
 }
 
 // ALPN: http/1.1 when the client offers it; a client offering only others (h2) gets the

@@ -3,7 +3,24 @@
 // *.api.example.com). `openssl req -x509 -newkey ec ...` made them.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 namespace svcproxy::testing {
+
+// `pem` as a YAML literal block ("|" and each line indented four spaces), for a Secret's
+// stringData written inline in a test's YAML.
+inline std::string yaml_block(std::string_view pem) {
+  std::string out = "|\n";
+  std::size_t start = 0;
+  while (start < pem.size()) {
+    const auto end = pem.find('\n', start);
+    out += "    " + std::string(pem.substr(start, end - start)) + "\n";
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
 
 inline constexpr const char* kWebCertificate = R"(-----BEGIN CERTIFICATE-----
 MIIBujCCAV+gAwIBAgIUG566N8EQ1frCe/haAbunZXZ7jTUwCgYIKoZIzj0EAwIw

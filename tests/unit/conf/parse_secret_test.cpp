@@ -45,19 +45,8 @@ TEST_CASE("a kubernetes.io/tls Secret decodes data and reads the certificate's n
 
 TEST_CASE("stringData is read as is and wins over data") {
   std::string text = head + "type: kubernetes.io/tls\ndata: {tls.crt: Q0VSVA==}\nstringData:\n";
-  const auto block = [](std::string_view pem) {
-    std::string out = "|\n";
-    std::size_t start = 0;
-    while (start < pem.size()) {
-      const auto end = pem.find('\n', start);
-      out += "    " + std::string(pem.substr(start, end - start)) + "\n";
-      if (end == std::string_view::npos) break;
-      start = end + 1;
-    }
-    return out;
-  };
-  text += "  tls.crt: " + block(svcproxy::testing::kApiCertificate) +
-          "  tls.key: " + block(svcproxy::testing::kApiKey);
+  text += "  tls.crt: " + svcproxy::testing::yaml_block(svcproxy::testing::kApiCertificate) +
+          "  tls.key: " + svcproxy::testing::yaml_block(svcproxy::testing::kApiKey);
   const Snapshot snapshot = load_ok(text);
   CHECK(snapshot.secrets[0].certificate_pem == svcproxy::testing::kApiCertificate);
   CHECK(snapshot.secrets[0].dns_names ==

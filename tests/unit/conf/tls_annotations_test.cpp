@@ -12,22 +12,11 @@ using testing::load;
 using testing::load_ok;
 using testing::only_error;
 
-std::string indented(std::string_view pem) {
-  std::string out = "|\n";
-  std::size_t start = 0;
-  while (start < pem.size()) {
-    const auto end = pem.find('\n', start);
-    out += "    " + std::string(pem.substr(start, end - start)) + "\n";
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 std::string secret(const std::string& name, const char* certificate, const char* key) {
   return "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " + name +
-         "}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: " + indented(certificate) +
-         "  tls.key: " + indented(key);
+         "}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: " +
+         svcproxy::testing::yaml_block(certificate) +
+         "  tls.key: " + svcproxy::testing::yaml_block(key);
 }
 
 // A Service "web" with the annotations given (one line of flow mapping) and two ports:
