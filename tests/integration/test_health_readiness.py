@@ -95,8 +95,14 @@ def stopped_pod_leaves_and_restarted_pod_returns(env):
         ready_at = transitions(proxy, "web-2")[0][-1][0]
         time.sleep(1.5)
 
-    # While web-2 was down, the stream never failed: its share went to the others.
-    assert not stream.errors(), stream.errors()
+    # While web-2 was down, the stream never failed: its share went to the others. This is
+    # an L4 Service, so the one connection web-2's kernel had accepted when nginx was killed
+    # may end unanswered (reset or closed), as through kube-proxy or HAProxy's TCP mode: an
+    # L4 relay retries failed connects only. Nothing started after the kill may fail.
+    killed_in_flight = [(t, error) for t, error in stream.errors()
+                        if stopped_at - 0.2 <= t <= stopped_at + 0.2]
+    assert len(killed_in_flight) <= 1 and stream.errors() == killed_in_flight, \
+        (stopped_at, stream.errors())
     assert "web-2" not in stream.pods_between(stopped_at, ready_at - 0.1), stream.results
     # Back in rotation after readiness returned.
     back = stream.pods_between(ready_at + 0.1)
