@@ -76,11 +76,6 @@ void parse_tls_annotations(YamlReader& reader, const Field& annotations, Service
   if (!ports.present())
     for (auto& port : service.ports)
       port.tls = true;
-  for (std::size_t i = 0; i < service.ports.size(); ++i)
-    if (service.ports[i].tls && service.ports[i].app_protocol != AppProtocol::Http)
-      reader.error(ports.present() ? ports : secrets,
-                   "port " + std::to_string(service.ports[i].port) +
-                       " is not appProtocol http: TLS is terminated on HTTP ports only (for now)");
 }
 
 struct ParsedPort {

@@ -6,6 +6,7 @@
 
 #include "lb/backend.hpp"
 #include "server/l4/tcp_relay.hpp"
+#include "server/l4/tls_relay.hpp"
 #include "server/metrics/metrics.hpp"
 #include "server/worker/routing_table.hpp"
 
@@ -20,5 +21,11 @@ boost::asio::awaitable<void> serve_l4_connection(boost::asio::ip::tcp::socket cl
                                                  boost::asio::ip::tcp::endpoint peer,
                                                  lb::BackendPtr backend, RoutingTablePtr routes,
                                                  StatsHandle stats, RelayPools pools);
+
+// The same over a client TLS stream whose handshake is done (relay_tls).
+boost::asio::awaitable<void> serve_l4_tls_connection(TlsClientStream client,
+                                                     boost::asio::ip::tcp::endpoint peer,
+                                                     lb::BackendPtr backend, RoutingTablePtr routes,
+                                                     StatsHandle stats, RelayBufferPool& buffers);
 
 }  // namespace svcproxy::server

@@ -14,8 +14,10 @@
 #include <boost/asio/write.hpp>
 
 #include "server/http/http_session.hpp"
+#include "server/l4/l4_session.hpp"
 #include "server/tls/tls_counters.hpp"
 #include "server/tls/tls_terminator.hpp"
+#include "server/worker/worker_context.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -65,8 +67,8 @@ asio::awaitable<void> refuse_plain_http(tcp::socket& socket) {
 }  // namespace
 
 asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint peer,
-                                           std::shared_ptr<TlsTerminator> tls,
-                                           std::string backend_key, WorkerContext& worker,
+                                           std::shared_ptr<TlsTerminator> tls, TlsPayload payload,
+                                           WorkerContext& worker,
                                            conf::Duration handshake_timeout) {
   // One deadline for the whole handshake, the first byte included: closing the socket
   // ends whatever is waiting on it.
@@ -116,7 +118,13 @@ asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint pee
   raw = nullptr;
   deadline.cancel();
   count_tls_handshake(tls_version(SSL_get_version(stream.native_handle())));
-  co_await serve_http_connection(std::move(stream), peer, std::move(backend_key), worker);
+  if (payload.protocol == conf::AppProtocol::Http) {
+    co_await serve_http_connection(std::move(stream), peer, std::move(payload.backend_key), worker);
+  } else {
+    co_await serve_l4_tls_connection(std::move(stream), peer, std::move(payload.backend),
+                                     std::move(payload.routes), std::move(payload.stats),
+                                     worker.resources().relay_buffers);
+  }
 }
 
 }  // namespace svcproxy::server

@@ -181,8 +181,10 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer,
   ++sessions_;
   record_connection_opened(*stats);
   auto session =
-      spec.tls ? serve_tls_connection(std::move(socket), peer, spec.tls, spec.backend_key, context_,
-                                      routes->settings.timeouts.tls_handshake)
+      spec.tls ? serve_tls_connection(
+                     std::move(socket), peer, spec.tls,
+                     {spec.protocol, spec.backend_key, std::move(backend), routes, stats}, context_,
+                     routes->settings.timeouts.tls_handshake)
       : spec.protocol == conf::AppProtocol::Http
           ? serve_http_connection(std::move(socket), peer, spec.backend_key, context_)
           : serve_l4_connection(std::move(socket), peer, std::move(backend), routes, stats,

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """TLS at the edge (issue 17): a Service with svcproxy.io/tls-secret terminates HTTPS on its
 ports. openssl s_client and curl against certificates made for the test: SNI picks the
 certificate, TLS 1.0/1.1 and weak ciphers are refused, sessions resume, a plain HTTP
@@ -87,13 +87,13 @@ def sni_picks_the_certificate_and_weak_protocols_are_refused(env):
     _, out = s_client(port, "-noservername")
     assert subject(out) == "web.example.com", out  # no SNI: the first Secret
 
-#Verified end to end : the right certificate for each name, HTTP inside.
+    # Verified end to end: the right certificate for each name, HTTP inside.
     code, body = curl(port, name="web.example.com", ca=os.path.join(env.workdir, "web.crt"))
     assert (code, body.strip()) == ("200", pods[0].name), (code, body)
     code, _ = curl(port, name="x.api.example.com", ca=os.path.join(env.workdir, "api.crt"))
     assert code == "200"
 
-#TLS 1.0 and 1.1(allowed on the client side for the test) and a CBC cipher : refused.
+    # TLS 1.0 and 1.1 (allowed on the client side for the test) and a CBC cipher: refused.
     for version in ("-tls1", "-tls1_1"):
         code, out = s_client(port, version, "-cipher", "DEFAULT@SECLEVEL=0")
         assert code != 0 and "Cipher is (NONE)" in out, (version, out)
@@ -101,7 +101,7 @@ def sni_picks_the_certificate_and_weak_protocols_are_refused(env):
     assert code != 0 and "Cipher is (NONE)" in out, out
     code, out = s_client(port, "-tls1_2")
     assert "Cipher is ECDHE-" in out, out
-#ALPN : http / 1.1 is chosen; a client that offers only h2 gets a fatal alert.
+    # ALPN: http/1.1 is chosen; a client that offers only h2 gets a fatal alert.
     _, out = s_client(port, "-alpn", "h2,http/1.1")
     assert "ALPN protocol: http/1.1" in out, out
     code, out = s_client(port, "-alpn", "h2")
@@ -127,7 +127,7 @@ def strict_sni_refuses_unknown_names_and_sessions_resume(env):
     code, out = s_client(port, "-noservername")
     assert code != 0, out
 
-#Resumption(TLS 1.2 session tickets; the context is shared by both workers).
+    # Resumption (TLS 1.2 session tickets; the context is shared by both workers).
     session = os.path.join(env.workdir, "session.pem")
     _, out = s_client(port, "-tls1_2", "-servername", "web.example.com", "-sess_out", session)
     assert "New, TLSv1.2" in out, out
@@ -150,11 +150,11 @@ def plain_http_gets_400_and_pods_see_https_forwarded(env):
     [head] = [h for h in pod.heads() if h["target"] == "/hello"]
     assert ["X-Forwarded-Proto", "https"] in head["headers"], head
 
-#Garbage is closed at once; a client that sends nothing is closed after tlsHandshake.
+    # Garbage is closed at once; a client that sends nothing is closed after tlsHandshake.
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(b"\x00\x01\x02garbage")
         try:
-# closed with the garbage unread: a reset, or an end of stream
+            # closed with the garbage unread: a reset, or an end of stream
             assert harness.recv_all(s, timeout=5) == b""
         except ConnectionResetError:
             pass
@@ -174,7 +174,7 @@ def a_reload_swaps_the_certificate_while_an_old_download_finishes(env):
     _, out = s_client(port, "-servername", "web.example.com")
     fingerprint_before = fingerprint(out)
 
-#A slow download over TLS, started before the reload.
+    # A slow download over TLS, started before the reload.
     download = os.path.join(env.workdir, "download.bin")
     slow = subprocess.Popen([CURL, "-sk", "--limit-rate", "2M", "-o", download,
                              "--resolve", f"web.example.com:{port}:127.0.0.1",
@@ -192,7 +192,7 @@ def a_reload_swaps_the_certificate_while_an_old_download_finishes(env):
     _, out = s_client(port, "-servername", "web.example.com")
     assert fingerprint(out) != fingerprint_before, "new handshakes get the new certificate"
 
-#A Secret whose key is another certificate's: the reload is refused, the old stays.
+    # A Secret whose key is another certificate's: the reload is refused, the old stays.
     bad = tls_support.make_certificate(env.workdir, "bad", ["web.example.com"])
     docs[-1] = tls_support.secret_doc("web-tls", second[0], bad[1])
     since = len(proxy.log_text())
@@ -207,6 +207,54 @@ def a_reload_swaps_the_certificate_while_an_old_download_finishes(env):
     assert slow.wait(timeout=60) == 0
     with open(download, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == digest, "the old download is whole"
+
+
+@test(timeout=90)
+def an_l4_port_relays_the_decrypted_bytes(env):
+    """TLS on a port that is not appProtocol http: svcproxy terminates TLS and relays the
+    bytes inside untouched to the pod (no X-Forwarded-Proto: it does not parse them), in both
+    directions and in bulk, and the pod's close ends the session with a close_notify."""
+    web = tls_support.make_certificate(env.workdir, "web", ["web.example.com"])
+    pods = env.web_pods(1)
+    digest = harness.make_file(os.path.join(pods[0].files, "big"), 4 << 20)
+    echo = env.python_pod("echo-1", "127.0.1.9", harness.free_port("127.0.1.9"), record=True)
+    node_port, echo_port = harness.free_node_port(), harness.free_node_port()
+    docs = tls_documents([("web-tls", web)], pods, node_port)
+    del docs[1]["spec"]["ports"][0]["appProtocol"]  # L4
+    echo_service = harness.service_doc("echo", 443, echo.port, type="NodePort",
+                                       node_port=echo_port, selector={"app": "echo"},
+                                       annotations={"svcproxy.io/tls-secret": "web-tls"})
+    echo_pod = harness.pod_doc(echo.name, echo.ip, echo.port, {"app": "echo"})
+    proxy = env.svcproxy([*docs, echo_service, echo_pod])
+
+    # 4 MiB from the pod, whole, over TLS through the L4 relay.
+    download = os.path.join(env.workdir, "download.bin")
+    code, _ = curl(node_port, "/files/big", extra=("-o", download))
+    assert code == "200"
+    with open(download, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == digest, "the download is whole"
+    # An upload of 1 MiB reaches the pod byte for byte; the request head is the client's
+    # own (an L4 relay adds nothing).
+    body = os.urandom(1 << 20)
+    upload = os.path.join(env.workdir, "upload.bin")
+    with open(upload, "wb") as f:
+        f.write(body)
+    code, reply = curl(echo_port, "/upload", extra=(
+        "-i", "--data-binary", f"@{upload}", "-H", "Content-Type: application/octet-stream"))
+    assert code == "200", code
+    assert f"X-Body-Sha256: {hashlib.sha256(body).hexdigest()}" in reply, reply[:600]
+    [head] = [h for h in echo.heads() if h["target"] == "/upload"]
+    assert not any(name.lower() == "x-forwarded-proto" for name, _ in head["headers"]), head
+
+    # HTTP/1.0 through s_client: the pod answers and closes; the session ends cleanly (the
+    # client's stdin ends first: its close_notify reaches the pod as a half-close).
+    since = len(proxy.log_text())
+    status, out = s_client(node_port, "-servername", "web.example.com", "-ign_eof", "-quiet",
+                           data=b"GET /files/big HTTP/1.0\r\nHost: web\r\n\r\n")
+    assert status == 0 and "HTTP/1.1 200 OK" in out, out[-600:]
+    [match] = [proxy.wait_for_log(r"l4 service=default/web:443 .*close=eof", since=since)]
+    sent = int(re.search(r"sent=(\d+)", match.group(0)).group(1))
+    assert sent > 4 << 20, match.group(0)
 
 
 def fingerprint(s_client_output):

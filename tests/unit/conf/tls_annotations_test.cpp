@@ -45,6 +45,11 @@ TEST_CASE("tls-secret turns TLS on for every port, tls-ports for the ones it nam
   const Snapshot by_number =
       load_ok(tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-ports: '80'"));
   CHECK((!by_number.services[0].ports[0].tls && by_number.services[0].ports[1].tls));
+  // An L4 port terminates TLS too and relays the decrypted bytes.
+  const Snapshot l4 =
+      load_ok(tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-ports: https", "tcp"));
+  CHECK(l4.services[0].ports[0].tls);
+  CHECK(l4.services[0].ports[0].app_protocol == AppProtocol::Tcp);
 }
 
 TEST_CASE("TLS annotations that cannot be served are errors naming the annotation") {
@@ -56,9 +61,6 @@ TEST_CASE("TLS annotations that cannot be served are errors naming the annotatio
         "svcproxy.io/tls-secret");
   CHECK(only_error(tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-ports: '8443'"))
             .find("\"8443\" is neither the number nor the name of a port") != std::string::npos);
-  CHECK(only_error(
-            tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-ports: https", "tcp"))
-            .find("port 443 is not appProtocol http") != std::string::npos);
   CHECK(only_error(tls_service("svcproxy.io/tls-secret: 'Web_TLS'"))
             .find("\"Web_TLS\" is not a Secret name") != std::string::npos);
   CHECK(only_error(tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-strict-sni: yes"))
