@@ -211,6 +211,21 @@ struct Limits {
   bool allow_underscores_in_headers = false;  // false: such fields are dropped (as nginx)
 };
 
+// The admin and API listeners' own bounds (ProxyConfig spec.admin): scrapes, kubectl, and
+// one manifest per write. kube-apiserver takes bodies up to 3 MiB (etcd keeps values up to
+// 1.5 MiB); it ends watches after 30-60 min.
+struct AdminLimits {
+  std::int64_t max_body_bytes = 3 * 1024 * 1024;
+  int max_header_bytes = 16 * 1024;
+  int max_connections = 64;                             // per listener, watches included
+  Duration request_timeout = std::chrono::seconds(10);  // one request's head and body
+  Duration write_timeout = std::chrono::seconds(30);    // one response (/metrics to a slow reader)
+  Duration watch_poll_interval = std::chrono::seconds(1);  // how soon a watch sees a change
+  Duration max_watch_duration = std::chrono::minutes(30);
+
+  friend bool operator==(const AdminLimits&, const AdminLimits&) = default;
+};
+
 struct OutlierDetection {
   bool enabled = true;
   int consecutive_failures = 5;  // connect failures or resets
@@ -276,6 +291,7 @@ struct ProxySettings {
   std::vector<std::string> dns_servers;  // "ip[:port]"; empty: /etc/resolv.conf
   Timeouts timeouts;
   Limits limits;
+  AdminLimits admin;
   OutlierDetection outlier_detection;
   AccessLog access_log;
   std::vector<NodeRef> nodes;

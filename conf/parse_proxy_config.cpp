@@ -73,6 +73,25 @@ void parse_limits(YamlReader& reader, const Field& field, Limits& limits) {
   }
 }
 
+void parse_admin_limits(YamlReader& reader, const Field& field, AdminLimits& admin) {
+  if (!field.present() || !reader.mapping(field)) return;
+  const Field body = field.child("maxBodyBytes");
+  if (auto value = reader.integer(body)) {
+    if (*value >= 1024)
+      admin.max_body_bytes = *value;
+    else
+      reader.error(body, "must be at least 1024 (one manifest), got " + std::to_string(*value));
+  }
+  read_int(reader, field.child("maxHeaderBytes"), 1024, admin.max_header_bytes);
+  read_int(reader, field.child("maxConnections"), 1, admin.max_connections);
+  read_duration(reader, field.child("requestTimeout"), admin.request_timeout, false);
+  read_duration(reader, field.child("writeTimeout"), admin.write_timeout, false);
+  read_duration(reader, field.child("watchPollInterval"), admin.watch_poll_interval, false);
+  read_duration(reader, field.child("maxWatchDuration"), admin.max_watch_duration, false);
+  if (admin.max_watch_duration < std::chrono::seconds(1))
+    reader.error(field.child("maxWatchDuration"), "must be at least 1s");
+}
+
 void parse_outlier_detection(YamlReader& reader, const Field& field, OutlierDetection& out) {
   if (!field.present() || !reader.mapping(field)) return;
   if (auto enabled = reader.boolean(field.child("enabled"))) out.enabled = *enabled;
@@ -236,6 +255,7 @@ ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
   parse_timeouts(reader, spec.child("timeouts"), proxy.timeouts);
   parse_tls(reader, spec.child("tls"), proxy.tls);
   parse_limits(reader, spec.child("limits"), proxy.limits);
+  parse_admin_limits(reader, spec.child("admin"), proxy.admin);
   parse_outlier_detection(reader, spec.child("outlierDetection"), proxy.outlier_detection);
   parse_access_log(reader, spec.child("accessLog"), proxy.access_log);
   parse_nodes(reader, spec.child("nodes"), proxy.nodes);

@@ -27,19 +27,11 @@ using asio::ip::tcp;
 
 namespace {
 
-// Admin requests are GETs, and API writes one manifest: small limits keep a misbehaving
-// client cheap. kube-apiserver takes bodies up to 3 MiB; etcd keeps values up to 1.5 MiB.
-constexpr std::size_t kHeaderLimit = 16 * 1024;
-constexpr std::size_t kBodyLimit = 3 * 1024 * 1024;
-constexpr std::size_t kReadBuffer = kHeaderLimit + 64 * 1024;
-constexpr auto kRequestTimeout = std::chrono::seconds(10);  // header + body, per request
-constexpr auto kWriteTimeout = std::chrono::seconds(30);    // a large /metrics to a slow reader
+// The bounds that are not settings (ProxyConfig spec.admin holds the rest): the read
+// buffer is sized for one head and a first piece of body, and a connection is closed
+// after this many requests so that a reload's new limits reach every client.
+constexpr std::size_t kReadBufferExtra = 64 * 1024;
 constexpr int kMaxRequestsPerConnection = 100;
-constexpr int kMaxSessions = 64;
-// How often a watch looks for changes: what it sends is a diff of two lists, so a change
-// (a pod turning not ready) shows within this; each look costs one list.
-constexpr auto kWatchPeriod = std::chrono::seconds(1);
-constexpr int kMaxWatchSeconds = 30 * 60;  // kube-apiserver ends watches after 30-60 min
 
 // Whether the peer has closed (a watch's client sends nothing once it asked).
 bool peer_closed(tcp::socket& socket) {
@@ -92,13 +84,14 @@ std::optional<http::status> status_for(const boost::system::error_code& error) {
   return std::nullopt;  // timeout, reset, EOF: nobody to answer
 }
 
-asio::awaitable<void> reply_error(beast::tcp_stream& stream, http::status status) {
+asio::awaitable<void> reply_error(beast::tcp_stream& stream, http::status status,
+                                  conf::Duration write_timeout) {
   AdminResponse response{status, 11};
   response.set(http::field::content_type, "text/plain; charset=utf-8");
   response.body() = std::string(http::obsolete_reason(status)) + "\n";
   response.keep_alive(false);
   response.prepare_payload();
-  stream.expires_after(kWriteTimeout);
+  stream.expires_after(write_timeout);
   co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
 }
 
@@ -151,7 +144,8 @@ asio::awaitable<void> AdminServer::accept_loop() {
 }
 
 void AdminServer::spawn_session(tcp::socket socket) {
-  if (sessions_ >= kMaxSessions) return;  // closing the socket refuses the scraper
+  // Closing the socket refuses the scraper.
+  if (sessions_ >= sources_.snapshot.proxy.admin.max_connections) return;
   ++sessions_;
   asio::co_spawn(control_, session(std::move(socket)), [this](std::exception_ptr e) {
     --sessions_;
@@ -166,16 +160,18 @@ void AdminServer::spawn_session(tcp::socket socket) {
 
 asio::awaitable<void> AdminServer::session(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer(kReadBuffer);
+  const conf::AdminLimits limits = sources_.snapshot.proxy.admin;  // as of this connection
+  beast::flat_buffer buffer(static_cast<std::size_t>(limits.max_header_bytes) + kReadBufferExtra);
   for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
     http::request_parser<http::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    parser.body_limit(kBodyLimit);
-    stream.expires_after(kRequestTimeout);
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
+    stream.expires_after(limits.request_timeout);
     auto [read_error, n] =
         co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (read_error) {
-      if (const auto status = status_for(read_error)) co_await reply_error(stream, *status);
+      if (const auto status = status_for(read_error))
+        co_await reply_error(stream, *status, limits.write_timeout);
       break;
     }
     const AdminRequest& request = parser.get();
@@ -184,7 +180,7 @@ asio::awaitable<void> AdminServer::session(tcp::socket socket) {
     if (!reading && sources_.write &&
         parse_api_path(request.target().substr(0, request.target().find('?')))) {
       AdminResponse response = co_await write(request);
-      stream.expires_after(kWriteTimeout);
+      stream.expires_after(limits.write_timeout);
       auto [write_error, written] =
           co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
       if (write_error || !response.keep_alive()) break;
@@ -201,7 +197,7 @@ asio::awaitable<void> AdminServer::session(tcp::socket socket) {
       }
     }
     AdminResponse response = route_admin_request(request, sources_, readiness_);
-    stream.expires_after(kWriteTimeout);
+    stream.expires_after(limits.write_timeout);
     auto [write_error, written] =
         co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
     if (write_error || !response.keep_alive()) break;
@@ -256,6 +252,7 @@ asio::awaitable<void> AdminServer::watch(beast::tcp_stream& stream, const AdminR
   const auto question = target.find('?');
   const ApiPath path = *parse_api_path(target.substr(0, question));
   const ApiQuery query = parse_api_query(target.substr(question + 1), request[http::field::accept]);
+  const conf::AdminLimits limits = sources_.snapshot.proxy.admin;
   ApiAnswer refused;
   auto items = list_items(path, query, sources_.snapshot, *sources_.backends, lb::Clock::now(),
                           refused, sources_.resource_versions);
@@ -265,13 +262,13 @@ asio::awaitable<void> AdminServer::watch(beast::tcp_stream& stream, const AdminR
     response.body() = boost::json::serialize(refused.body) + "\n";
     response.keep_alive(false);
     response.prepare_payload();
-    stream.expires_after(kWriteTimeout);
+    stream.expires_after(limits.write_timeout);
     co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
     co_return;
   }
   // By value: the coroutine runs when awaited, after a temporary argument would be gone.
   const auto send = [&](std::string data) -> asio::awaitable<bool> {
-    stream.expires_after(kWriteTimeout);
+    stream.expires_after(limits.write_timeout);
     auto [error, written] =
         co_await asio::async_write(stream, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
     co_return !error;
@@ -295,12 +292,14 @@ asio::awaitable<void> AdminServer::watch(beast::tcp_stream& stream, const AdminR
     for (const auto& event : watch.update(std::move(*items)))
       if (!co_await send_event(watch_event(event.type, event.object, path.resource, query)))
         co_return;
-  const int seconds = query.timeout_seconds > 0 ? std::min(query.timeout_seconds, kMaxWatchSeconds)
-                                                : kMaxWatchSeconds;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  const conf::Duration longest = limits.max_watch_duration;
+  const conf::Duration asked = std::chrono::seconds(query.timeout_seconds);
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      (query.timeout_seconds > 0 ? std::min<conf::Duration>(asked, longest) : longest);
   asio::steady_timer tick(control_);
   while (!stopped_ && std::chrono::steady_clock::now() < deadline) {
-    tick.expires_after(kWatchPeriod);
+    tick.expires_after(limits.watch_poll_interval);
     co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopped_ || peer_closed(stream.socket())) break;
     auto now_items = list_items(path, query, sources_.snapshot, *sources_.backends,

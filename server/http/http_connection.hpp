@@ -142,9 +142,16 @@ boost::asio::awaitable<std::size_t> send_error(BasicHttpConnection<Stream>& c, H
 // Ends the connection without losing the last response: shuts down our sending side, then
 // reads and discards what the client still sends for a short while (so the kernel does not
 // answer its bytes with a reset that could destroy the response in flight), then closes.
+// Over TLS our side ends with a close_notify, and the wait is for the client's (or its FIN).
 template <ByteStream Stream>
 boost::asio::awaitable<void> close_gracefully(BasicHttpConnection<Stream>& c) {
   boost::system::error_code ignored;
+  if constexpr (requires { c.client.async_shutdown(boost::asio::use_awaitable); }) {
+    c.expect(Waiting::Closing, kClosingGrace);
+    co_await c.client.async_shutdown(boost::asio::as_tuple(boost::asio::use_awaitable));
+    c.socket().close(ignored);
+    co_return;
+  }
   c.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
   c.expect(Waiting::Closing, kClosingGrace);
   std::array<char, 4096> discard;

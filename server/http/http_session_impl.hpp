@@ -262,10 +262,15 @@ boost::asio::awaitable<bool> serve_one_request(BasicHttpConnection<Stream>& c, c
   // The last response is out: close now, before the log line. When the proxy's FIN
   // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the
   // client's context; closing second would tear the socket down here, on the worker
-  // (measured: CPU per `Connection: close` request, see the commit).
-  if (last && !result.linger) close_quietly(c.socket());
+  // (measured: CPU per `Connection: close` request, see the commit). A TLS connection
+  // always ends with a close_notify and waits for the client's: closed at once, the
+  // client's own close_notify would meet a closed socket and a reset (one per connection,
+  // measured with nstat), which a quickly reused client port can receive in its next
+  // handshake (wrk's "connect" errors).
+  const bool linger = result.linger || !is_plain_socket<Stream>;
+  if (last && !linger) close_quietly(c.socket());
   log_forwarded(c, service, *parser, head, result, route.stats.get());
-  if (last && result.linger) co_await close_gracefully(c);
+  if (last && linger) co_await close_gracefully(c);
   co_return !last;
 }
 

@@ -13,13 +13,13 @@ import harness
 from harness import test
 
 
-def start(env):
+def start(env, **proxy_spec):
     pods = env.web_pods(2)
     admin_port = harness.free_port()
     cluster_ip = harness.random_ip()
     port = harness.free_port(cluster_ip)
     node_port = harness.free_node_port()
-    docs = [harness.proxy_config_doc(admin_port, drain="10s"),
+    docs = [harness.proxy_config_doc(admin_port, drain="10s", **proxy_spec),
             harness.service_doc("web", port, pods[0].port, type="NodePort",
                                 cluster_ip=cluster_ip, node_port=node_port),
             *harness.pod_docs(pods)]
@@ -127,6 +127,26 @@ def oversized_request_is_refused(env):
     reply = harness.http_request(admin.admin_address(admin_port), path="/healthz",
                                  headers={"X-Big": "x" * 20000})
     assert reply.status == 431, reply
+
+
+@test(timeout=60)
+def admin_limits_come_from_the_proxy_config(env):
+    """ProxyConfig spec.admin: a smaller body and head limit, and a shorter longest watch."""
+    proxy, admin_port, expected = start(env, admin={
+        "maxBodyBytes": 4096, "maxHeaderBytes": 2048, "maxWatchDuration": "2s"})
+    address = admin.admin_address(admin_port)
+    reply = harness.http_request(address, method="POST", path="/api/v1/namespaces/default/services",
+                                 body=b"x" * 5000, headers={"Content-Type": "application/json"})
+    assert reply.status == 413, reply
+    # Under the limit the request is read and answered (405: file mode writes nothing).
+    reply = harness.http_request(address, method="POST", path="/api/v1/namespaces/default/services",
+                                 body=b"{}", headers={"Content-Type": "application/json"})
+    assert reply.status == 405, reply
+    reply = harness.http_request(address, path="/healthz", headers={"X-Big": "x" * 3000})
+    assert reply.status == 431, reply
+    # timeoutSeconds asks for a minute; maxWatchDuration ends it after 2s.
+    took, lines = watch_lines(admin_port, "watch=true&timeoutSeconds=60")
+    assert 1.5 < took < 6, took
 
 
 @test(timeout=60)

@@ -32,6 +32,8 @@ TEST_CASE("without a ProxyConfig every setting has its default") {
   CHECK(proxy.limits.max_header_count == 100);
   CHECK(proxy.limits.max_chunk_line_bytes == 4096);
   CHECK_FALSE(proxy.limits.allow_underscores_in_headers);
+  CHECK(proxy.admin.max_body_bytes == 3 * 1024 * 1024);  // kube-apiserver's
+  CHECK(proxy.admin.max_watch_duration == std::chrono::minutes(30));
 }
 
 TEST_CASE("every ProxyConfig field is read") {
@@ -59,6 +61,8 @@ TEST_CASE("every ProxyConfig field is read") {
     maxEjectionTime: 1m
     maxEjectionPercent: 100
   accessLog: {enabled: false, format: json, path: /tmp/access.log}
+  admin: {maxBodyBytes: 65536, maxHeaderBytes: 4096, maxConnections: 8, requestTimeout: 2s,
+          writeTimeout: 5s, watchPollInterval: 250ms, maxWatchDuration: 5m}
   nodes:
     - {name: node-a, address: 10.0.0.1}
     - {name: node-b, address: 10.0.0.2}
@@ -75,6 +79,13 @@ TEST_CASE("every ProxyConfig field is read") {
   CHECK(proxy.tls.min_version == "1.3");
   CHECK(proxy.tls.ciphers == "ECDHE-ECDSA-AES128-GCM-SHA256");
   CHECK(proxy.tls.ticket_key_rotation == std::chrono::minutes(10));
+  CHECK(proxy.admin.max_body_bytes == 65536);
+  CHECK(proxy.admin.max_header_bytes == 4096);
+  CHECK(proxy.admin.max_connections == 8);
+  CHECK(proxy.admin.request_timeout == std::chrono::seconds(2));
+  CHECK(proxy.admin.write_timeout == std::chrono::seconds(5));
+  CHECK(proxy.admin.watch_poll_interval == std::chrono::milliseconds(250));
+  CHECK(proxy.admin.max_watch_duration == std::chrono::minutes(5));
   CHECK(proxy.workers == 4);
   CHECK(proxy.load_balancing == LoadBalancing::LeastConnections);
   CHECK(proxy.dns_servers.size() == 4);
