@@ -263,10 +263,8 @@ boost::asio::awaitable<bool> serve_one_request(BasicHttpConnection<Stream>& c, c
   // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the
   // client's context; closing second would tear the socket down here, on the worker
   // (measured: CPU per `Connection: close` request, see the commit). A TLS connection
-  // always ends with a close_notify and waits for the client's: closed at once, the
-  // client's own close_notify would meet a closed socket and a reset (one per connection,
-  // measured with nstat), which a quickly reused client port can receive in its next
-  // handshake (wrk's "connect" errors).
+  // always ends with a close_notify (else the client cannot tell our close from a
+  // truncation) and waits for the client's, as nginx and HAProxy do.
   const bool linger = result.linger || !is_plain_socket<Stream>;
   if (last && !linger) close_quietly(c.socket());
   log_forwarded(c, service, *parser, head, result, route.stats.get());
