@@ -239,13 +239,19 @@ std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCount
 
 std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters) {
   MetricFamily handshakes{"svcproxy_tls_handshakes_total",
-                          "TLS handshakes on TLS ports that finished, by protocol version.",
+                          "TLS handshakes on TLS ports that finished, full or resumed from a "
+                          "session ticket, by protocol version.",
                           MetricType::Counter,
                           {}};
-  for (std::size_t version = 0; version < kTlsVersions; ++version)
+  for (std::size_t version = 0; version < kTlsVersions; ++version) {
+    const char* const name = to_string(static_cast<TlsVersion>(version));
     handshakes.metric.push_back(
-        counter({{"result", "success"}, {"version", to_string(static_cast<TlsVersion>(version))}},
+        counter({{"result", "full"}, {"version", name}},
                 static_cast<double>(counters.handshakes[version].load(std::memory_order_relaxed))));
+    handshakes.metric.push_back(
+        counter({{"result", "resumed"}, {"version", name}},
+                static_cast<double>(counters.resumed[version].load(std::memory_order_relaxed))));
+  }
   MetricFamily failures{"svcproxy_tls_handshake_errors_total",
                         "Connections to TLS ports closed before a finished handshake, by reason "
                         "(plain_http ones were answered 400).",

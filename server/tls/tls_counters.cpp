@@ -49,9 +49,9 @@ TlsCounters& tls_counters() {
   return counters;
 }
 
-void count_tls_handshake(TlsVersion version) {
-  tls_counters().handshakes[static_cast<std::size_t>(version)].fetch_add(1,
-                                                                         std::memory_order_relaxed);
+void count_tls_handshake(TlsVersion version, bool resumed) {
+  auto& counts = resumed ? tls_counters().resumed : tls_counters().handshakes;
+  counts[static_cast<std::size_t>(version)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void count_tls_failure(TlsFailure failure) {

@@ -1,5 +1,5 @@
 // Process-wide TLS counters the workers bump and /metrics reads:
-// svcproxy_tls_handshakes_total{result,version} and
+// svcproxy_tls_handshakes_total{result="full"|"resumed",version} and
 // svcproxy_tls_handshake_errors_total{reason}. Relaxed atomics; any thread.
 #pragma once
 
@@ -32,12 +32,13 @@ inline constexpr std::size_t kTlsFailures = 9;
 const char* to_string(TlsFailure failure);
 
 struct TlsCounters {
-  std::array<std::atomic<std::uint64_t>, kTlsVersions> handshakes{};
+  std::array<std::atomic<std::uint64_t>, kTlsVersions> handshakes{};  // full handshakes
+  std::array<std::atomic<std::uint64_t>, kTlsVersions> resumed{};     // from a session ticket
   std::array<std::atomic<std::uint64_t>, kTlsFailures> failures{};
 };
 
 TlsCounters& tls_counters();
-void count_tls_handshake(TlsVersion version);
+void count_tls_handshake(TlsVersion version, bool resumed);
 void count_tls_failure(TlsFailure failure);
 
 }  // namespace svcproxy::server

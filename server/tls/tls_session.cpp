@@ -127,7 +127,8 @@ asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint pee
   }
   raw = nullptr;
   deadline.cancel();
-  count_tls_handshake(tls_version(SSL_get_version(stream.native_handle())));
+  count_tls_handshake(tls_version(SSL_get_version(stream.native_handle())),
+                      SSL_session_reused(stream.native_handle()) == 1);
   if (payload.protocol == conf::AppProtocol::Http) {
     co_await serve_http_connection(std::move(stream), peer, std::move(payload.backend_key), worker);
   } else {
