@@ -15,6 +15,7 @@ PACKAGES=(
   nginx-light curl wrk python3 python3-yaml iproute2 docker-compose dnsmasq-base
   prometheus  # promtool: test_admin_metrics checks a real /metrics scrape with it
   etcd-server etcd-client  # cluster mode: the test_cluster_* tests run real etcd members
+  testssl.sh sslscan  # test_tls_scan: no weak protocol, cipher or vulnerability on TLS ports
 )
 # test_kubectl drives the real kubectl; Debian's is kubernetes-client (1.20). A kubectl
 # already on PATH (a newer one, e.g. from the Google Cloud SDK) is used as it is.
