@@ -7,7 +7,10 @@ SIGTERM, killed with its parent): a separate process, so the descriptors and mem
 the client side are not counted with anything we measure. Prints "open N" once every
 connection has had its 200 answer, or "failed after K connections: ..." and exits 1.
 
-  idle_client.py HOST PORT N [--path /] [--batch 500] [--timeout 60]
+  idle_client.py HOST PORT N [--path /] [--batch 500] [--timeout 60] [--tls]
+
+--tls: each connection does a TLS handshake first (no certificate check: the benchmark's
+certificate is self-signed), so the proxy holds N idle TLS sessions.
 """
 import argparse
 import errno
@@ -15,6 +18,7 @@ import resource
 import selectors
 import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -52,7 +56,21 @@ def answered(data):
     raise ConnectionError(f"answer without Content-Length {head[:200]!r}")
 
 
-def complete(selector, request, deadline):
+def handshake_step(selector, sock, state):
+    """One step of a non-blocking TLS handshake; True once it is done."""
+    try:
+        sock.do_handshake()
+    except ssl.SSLWantReadError:
+        selector.modify(sock, selectors.EVENT_READ, state)
+        return False
+    except ssl.SSLWantWriteError:
+        selector.modify(sock, selectors.EVENT_WRITE, state)
+        return False
+    state["handshaken"] = True
+    return True
+
+
+def complete(selector, request, deadline, tls):
     """Drive the registered sockets until each has read one whole response. Returns the
     finished sockets."""
     done = []
@@ -61,15 +79,28 @@ def complete(selector, request, deadline):
             raise TimeoutError(f"{len(selector.get_map())} connections unanswered")
         for key, _ in selector.select(timeout=1.0):
             sock, state = key.fileobj, key.data
-            if not state["sent"]:
+            if not state.get("connected"):
                 error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if error:
                     raise OSError(error, f"connect: {errno.errorcode.get(error, error)}")
+                state["connected"] = True
+                if tls:
+                    selector.unregister(sock)
+                    sock = tls.wrap_socket(sock, do_handshake_on_connect=False)
+                    selector.register(sock, selectors.EVENT_WRITE, state)
+            if tls and not state.get("handshaken") and not handshake_step(selector, sock, state):
+                continue
+            if not state["sent"]:
                 sock.send(request)
                 state["sent"] = True
                 selector.modify(sock, selectors.EVENT_READ, state)
                 continue
-            data = sock.recv(65536)
+            try:
+                data = sock.recv(65536)
+                while tls and sock.pending():
+                    data += sock.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
             if not data:
                 raise ConnectionError("the proxy closed a connection before answering")
             state["got"] += data
@@ -87,7 +118,13 @@ def main():
     parser.add_argument("--path", default="/")
     parser.add_argument("--batch", type=int, default=500, help="connects in flight at once")
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--tls", action="store_true")
     args = parser.parse_args()
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
     raise_nofile()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     request = f"GET {args.path} HTTP/1.1\r\nHost: {args.host}\r\n\r\n".encode()
@@ -98,7 +135,7 @@ def main():
             while len(held) < args.count:
                 open_batch(selector, args.host, args.port,
                            min(args.batch, args.count - len(held)))
-                held += complete(selector, request, deadline)
+                held += complete(selector, request, deadline, tls)
     except (OSError, TimeoutError, ConnectionError) as failure:
         print(f"failed after {len(held)} connections: {failure}", flush=True)
         sys.exit(1)
