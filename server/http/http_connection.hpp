@@ -142,11 +142,17 @@ boost::asio::awaitable<std::size_t> send_error(BasicHttpConnection<Stream>& c, H
 // Ends the connection without losing the last response: shuts down our sending side, then
 // reads and discards what the client still sends for a short while (so the kernel does not
 // answer its bytes with a reset that could destroy the response in flight), then closes.
-// Over TLS our side ends with a close_notify, and the wait is for the client's (or its FIN).
+// Over TLS (a SecureStream) our side ends with a close_notify, and the wait is for the
+// client's (or its FIN).
+template <class Stream>
+concept SecureStream = requires(Stream& s) {
+  s.async_shutdown(boost::asio::use_awaitable);
+};
+
 template <ByteStream Stream>
 boost::asio::awaitable<void> close_gracefully(BasicHttpConnection<Stream>& c) {
   boost::system::error_code ignored;
-  if constexpr (requires { c.client.async_shutdown(boost::asio::use_awaitable); }) {
+  if constexpr (SecureStream<Stream>) {
     c.expect(Waiting::Closing, kClosingGrace);
     co_await c.client.async_shutdown(boost::asio::as_tuple(boost::asio::use_awaitable));
     c.socket().close(ignored);

@@ -265,7 +265,7 @@ boost::asio::awaitable<bool> serve_one_request(BasicHttpConnection<Stream>& c, c
   // (measured: CPU per `Connection: close` request, see the commit). A TLS connection
   // always ends with a close_notify (else the client cannot tell our close from a
   // truncation) and waits for the client's, as nginx and HAProxy do.
-  const bool linger = result.linger || !is_plain_socket<Stream>;
+  const bool linger = result.linger || SecureStream<Stream>;
   if (last && !linger) close_quietly(c.socket());
   log_forwarded(c, service, *parser, head, result, route.stats.get());
   if (last && linger) co_await close_gracefully(c);
