@@ -2,7 +2,9 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "server/l4/tls_relay.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <chrono>
 
 #include "server/net/native_socket.hpp"
@@ -53,12 +56,21 @@ bool is_end_of_stream(const boost::system::error_code& error) {
   return error == asio::error::eof || error == asio::ssl::error::stream_truncated;
 }
 
+// Whether bytes are already there: a wait would only end at the next arrival (the edge of
+// bytes that came while we were writing is gone), so it is taken only when none are.
+bool readable_now(tcp::socket& socket) {
+  char byte;
+  return ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) != -1 ||
+         (errno != EAGAIN && errno != EWOULDBLOCK);  // data, end of stream or an error
+}
+
 asio::awaitable<void> client_to_pod(TlsRelayState& s) {
   SSL* const ssl = s.client.native_handle();
   for (;;) {
     // Wait for ciphertext holding no buffer, unless OpenSSL already holds decrypted bytes
-    // the last read had no room for.
-    if (SSL_pending(ssl) == 0) {
+    // or records the last read had no room for, or the socket has bytes.
+    if (SSL_pending(ssl) == 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0 &&
+        !readable_now(s.client.next_layer())) {
       auto [error] = co_await s.client.next_layer().async_wait(tcp::socket::wait_read, kNoThrow);
       if (s.aborted || s.pod_closed) break;
       if (error) {
@@ -94,11 +106,13 @@ asio::awaitable<void> client_to_pod(TlsRelayState& s) {
 
 asio::awaitable<void> pod_to_client(TlsRelayState& s) {
   for (;;) {
-    auto [error] = co_await s.upstream.async_wait(tcp::socket::wait_read, kNoThrow);
-    if (s.aborted) break;
-    if (error) {
-      s.abort(RelayEnd::UpstreamReset);
-      break;
+    if (!readable_now(s.upstream)) {  // wait holding no buffer only when nothing is there
+      auto [error] = co_await s.upstream.async_wait(tcp::socket::wait_read, kNoThrow);
+      if (s.aborted) break;
+      if (error) {
+        s.abort(RelayEnd::UpstreamReset);
+        break;
+      }
     }
     RelayBufferPool::Lease buffer = s.buffers.lease();
     boost::system::error_code read_error;
