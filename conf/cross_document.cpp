@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <functional>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -77,16 +78,30 @@ const Deployment* owning_deployment(const Pod& pod, const std::vector<Deployment
 }  // namespace
 
 void check_tls_secrets(const Snapshot& snapshot, Diagnostics& errors) {
-  std::set<std::string> secrets;
+  std::map<std::string, const TlsSecret*> secrets;
   for (const auto& secret : snapshot.secrets)
-    secrets.insert(secret.key());
-  for (const auto& service : snapshot.services)
-    for (const auto& name : service.tls_secrets)
-      if (!secrets.contains(service.namespace_name + "/" + name))
-        errors.push_back({service.tls_location, "metadata.annotations.svcproxy.io/tls-secret",
-                          "Secret " + service.namespace_name + "/" + name +
-                              " not found (a kubernetes.io/tls Secret of the Service's own "
-                              "namespace)"});
+    secrets.emplace(secret.key(), &secret);
+  for (const auto& service : snapshot.services) {
+    for (const auto& name : service.tls_secrets) {
+      const auto found = secrets.find(service.namespace_name + "/" + name);
+      if (found == secrets.end() || !found->second->key_pair)
+        errors.push_back(
+            {service.tls_location, "metadata.annotations.svcproxy.io/tls-secret",
+             "Secret " + service.namespace_name + "/" + name +
+                 (found == secrets.end() ? " not found" : " is not of type kubernetes.io/tls") +
+                 " (a kubernetes.io/tls Secret of the Service's own namespace)"});
+    }
+    const std::string& ca = service.backend_tls.ca_secret;
+    if (ca.empty()) continue;
+    const auto found = secrets.find(service.namespace_name + "/" + ca);
+    if (found == secrets.end() || found->second->ca_pem.empty())
+      errors.push_back({service.backend_tls.location,
+                        "metadata.annotations.svcproxy.io/backend-ca-secret",
+                        "Secret " + service.namespace_name + "/" + ca +
+                            (found == secrets.end() ? " not found" : " has no ca.crt") +
+                            " (a Secret of the Service's own namespace with the CA bundle that "
+                            "signed the pods' certificates in ca.crt)"});
+  }
 }
 
 void check_duplicate_names(const Snapshot& snapshot, Diagnostics& errors) {

@@ -55,10 +55,25 @@ struct ServicePort {
   int node_port = 0;    // 0 for ClusterIP services; allocated for NodePort/LoadBalancer
   AppProtocol app_protocol = AppProtocol::Tcp;
   bool tls = false;  // terminates TLS (svcproxy.io/tls-ports; all ports when not given)
+  // Speaks TLS to the pods (svcproxy.io/backend-protocol: https, or appProtocol https);
+  // only on HTTP ports, verified as the Service's BackendTls says.
+  bool backend_tls = false;
   SourceLocation location;
   SourceLocation node_port_location;  // where an explicit nodePort is written (diagnostics)
 
   friend bool operator==(const ServicePort&, const ServicePort&) = default;
+};
+
+// How svcproxy verifies the pods' certificates on its backend_tls ports, as Gateway API's
+// BackendTLSPolicy: against the `ca.crt` of a Secret of the Service's namespace
+// (svcproxy.io/backend-ca-secret; the system's trust store when not given) and for one
+// hostname (svcproxy.io/backend-tls-hostname, also sent as SNI). Never without both.
+struct BackendTls {
+  std::string ca_secret;
+  std::string hostname;
+  SourceLocation location;  // the backend-protocol annotation or the port (diagnostics)
+
+  friend bool operator==(const BackendTls&, const BackendTls&) = default;
 };
 
 struct Service {
@@ -83,6 +98,7 @@ struct Service {
   std::vector<std::string> tls_secrets;
   bool tls_strict_sni = false;  // svcproxy.io/tls-strict-sni: no match is a failed handshake
   SourceLocation tls_location;  // the tls-secret annotation (diagnostics)
+  BackendTls backend_tls;       // how pods' certificates are verified (backend_tls ports)
   Labels labels;                // metadata.labels (the API's label selectors)
   CreationTime created;
   SourceLocation location;
@@ -173,6 +189,10 @@ struct TlsSecret {
   std::string name;
   std::string certificate_pem;
   std::string private_key_pem;
+  // `ca.crt`: the CA bundle pods' certificates are verified against (backend-ca-secret).
+  // An Opaque Secret is read only for it, and has no certificate and key of its own.
+  std::string ca_pem;
+  bool key_pair = true;  // type kubernetes.io/tls: tls.crt and tls.key, servable
   // The DNS names of the leaf certificate's subjectAltName (as SNI matches them, RFC 6125:
   // the subject's CN only when there is no DNS SAN), read when the Secret was checked.
   std::vector<std::string> dns_names;

@@ -23,23 +23,52 @@ std::optional<std::string> read_key(YamlReader& reader, const Field& document,
   return decoded;
 }
 
+// `ca.crt`, where a Secret has one: checked to hold certificates only.
+void read_ca_bundle(YamlReader& reader, const Field& document, TlsSecret& secret) {
+  const auto bundle = read_key(reader, document, "ca.crt");
+  if (!bundle) return;
+  if (const auto problem = check_ca_bundle(*bundle)) {
+    const Field plain = document.child("stringData").child("ca.crt");
+    reader.error(plain.present() ? plain : document.child("data").child("ca.crt"), *problem);
+  }
+  secret.ca_pem = *bundle;  // even when refused: the load fails for this one reason
+}
+
+bool has_key(const Field& document, const std::string& key) {
+  return document.child("data").child(key).present() ||
+         document.child("stringData").child(key).present();
+}
+
 }  // namespace
 
 std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document) {
   const Field type = document.child("type");
   const std::string type_name = reader.string(type).value_or("Opaque");
   if (type_name != tls_type) {
-    // Not validated further: svcproxy does not use it, and it may hold anything.
     const Field name = document.child("metadata").child("name");
-    reader.warning(type.present() ? type : document,
-                   "skipping Secret " + (name.node.is_scalar() ? name.node.scalar() : "?") +
-                       " of type " + type_name + " (only " + tls_type + " is read)");
-    return std::nullopt;
+    if (!has_key(document, "ca.crt")) {
+      // Not validated further: svcproxy does not use it, and it may hold anything.
+      reader.warning(type.present() ? type : document,
+                     "skipping Secret " + (name.node.is_scalar() ? name.node.scalar() : "?") +
+                         " of type " + type_name + " (only " + tls_type +
+                         " Secrets and the ca.crt of others are read)");
+      return std::nullopt;
+    }
+    // A CA bundle for backend-ca-secret; its other keys are not svcproxy's business.
+    Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
+    TlsSecret secret{metadata.namespace_name,  metadata.name, "", "", "", false, {},
+                     reader.location(document)};
+    reader.mapping(document.child("data"));
+    reader.mapping(document.child("stringData"));
+    read_ca_bundle(reader, document, secret);
+    return secret;
   }
   Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
-  TlsSecret secret{metadata.namespace_name, metadata.name, "", "", {}, reader.location(document)};
+  TlsSecret secret{metadata.namespace_name,  metadata.name, "", "", "", true, {},
+                   reader.location(document)};
   reader.mapping(document.child("data"));  // reports a wrong type
   reader.mapping(document.child("stringData"));
+  read_ca_bundle(reader, document, secret);
   auto certificate = read_key(reader, document, "tls.crt");
   auto key = read_key(reader, document, "tls.key");
   if (!certificate && !document.child("data").child("tls.crt").present())

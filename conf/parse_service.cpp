@@ -13,6 +13,9 @@ const std::string load_balancing_annotation = "svcproxy.io/load-balancing";
 const std::string tls_secret_annotation = "svcproxy.io/tls-secret";
 const std::string tls_ports_annotation = "svcproxy.io/tls-ports";
 const std::string tls_strict_sni_annotation = "svcproxy.io/tls-strict-sni";
+const std::string backend_protocol_annotation = "svcproxy.io/backend-protocol";
+const std::string backend_ca_annotation = "svcproxy.io/backend-ca-secret";
+const std::string backend_hostname_annotation = "svcproxy.io/backend-tls-hostname";
 
 // "a, b,c" -> {"a", "b", "c"}; empty items are kept (as "") so they can be reported.
 std::vector<std::string> comma_list(const std::string& text) {
@@ -78,6 +81,64 @@ void parse_tls_annotations(YamlReader& reader, const Field& annotations, Service
       port.tls = true;
 }
 
+// TLS to the pods, as cloud load balancers' backend-protocol annotation turns it on (or a
+// port's appProtocol https), verified as Gateway API's BackendTLSPolicy does: a CA and a
+// hostname, never "trust anything".
+void parse_backend_tls_annotations(YamlReader& reader, const Field& annotations, const Field& ports,
+                                   Service& service) {
+  const Field protocol = annotations.child(backend_protocol_annotation);
+  const Field ca = annotations.child(backend_ca_annotation);
+  const Field hostname = annotations.child(backend_hostname_annotation);
+  if (auto index =
+          parse_choice(reader, protocol, backend_protocol_annotation.c_str(), {"http", "https"})) {
+    if (*index == 1) {
+      for (std::size_t i = 0; i < service.ports.size(); ++i) {
+        ServicePort& port = service.ports[i];
+        if (ports.item(i).child("appProtocol").present() &&
+            port.app_protocol != AppProtocol::Http) {
+          reader.error(ports.item(i).child("appProtocol"),
+                       "appProtocol " + std::string(to_string(port.app_protocol)) +
+                           " conflicts with " + backend_protocol_annotation +
+                           ": https (HTTP over TLS to the pods; TLS to pods on an L4 port is "
+                           "not supported)");
+          continue;
+        }
+        port.app_protocol = AppProtocol::Http;
+        port.backend_tls = true;
+      }
+    }
+  }
+  const bool any = std::any_of(service.ports.begin(), service.ports.end(),
+                               [](const ServicePort& port) { return port.backend_tls; });
+  if (auto name = reader.string(ca)) {
+    if (is_dns1123_subdomain(*name))
+      service.backend_tls.ca_secret = *name;
+    else
+      reader.error(ca, "\"" + *name + "\" is not a Secret name");
+  }
+  if (auto name = reader.string(hostname)) {
+    if (is_dns1123_subdomain(*name))
+      service.backend_tls.hostname = *name;
+    else
+      reader.error(hostname,
+                   "\"" + *name + "\" is not a DNS hostname (lowercase, like web.internal)");
+  }
+  if (!any) {
+    for (const Field& unused : {ca, hostname})
+      if (unused.present())
+        reader.error(unused, "needs " + backend_protocol_annotation +
+                                 ": https (or a port with appProtocol: https)");
+    return;
+  }
+  service.backend_tls.location = reader.location(protocol.present()      ? protocol
+                                                 : annotations.present() ? annotations
+                                                                         : ports);
+  if (!hostname.present())
+    reader.error(protocol.present() ? protocol : ports,
+                 "TLS to the pods needs " + backend_hostname_annotation +
+                     ": the name their certificate is for (verification is never off)");
+}
+
 struct ParsedPort {
   ServicePort port;
   std::string protocol = "TCP";
@@ -120,9 +181,12 @@ ParsedPort parse_service_port(YamlReader& reader, const Field& field, ServiceTyp
   port.target_port = PortRef{port.port, ""};
   if (auto target = reader.port_ref(field.child("targetPort"))) port.target_port = *target;
   parse_node_port(reader, field.child("nodePort"), type, port);
-  if (auto app = parse_choice(reader, field.child("appProtocol"), "appProtocol", {"tcp", "http"},
-                              /*ignore_case=*/true))
-    port.app_protocol = *app == 1 ? AppProtocol::Http : AppProtocol::Tcp;
+  if (auto app =
+          parse_choice(reader, field.child("appProtocol"), "appProtocol", {"tcp", "http", "https"},
+                       /*ignore_case=*/true)) {
+    port.app_protocol = *app == 0 ? AppProtocol::Tcp : AppProtocol::Http;
+    port.backend_tls = *app == 2;  // HTTP over TLS to the pods
+  }
   return parsed;
 }
 
@@ -251,6 +315,8 @@ Service parse_service(YamlReader& reader, const Field& document) {
     parse_spec(reader, spec, service);
     parse_load_balancer_ips(reader, document, service);
     parse_tls_annotations(reader, document.child("metadata").child("annotations"), service);
+    parse_backend_tls_annotations(reader, document.child("metadata").child("annotations"),
+                                  spec.child("ports"), service);
   }
   return service;
 }

@@ -62,6 +62,21 @@ std::string openssl_error_text(const char* when_none) {
   return text;
 }
 
+std::optional<std::string> check_ca_bundle(const std::string& bundle_pem) {
+  ERR_clear_error();
+  Bio bundle = memory(bundle_pem);
+  int count = 0;
+  while (Certificate next{PEM_read_bio_X509(bundle.get(), nullptr, nullptr, nullptr)})
+    ++count;
+  const unsigned long last = ERR_peek_last_error();
+  if (count == 0) return "no PEM certificate could be read: " + openssl_reason();
+  if (last != 0 &&
+      !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE))
+    return "certificate " + std::to_string(count + 1) + " could not be read: " + openssl_reason();
+  ERR_clear_error();
+  return std::nullopt;
+}
+
 CertificateCheck check_certificate(const std::string& certificate_pem,
                                    const std::string& private_key_pem) {
   CertificateCheck check;

@@ -24,4 +24,8 @@ std::string openssl_error_text(const char* when_none);
 CertificateCheck check_certificate(const std::string& certificate_pem,
                                    const std::string& private_key_pem);
 
+// Why a `ca.crt` bundle cannot verify anything (no certificate, or one that does not
+// parse), or nothing when every PEM block in it is a certificate.
+std::optional<std::string> check_ca_bundle(const std::string& bundle_pem);
+
 }  // namespace svcproxy::conf

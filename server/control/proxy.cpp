@@ -14,11 +14,13 @@
 #include <variant>
 
 #include "conf/loader.hpp"
+#include "discovery/service_routes.hpp"
 #include "server/control/listen_socket.hpp"
 #include "server/log/access_log.hpp"
 #include "server/log/log.hpp"
 #include "server/metrics/metrics_registry.hpp"
 #include "server/tls/tls_terminator.hpp"
+#include "server/upstream/upstream_tls.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -109,6 +111,8 @@ bool Proxy::apply(conf::Snapshot snapshot) {
     log(LogLevel::Error, "configuration rejected: ", conflict);
   if (!conflicts.empty()) return false;
   if (!attach_tls(plan, snapshot)) return false;
+  UpstreamTlsMapPtr upstream_tls;
+  if (!make_upstream_tls(snapshot, upstream_tls)) return false;
 
   // Bind every new address on every worker first, so a failure changes nothing.
   std::vector<const ListenerSpec*> added;
@@ -129,6 +133,7 @@ bool Proxy::apply(conf::Snapshot snapshot) {
   }
 
   dns_->update(snapshot);
+  upstream_tls_ = std::move(upstream_tls);
   publish_routes(snapshot);
   // One line per listener helps with a handful; with thousands it drowns the log.
   constexpr std::size_t kListenersLoggedOneByOne = 64;
@@ -209,6 +214,49 @@ bool Proxy::attach_tls(std::vector<ListenerSpec>& plan, const conf::Snapshot& sn
   return true;
 }
 
+bool Proxy::make_upstream_tls(const conf::Snapshot& snapshot, UpstreamTlsMapPtr& made) {
+  std::map<std::string, const conf::TlsSecret*> secrets;
+  for (const auto& secret : snapshot.secrets)
+    secrets[secret.key()] = &secret;
+  auto routes = std::make_shared<UpstreamTlsMap>();
+  decltype(upstream_tls_made_) kept;
+  const conf::TlsSettings& policy = snapshot.proxy.tls;
+  for (const auto& service : snapshot.services) {
+    for (const auto& port : service.ports) {
+      if (!port.backend_tls) continue;
+      const conf::BackendTls& backend = service.backend_tls;
+      const std::string ca_pem =
+          backend.ca_secret.empty()
+              ? std::string()
+              : secrets.at(service.namespace_name + "/" + backend.ca_secret)->ca_pem;
+      std::string identity =
+          policy.min_version + "|" + policy.ciphers + "|" + backend.hostname + "|" + ca_pem;
+      const std::string key = discovery::service_port_key(service, port);
+      std::shared_ptr<const UpstreamTls> tls;
+      if (const auto before = upstream_tls_made_.find(key);
+          before != upstream_tls_made_.end() && before->second.first == identity) {
+        tls = before->second.second;
+      } else {
+        std::string error;
+        tls = UpstreamTls::make(ca_pem, backend.hostname, policy, error);
+        if (!tls) {
+          log(LogLevel::Error, "configuration rejected: TLS to the pods of ", key, ": ", error);
+          return false;
+        }
+      }
+      // Every route that reaches pods; an edge's route to the nodes stays plain (the nodes'
+      // own svcproxy speaks TLS to the pods).
+      for (const discovery::ExternalRoute route : discovery::routes_of(service, snapshot.proxy))
+        if (route != discovery::ExternalRoute::EdgeNodes)
+          routes->emplace(discovery::route_key(service, port, route), tls);
+      kept.emplace(key, std::make_pair(std::move(identity), std::move(tls)));
+    }
+  }
+  upstream_tls_made_ = std::move(kept);
+  made = std::move(routes);
+  return true;
+}
+
 void Proxy::publish_routes(const conf::Snapshot& snapshot) {
   discovery::BackendMapPtr previous = backend_builder_.current();
   const discovery::BackendMap& backends = *backend_builder_.build(snapshot, dns_->pods());
@@ -218,7 +266,7 @@ void Proxy::publish_routes(const conf::Snapshot& snapshot) {
         sync_service_metrics(*previous_metrics, backends, workers_.size()));
   // The workers share the maps with this thread; nothing is copied.
   auto routes = std::make_shared<const RoutingTable>(
-      RoutingTable{backend_builder_.current(), snapshot.proxy, service_metrics_});
+      RoutingTable{backend_builder_.current(), snapshot.proxy, service_metrics_, upstream_tls_});
   for (auto& worker : workers_)
     worker->publish(routes);
   // 10,000 keys each: freed after this reload is reported, unless a worker frees them first.

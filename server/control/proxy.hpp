@@ -52,6 +52,9 @@ class Proxy {
   // Secrets and the TLS policy did not change (its sessions live on), a new one otherwise.
   // False, with the reason logged, when one cannot be made.
   bool attach_tls(std::vector<ListenerSpec>& plan, const conf::Snapshot& snapshot);
+  // The TLS to pods of every backend-TLS port's routes, contexts kept when unchanged; false
+  // (and a log line) when one cannot be made.
+  bool make_upstream_tls(const conf::Snapshot& snapshot, UpstreamTlsMapPtr& made);
   // Rebuilds the backends from the snapshot's pods plus the DNS pods and publishes a new
   // RoutingTable to every worker. After apply() and on every DNS change.
   void publish_routes(const conf::Snapshot& snapshot);
@@ -93,6 +96,10 @@ class Proxy {
     std::shared_ptr<TlsTerminator> terminator;
   };
   std::map<std::string, TlsEntry> tls_terminators_;  // by ListenerSpec::tls_port
+  // TLS to pods: what each service port's context was made from, and the routes in force.
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const UpstreamTls>>>
+      upstream_tls_made_;
+  UpstreamTlsMapPtr upstream_tls_;
   // The backends in force (backend_builder_.current()) and what the next rebuild can reuse.
   discovery::BackendBuilder backend_builder_;
   // Observability, all on the control thread; the admin reads the members above by

@@ -5,10 +5,9 @@
 
 namespace svcproxy::server {
 
-template boost::asio::awaitable<ForwardResult> forward_request(HttpConnection& connection,
-                                                               RequestParser& request,
-                                                               const lb::Backend& backend,
-                                                               const conf::ProxySettings& settings,
-                                                               ServiceStats* stats);
+template boost::asio::awaitable<ForwardResult> forward_request(
+    HttpConnection& connection, RequestParser& request, const lb::Backend& backend,
+    const conf::ProxySettings& settings, ServiceStats* stats,
+    const std::shared_ptr<const UpstreamTls>& tls);
 
 }  // namespace svcproxy::server

@@ -14,6 +14,7 @@
 #include "lb/backend.hpp"
 #include "server/http/http_connection.hpp"
 #include "server/metrics/metrics.hpp"
+#include "server/upstream/upstream_tls.hpp"
 
 namespace svcproxy::server {
 
@@ -38,11 +39,12 @@ struct ForwardResult {
 // response timeout is never retried (504). svcproxy's own resource failures (socket_faults.hpp)
 // answer 503 and blame no pod. `stats` (may be null) counts each failed connect. A request body
 // that stalls longer than timeouts.requestBody is answered with 408 and the pod's connection reset.
+// `tls` (a backend-TLS port): the pods are reached over TLS, verified as it says; a pod
+// that fails the handshake counts as a failed connect, 502 when none passes.
 template <ByteStream Stream>
-boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream>& connection,
-                                                      RequestParser& request,
-                                                      const lb::Backend& backend,
-                                                      const conf::ProxySettings& settings,
-                                                      ServiceStats* stats);
+boost::asio::awaitable<ForwardResult> forward_request(
+    BasicHttpConnection<Stream>& connection, RequestParser& request, const lb::Backend& backend,
+    const conf::ProxySettings& settings, ServiceStats* stats,
+    const std::shared_ptr<const UpstreamTls>& tls);
 
 }  // namespace svcproxy::server

@@ -89,10 +89,11 @@ inline BodyFraming response_framing(const ResponseHeadParser& parser) {
 }
 
 // Reads a response head into `parser`. Sets `any_bytes` once the pod sent something.
-template <ByteStream Stream>
-boost::asio::awaitable<boost::system::error_code> read_response_head(
-    BasicHttpConnection<Stream>& c, boost::asio::ip::tcp::socket& from, ResponseHeadParser& parser,
-    bool& any_bytes) {
+template <ByteStream Stream, class Upstream>
+boost::asio::awaitable<boost::system::error_code> read_response_head(BasicHttpConnection<Stream>& c,
+                                                                     Upstream& from,
+                                                                     ResponseHeadParser& parser,
+                                                                     bool& any_bytes) {
   for (;;) {
     if (c.upstream_buffer.size() > 0) {
       boost::system::error_code error;
@@ -174,10 +175,12 @@ RequestOut request_out(BasicHttpConnection<Stream>& c, const RequestPlan& plan) 
 // After the head went out, a body that is not replayable: the 100 Continue, then the rest
 // of the body by its framing. (A replayable body went with the head and stays in the
 // client buffer for a retry.)
-template <ByteStream Stream>
-boost::asio::awaitable<SendResult> send_streamed_body(
-    BasicHttpConnection<Stream>& c, const RequestPlan& plan, std::optional<ChunkedDecoder>& chunked,
-    boost::asio::ip::tcp::socket& to, ForwardResult& result, const conf::Timeouts& timeouts) {
+template <ByteStream Stream, class Upstream>
+boost::asio::awaitable<SendResult> send_streamed_body(BasicHttpConnection<Stream>& c,
+                                                      const RequestPlan& plan,
+                                                      std::optional<ChunkedDecoder>& chunked,
+                                                      Upstream& to, ForwardResult& result,
+                                                      const conf::Timeouts& timeouts) {
   c.client_buffer.consume(plan.buffered_body);
   result.body_received += plan.buffered_body;
   if (plan.expect_continue) {
@@ -196,11 +199,10 @@ boost::asio::awaitable<SendResult> send_streamed_body(
 // Reads the final response head into `response`. Interim responses (103 Early Hints, a
 // 100 the pod sends anyway) go to the client as they are on the way; `client_gone` when
 // writing one failed.
-template <ByteStream Stream>
+template <ByteStream Stream, class Upstream>
 boost::asio::awaitable<boost::system::error_code> read_final_response_head(
-    BasicHttpConnection<Stream>& c, boost::asio::ip::tcp::socket& from,
-    std::optional<ResponseHeadParser>& response, const RequestPlan& plan, bool& any_bytes,
-    bool& client_gone, ForwardResult& result) {
+    BasicHttpConnection<Stream>& c, Upstream& from, std::optional<ResponseHeadParser>& response,
+    const RequestPlan& plan, bool& any_bytes, bool& client_gone, ForwardResult& result) {
   for (;;) {
     response.emplace(c.field_arena);
     prepare_response_parser(*response, plan.head_request);
@@ -247,6 +249,7 @@ inline bool retry_failed_attempt(const lb::Backend& backend, UpstreamAttempts& a
   if (!up.reused && failure == UpstreamFailure::Reset)
     attempts.report(*failed_pod, lb::Outcome::Reset);
   close_quietly(up.socket);
+  up.tls.reset();
   up.guard.release();
   const RetryDecision retry = retry_decision({.failure = failure,
                                               .idempotent = plan.idempotent,
@@ -261,11 +264,12 @@ inline bool retry_failed_attempt(const lb::Backend& backend, UpstreamAttempts& a
 // A complete final response head from the pod: the head and whatever part of the body
 // came with it in one write, then the body by its framing (or the tunnel after a 101);
 // the pod's connection goes back to the pool when it can carry another request.
-template <ByteStream Stream>
+template <ByteStream Stream, class Upstream>
 boost::asio::awaitable<void> deliver_response(BasicHttpConnection<Stream>& c,
                                               const RequestPlan& plan, ResponseHeadParser& head,
-                                              UpstreamLink& up, UpstreamAttempts& attempts,
-                                              ForwardResult& result, conf::Duration idle) {
+                                              UpstreamLink& up, Upstream& pod,
+                                              UpstreamAttempts& attempts, ForwardResult& result,
+                                              conf::Duration idle) {
   result.status = head.result_int();
   attempts.report(*up.endpoint(),
                   result.status >= 500 ? lb::Outcome::Http5xx : lb::Outcome::Success);
@@ -280,7 +284,7 @@ boost::asio::awaitable<void> deliver_response(BasicHttpConnection<Stream>& c,
   append_forwarded_response(head, out.to_client, out.keep_client, plan.client_http10, out.switching,
                             c.head);
   if (out.switching) {
-    co_await tunnel(c, up.socket, result, idle);
+    co_await tunnel(c, pod, result, idle);
     result.keep_client = false;
     co_return;
   }
@@ -316,7 +320,7 @@ boost::asio::awaitable<void> deliver_response(BasicHttpConnection<Stream>& c,
   // Not `body_follows ? co_await ... : Done`: GCC 12 miscompiles co_await inside ?:.
   RelayOutcome relayed = RelayOutcome::Done;
   if (body_follows)
-    relayed = co_await relay_response_body(c, head, up.socket, out.from_pod, out.to_client,
+    relayed = co_await relay_response_body(c, head, pod, out.from_pod, out.to_client,
                                            out.from_pod.length - leftover, result, idle);
   if (relayed != RelayOutcome::Done) {
     result.error = relayed == RelayOutcome::ClientFailed ? "client_reset" : "upstream_reset";
@@ -325,19 +329,26 @@ boost::asio::awaitable<void> deliver_response(BasicHttpConnection<Stream>& c,
     co_return;
   }
   if (out.upstream_reusable && c.upstream_buffer.size() == 0)
-    c.resources.upstream_pool.put(up.endpoint(), std::move(up.socket));
+    c.resources.upstream_pool.put(up.endpoint(), std::move(up.socket), std::move(up.tls));
   c.upstream_buffer.clear();
 }
 
-}  // namespace forward_detail
+// The stream to the pod: its socket, or the TLS session over it on a backend-TLS port.
+template <class Upstream>
+Upstream& pod_stream(UpstreamLink& up) {
+  if constexpr (is_plain_socket<Upstream>)
+    return up.socket;
+  else
+    return up.tls->stream;
+}
 
-template <ByteStream Stream>
-boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream>& c,
-                                                      RequestParser& parser,
-                                                      const lb::Backend& backend,
-                                                      const conf::ProxySettings& settings,
-                                                      ServiceStats* stats) {
-  using namespace forward_detail;
+// forward_request over a plain or a TLS (`tls.config` set) connection to the pod.
+template <ByteStream Stream, class Upstream>
+boost::asio::awaitable<ForwardResult> forward_exchange(BasicHttpConnection<Stream>& c,
+                                                       RequestParser& parser,
+                                                       const lb::Backend& backend,
+                                                       const conf::ProxySettings& settings,
+                                                       ServiceStats* stats, const TlsUse& tls) {
   ForwardResult result;
   UpstreamBufferLoan upstream_buffer(c);
   HeadLoan head(c);
@@ -368,8 +379,8 @@ boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream
     // A pooled connection may skip its liveness check only when a failure there could be
     // retried: a request that must not run twice gets a connection known to be open.
     if (auto failure = co_await attempts.connect(
-            up, timeouts.connect,
-            {&c.resources.upstream_pool, plan.replayable && plan.idempotent})) {
+            up, timeouts.connect, {&c.resources.upstream_pool, plan.replayable && plan.idempotent},
+            tls)) {
       // Without the body read, the connection cannot carry another request.
       co_await fail(c, result, *failure, plan.client_keep_alive && plan.replayable);
       c.client_buffer.consume(plan.buffered_body);
@@ -380,12 +391,12 @@ boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream
     c.expect(Waiting::Transfer, timeouts.idle);
     // The head goes out on this turn; only a full socket buffer or a streamed body waits.
     const RequestOut out = request_out(c, plan);
-    WriteProgress head_sent = send_now(up.socket, out.out());
-    if (!finished(head_sent, out.out()))
-      head_sent = co_await write_rest(up.socket, out.out(), head_sent);
+    Upstream& pod = pod_stream<Upstream>(up);
+    WriteProgress head_sent = send_now(pod, out.out());
+    if (!finished(head_sent, out.out())) head_sent = co_await write_rest(pod, out.out(), head_sent);
     SendResult sent{head_sent.error ? SendOutcome::UpstreamFailed : SendOutcome::Sent, {}};
     if (!head_sent.error && !plan.replayable)
-      sent = co_await send_streamed_body(c, plan, chunked, up.socket, result, timeouts);
+      sent = co_await send_streamed_body(c, plan, chunked, pod, result, timeouts);
     if (sent.outcome == SendOutcome::ClientFailed || sent.outcome == SendOutcome::BadBody) {
       // The pod must not take a truncated body for a complete one: reset, do not close.
       reset_connection(up.socket);
@@ -402,7 +413,7 @@ boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream
       c.expect(Waiting::UpstreamHead, timeouts.upstream_response);
       bool client_gone = false;
       failed.error = co_await read_final_response_head(
-          c, up.socket, response, plan, failed.response_started, client_gone, result);
+          c, pod, response, plan, failed.response_started, client_gone, result);
       if (client_gone) co_return result;
       if (!failed.error) break;
     }
@@ -422,8 +433,25 @@ boost::asio::awaitable<ForwardResult> forward_request(BasicHttpConnection<Stream
   c.client_buffer.consume(plan.replayable ? plan.buffered_body : 0);
   if (plan.replayable) result.body_received += plan.buffered_body;
   result.upstream_duration = std::chrono::steady_clock::now() - sent_at;
-  co_await deliver_response(c, plan, *response, up, attempts, result, timeouts.idle);
+  co_await deliver_response(c, plan, *response, up, pod_stream<Upstream>(up), attempts, result,
+                            timeouts.idle);
   co_return result;
+}
+
+}  // namespace forward_detail
+
+template <ByteStream Stream>
+boost::asio::awaitable<ForwardResult> forward_request(
+    BasicHttpConnection<Stream>& c, RequestParser& parser, const lb::Backend& backend,
+    const conf::ProxySettings& settings, ServiceStats* stats,
+    const std::shared_ptr<const UpstreamTls>& tls) {
+  using namespace forward_detail;
+  // Not `tls ? co_await ... : co_await ...`: GCC 12 miscompiles co_await inside ?:.
+  if (tls)
+    co_return co_await forward_exchange<Stream, UpstreamTlsStream>(
+        c, parser, backend, settings, stats, {tls, settings.timeouts.tls_handshake});
+  co_return co_await forward_exchange<Stream, boost::asio::ip::tcp::socket>(c, parser, backend,
+                                                                            settings, stats, {});
 }
 
 }  // namespace svcproxy::server

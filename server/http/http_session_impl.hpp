@@ -216,12 +216,14 @@ struct Route {
   RoutingTablePtr routes;
   lb::BackendPtr backend;
   StatsHandle stats;
+  std::shared_ptr<const UpstreamTls> upstream_tls;  // null: plain HTTP to the pods
 
   bool refresh(const WorkerContext& worker, const std::string& backend_key) {
     if (routes != worker.routes()) {
       routes = worker.routes();
       backend = routes ? routes->find(backend_key) : nullptr;
       stats = routes ? routes->stats_for(backend_key, worker.index()) : StatsHandle{};
+      upstream_tls = routes ? routes->upstream_tls_for(backend_key) : nullptr;
     }
     return static_cast<bool>(routes);
   }
@@ -256,8 +258,8 @@ boost::asio::awaitable<bool> serve_one_request(BasicHttpConnection<Stream>& c, c
     co_await close_gracefully(c);
     co_return false;
   }
-  const ForwardResult result =
-      co_await forward_request(c, *parser, *route.backend, settings, route.stats.get());
+  const ForwardResult result = co_await forward_request(c, *parser, *route.backend, settings,
+                                                        route.stats.get(), route.upstream_tls);
   const bool last = !result.keep_client || c.worker.draining();
   // The last response is out: close now, before the log line. When the proxy's FIN
   // reaches the client first, the client's FIN moves this socket to TIME_WAIT in the

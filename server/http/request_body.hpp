@@ -64,9 +64,8 @@ SendResult body_read_failed(const Connection& c) {
 
 // Streams the rest (`remaining` bytes) of a Content-Length body to the pod; `received`
 // counts the body bytes read from the client.
-template <ByteStream Stream>
-boost::asio::awaitable<SendResult> stream_length_body(BasicHttpConnection<Stream>& c,
-                                                      boost::asio::ip::tcp::socket& to,
+template <ByteStream Stream, class Upstream>
+boost::asio::awaitable<SendResult> stream_length_body(BasicHttpConnection<Stream>& c, Upstream& to,
                                                       std::uint64_t remaining,
                                                       std::uint64_t& received,
                                                       const conf::Timeouts& timeouts) {
@@ -94,10 +93,9 @@ boost::asio::awaitable<SendResult> stream_length_body(BasicHttpConnection<Stream
 // The data of the chunks of one read go straight from the client buffer: one chunk
 // header, up to request_body_detail::kChunkPieces pieces, CRLF, and the last chunk when the body
 // ends here.
-template <ByteStream Stream>
+template <ByteStream Stream, class Upstream>
 boost::asio::awaitable<SendResult> stream_chunked_body(BasicHttpConnection<Stream>& c,
-                                                       ChunkedDecoder& decoder,
-                                                       boost::asio::ip::tcp::socket& to,
+                                                       ChunkedDecoder& decoder, Upstream& to,
                                                        std::uint64_t& received,
                                                        const conf::Timeouts& timeouts) {
   using Status = ChunkedDecoder::Status;

@@ -85,10 +85,12 @@ boost::asio::awaitable<RelayOutcome> splice_response_body(BasicHttpConnection<St
 
 // Length or until-close: bytes pass through as they are, in the relay's larger buffers
 // (half the system calls of body buffers for a large response).
-template <ByteStream Stream>
-boost::asio::awaitable<RelayOutcome> copy_response_body(
-    BasicHttpConnection<Stream>& c, boost::asio::ip::tcp::socket& from, const BodyFraming& from_pod,
-    std::uint64_t remaining, ForwardResult& result, conf::Duration idle) {
+template <ByteStream Stream, class Upstream>
+boost::asio::awaitable<RelayOutcome> copy_response_body(BasicHttpConnection<Stream>& c,
+                                                        Upstream& from, const BodyFraming& from_pod,
+                                                        std::uint64_t remaining,
+                                                        ForwardResult& result,
+                                                        conf::Duration idle) {
   auto buffer = c.resources.relay_buffers.lease();
   for (;;) {
     const std::size_t want =
@@ -112,9 +114,9 @@ boost::asio::awaitable<RelayOutcome> copy_response_body(
 
 // Chunked from the pod: parsed on by the head's parser into body buffers, then chunked
 // again to the client (or written as they are, until close, to an HTTP/1.0 client).
-template <ByteStream Stream>
+template <ByteStream Stream, class Upstream>
 boost::asio::awaitable<RelayOutcome> rechunk_response_body(
-    BasicHttpConnection<Stream>& c, ResponseHeadParser& parser, boost::asio::ip::tcp::socket& from,
+    BasicHttpConnection<Stream>& c, ResponseHeadParser& parser, Upstream& from,
     const BodyFraming& to_client, ForwardResult& result, conf::Duration idle) {
   auto buffer = c.resources.body_buffers.lease();
   bool need_read = c.upstream_buffer.size() == 0;
@@ -158,7 +160,7 @@ boost::asio::awaitable<RelayOutcome> rechunk_response_body(
   }
 }
 
-// The tunnel over a stream that is not the socket itself (TLS): both directions copied
+// The tunnel where a side is not the socket itself (TLS): both directions copied
 // through user space until both ends closed, each end's close passed on as a shutdown.
 // Every transfer moves the connection's Transfer deadline on, so a tunnel idle for
 // timeouts.idle is cancelled by the deadline watch (client and pod sockets alike).
@@ -179,9 +181,8 @@ boost::asio::awaitable<void> copy_until_close(Connection& c, From& from, To& to,
   lowest_socket(to).shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
-template <ByteStream Stream>
-boost::asio::awaitable<void> copy_both_ways(BasicHttpConnection<Stream>& c,
-                                            boost::asio::ip::tcp::socket& upstream,
+template <ByteStream Stream, class Upstream>
+boost::asio::awaitable<void> copy_both_ways(BasicHttpConnection<Stream>& c, Upstream& upstream,
                                             ForwardResult& result, conf::Duration idle) {
   using namespace boost::asio::experimental::awaitable_operators;
   c.expect(Waiting::Transfer, idle);
@@ -191,15 +192,16 @@ boost::asio::awaitable<void> copy_both_ways(BasicHttpConnection<Stream>& c,
 
 }  // namespace response_body_detail
 
-template <ByteStream Stream>
+template <ByteStream Stream, class Upstream>
 boost::asio::awaitable<RelayOutcome> relay_response_body(
-    BasicHttpConnection<Stream>& c, ResponseHeadParser& parser, boost::asio::ip::tcp::socket& from,
+    BasicHttpConnection<Stream>& c, ResponseHeadParser& parser, Upstream& from,
     const BodyFraming& from_pod, const BodyFraming& to_client, std::uint64_t remaining,
     ForwardResult& result, conf::Duration idle) {
   if (from_pod.kind == BodyFraming::Kind::None ||
       (from_pod.kind == BodyFraming::Kind::Length && remaining == 0))
     co_return RelayOutcome::Done;
-  if constexpr (is_plain_socket<Stream>) {  // splice(2) needs the socket itself
+  // splice(2) needs the sockets themselves
+  if constexpr (is_plain_socket<Stream> && is_plain_socket<Upstream>) {
     if (splice_supported && from_pod.kind == BodyFraming::Kind::Length &&
         remaining >= response_body_detail::kSpliceFrom) {
       if (auto pipe = c.resources.pipes.take()) {
@@ -220,10 +222,9 @@ boost::asio::awaitable<RelayOutcome> relay_response_body(
 
 // After the pod's 101: what each side already sent goes first, then bytes flow both ways
 // until both ends close (the L4 relay).
-template <ByteStream Stream>
-boost::asio::awaitable<void> tunnel(BasicHttpConnection<Stream>& c,
-                                    boost::asio::ip::tcp::socket& upstream, ForwardResult& result,
-                                    conf::Duration idle) {
+template <ByteStream Stream, class Upstream>
+boost::asio::awaitable<void> tunnel(BasicHttpConnection<Stream>& c, Upstream& upstream,
+                                    ForwardResult& result, conf::Duration idle) {
   const std::array<boost::asio::const_buffer, 2> to_client{boost::asio::buffer(c.head),
                                                            c.upstream_buffer.data()};
   auto [client_error, sent] =
@@ -238,7 +239,7 @@ boost::asio::awaitable<void> tunnel(BasicHttpConnection<Stream>& c,
     if (upstream_error) co_return;
     c.client_buffer.consume(c.client_buffer.size());
   }
-  if constexpr (is_plain_socket<Stream>) {
+  if constexpr (is_plain_socket<Stream> && is_plain_socket<Upstream>) {
     c.expect_nothing();  // the relay keeps its own idle timeout
     const RelayResult relayed =
         co_await relay(c.client, upstream, idle, {c.resources.relay_buffers, c.resources.pipes});

@@ -91,6 +91,8 @@ const char* to_string(UpstreamFailure failure) {
       return "upstream_timeout";
     case UpstreamFailure::LocalResource:
       return "local_resource";
+    case UpstreamFailure::TlsFailed:
+      return "upstream_tls_failed";
   }
   return "?";
 }
@@ -105,6 +107,7 @@ HttpError to_http_error(UpstreamFailure failure) {
     case UpstreamFailure::ConnectFailed:
     case UpstreamFailure::Reset:
     case UpstreamFailure::BadResponse:
+    case UpstreamFailure::TlsFailed:
       return HttpError::BadGateway;
   }
   return HttpError::BadGateway;

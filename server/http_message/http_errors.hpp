@@ -62,6 +62,7 @@ enum class UpstreamFailure {
   BadResponse,    // the pod's response could not be parsed
   Timeout,        // no response head within timeouts.upstreamResponse
   LocalResource,  // svcproxy's own: out of descriptors, buffers or ports (socket_faults.hpp)
+  TlsFailed,      // connected, but the TLS handshake with the pod failed (backend TLS)
 };
 
 int status_code(HttpError error);

@@ -17,11 +17,12 @@ const char* const kIntermediateCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+const char* const kTls13Ciphers =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+const char* const kTlsGroups = "X25519:prime256v1:secp384r1";
+
 namespace {
 
-constexpr const char* kTls13Ciphers =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
 // Session ids are looked up under this context id (any fixed bytes).
 constexpr unsigned char kSessionContext[] = "svcproxy";
 
@@ -59,7 +60,7 @@ bool apply_policy(SSL_CTX* native, const conf::TlsSettings& settings, std::strin
     return false;
   }
   if (SSL_CTX_set_ciphersuites(native, kTls13Ciphers) != 1 ||
-      SSL_CTX_set1_groups_list(native, kGroups) != 1) {
+      SSL_CTX_set1_groups_list(native, kTlsGroups) != 1) {
     error = "TLS policy: " + openssl_error();
     return false;
   }

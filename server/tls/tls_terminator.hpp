@@ -39,7 +39,10 @@ class TlsTerminator {
   bool strict_sni_ = false;
 };
 
-// Mozilla's "intermediate" TLS 1.2 ciphers (ECDHE only: no DHE parameters to keep).
+// Mozilla's "intermediate" TLS 1.2 ciphers (ECDHE only: no DHE parameters to keep), its
+// TLS 1.3 suites and its key-exchange groups: svcproxy's TLS policy on either side.
 extern const char* const kIntermediateCiphers;
+extern const char* const kTls13Ciphers;
+extern const char* const kTlsGroups;
 
 }  // namespace svcproxy::server

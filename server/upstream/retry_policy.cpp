@@ -9,6 +9,7 @@ RetryDecision retry_decision(const FailedAttempt& a) {
     case UpstreamFailure::Timeout:
     case UpstreamFailure::BadResponse:
     case UpstreamFailure::LocalResource:  // another pod would fail the same way
+    case UpstreamFailure::TlsFailed:      // connect() already tried every pod
       return RetryDecision::No;
     case UpstreamFailure::ConnectFailed:
       // Nothing reached a pod; the refusing one is not asked again for this request.

@@ -54,6 +54,8 @@ const char* to_string(SocketFault fault) {
       return "unreachable";
     case SocketFault::Reset:
       return "reset";
+    case SocketFault::Tls:
+      return "tls";
     case SocketFault::Other:
       return "other";
     case SocketFault::FileDescriptors:

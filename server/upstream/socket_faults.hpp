@@ -19,6 +19,7 @@ enum class SocketFault : std::uint8_t {
   Timeout,      // no answer within timeouts.connect (or ETIMEDOUT from the kernel)
   Unreachable,  // EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN: no route to the pod
   Reset,        // ECONNRESET, EPIPE, ECONNABORTED, end of stream: the pod went away
+  Tls,          // connected, but the TLS handshake failed (backend TLS: certificate, protocol)
   Other,        // anything else, e.g. a malformed pod IP
   // svcproxy's own.
   FileDescriptors,  // EMFILE, ENFILE: RLIMIT_NOFILE or the system's file table

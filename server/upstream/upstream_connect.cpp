@@ -111,8 +111,11 @@ bool UpstreamAttempts::retry_after(const lb::EndpointPtr& failed, RetryDecision 
 
 asio::awaitable<std::optional<UpstreamFailure>> UpstreamAttempts::connect(UpstreamLink& link,
                                                                           conf::Duration timeout,
-                                                                          PoolUse pool) {
+                                                                          PoolUse pool,
+                                                                          const TlsUse& tls) {
   link.guard.release();
+  link.tls.reset();
+  bool tls_failed = false;  // the last pod tried connected, then failed its TLS handshake
   for (;;) {
     const bool retrying = static_cast<bool>(retry_pod_);
     lb::EndpointPtr endpoint =
@@ -123,12 +126,14 @@ asio::awaitable<std::optional<UpstreamFailure>> UpstreamAttempts::connect(Upstre
         last_failure_ = backend_.endpoints().empty() ? "no endpoints" : "no ready endpoint";
         co_return UpstreamFailure::NoEndpoint;
       }
-      co_return UpstreamFailure::ConnectFailed;
+      co_return tls_failed ? UpstreamFailure::TlsFailed : UpstreamFailure::ConnectFailed;
     }
     // A retry always gets a fresh connection: the pooled one may be what just failed.
     if (pool.pool && !retrying) {
-      if (auto pooled = pool.pool->take(*endpoint, pool.unchecked)) {
-        link.socket = std::move(*pooled);
+      if (auto pooled = pool.pool->take(*endpoint, pool.unchecked, tls.config.get())) {
+        link.socket = std::move(pooled->socket);
+        link.tls = std::move(pooled->tls);
+        if (link.tls) link.tls->stream.next_layer().bind(link.socket);
         link.reused = true;
         link.guard = lb::ActiveGuard(std::move(endpoint));
         co_return std::nullopt;
@@ -138,6 +143,25 @@ asio::awaitable<std::optional<UpstreamFailure>> UpstreamAttempts::connect(Upstre
     boost::system::error_code error;
     const tcp::endpoint target = to_tcp_endpoint(endpoint->address(), error);
     if (!error) error = co_await connect_within(link.socket, target, timeout);
+    tls_failed = false;
+    if (!error && tls.config) {
+      std::string failure;
+      link.tls =
+          co_await handshake_upstream(link.socket, tls.config, tls.handshake_timeout, failure);
+      if (!link.tls) {
+        // The pod's fault (not TLS, a certificate for another name or CA): like a refused
+        // connect, held against it, and the next pod is tried.
+        close_quietly(link.socket);
+        last_failure_ =
+            endpoint->address().pod_key() + " " + endpoint->address().key() + ": " + failure;
+        tls_failed = true;
+        if (stats_) record_upstream_connect_failure(*stats_, SocketFault::Tls);
+        report(*endpoint, lb::Outcome::ConnectFailure);
+        log(LogLevel::Warn, "service ", backend_.name(), ": TLS to ", last_failure_);
+        tried_.push_back(endpoint.get());
+        continue;
+      }
+    }
     if (!error) {
       link.guard = lb::ActiveGuard(std::move(endpoint));
       co_return std::nullopt;

@@ -21,6 +21,7 @@
 #include "server/upstream/retry_policy.hpp"
 #include "server/upstream/socket_faults.hpp"
 #include "server/upstream/upstream_pool.hpp"
+#include "server/upstream/upstream_tls.hpp"
 
 namespace svcproxy::server {
 
@@ -28,6 +29,8 @@ namespace svcproxy::server {
 struct UpstreamLink {
   explicit UpstreamLink(const boost::asio::any_io_executor& executor) : socket(executor) {}
   boost::asio::ip::tcp::socket socket;
+  // TLS over `socket` on a backend-TLS port (upstream_tls.hpp); null otherwise.
+  std::unique_ptr<UpstreamTlsSession> tls;
   lb::ActiveGuard guard;  // the pod, counted active (least-connections) while held
   bool reused = false;    // an idle keep-alive connection from the pool
 
@@ -43,6 +46,14 @@ struct PoolUse {
   bool unchecked = false;
 };
 
+// TLS to the pods (a backend-TLS port): every fresh connection handshakes within
+// `handshake_timeout` before it counts as connected; one that fails is held against its
+// pod like a refused connect, and the next pod is tried.
+struct TlsUse {
+  std::shared_ptr<const UpstreamTls> config;
+  conf::Duration handshake_timeout{};
+};
+
 class UpstreamAttempts {
  public:
   // `tried` (kept by the caller to reuse its capacity) is cleared: the endpoints this
@@ -53,10 +64,12 @@ class UpstreamAttempts {
   // Connects `link` to a pod: the one retry_after() chose, on a fresh connection, else a
   // picked one, pooled when `pool` has an idle connection to it. Nothing when connected;
   // NoEndpoint when there was none to pick, ConnectFailed when every pod tried failed,
-  // LocalResource when svcproxy ran out of its own resources.
+  // TlsFailed when the last one connected but its TLS handshake failed, LocalResource
+  // when svcproxy ran out of its own resources.
   boost::asio::awaitable<std::optional<UpstreamFailure>> connect(UpstreamLink& link,
                                                                  conf::Duration timeout,
-                                                                 PoolUse pool = {});
+                                                                 PoolUse pool = {},
+                                                                 const TlsUse& tls = {});
 
   // After the exchange on `failed` broke and the retry policy allowed another try: the pod
   // for it, another one not yet tried or, for OtherOrSamePod, the same one again. False

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "server/net/native_socket.hpp"
+#include "server/upstream/upstream_tls.hpp"
 #include "server/worker/coarse_clock.hpp"
 
 namespace svcproxy::server {
@@ -20,22 +21,39 @@ bool idle_connection_usable(asio_socket& socket) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-std::optional<asio_socket> UpstreamPool::take(const lb::Endpoint& endpoint, bool may_skip_check) {
+UpstreamPool::UpstreamPool() = default;
+UpstreamPool::UpstreamPool(Settings settings) : settings_(settings) {}
+UpstreamPool::~UpstreamPool() = default;
+
+namespace {
+
+bool usable(UpstreamPool::Connection& connection) {
+  return idle_connection_usable(connection.socket) &&
+         (!connection.tls || upstream_tls_idle(*connection.tls));
+}
+
+}  // namespace
+
+std::optional<UpstreamPool::Connection> UpstreamPool::take(const lb::Endpoint& endpoint,
+                                                           bool may_skip_check,
+                                                           const UpstreamTls* tls) {
   const auto found = entries_.find(&endpoint);
   if (found == entries_.end()) return std::nullopt;
   auto& idle = found->second.idle;
   const auto now = may_skip_check ? coarse_now() : Clock::time_point{};
   while (!idle.empty()) {
     const bool fresh = may_skip_check && now - idle.back().since < settings_.verify_after;
-    asio_socket socket = std::move(idle.back().socket);
+    Connection connection = std::move(idle.back().connection);
     idle.pop_back();
-    if (fresh || idle_connection_usable(socket)) return socket;
-    close_quietly(socket);
+    const UpstreamTls* made_for = connection.tls ? connection.tls->config.get() : nullptr;
+    if (made_for == tls && (fresh || usable(connection))) return connection;
+    close_quietly(connection.socket);
   }
   return std::nullopt;
 }
 
-void UpstreamPool::put(const lb::EndpointPtr& endpoint, asio_socket socket) {
+void UpstreamPool::put(const lb::EndpointPtr& endpoint, asio_socket socket,
+                       std::unique_ptr<UpstreamTlsSession> tls) {
   if (endpoint->terminating() || settings_.max_idle_per_endpoint == 0) {
     close_quietly(socket);
     return;
@@ -43,10 +61,10 @@ void UpstreamPool::put(const lb::EndpointPtr& endpoint, asio_socket socket) {
   Entry& entry = entries_[endpoint.get()];
   if (!entry.endpoint) entry.endpoint = endpoint;
   if (entry.idle.size() >= settings_.max_idle_per_endpoint) {
-    close_quietly(entry.idle.front().socket);
+    close_quietly(entry.idle.front().connection.socket);
     entry.idle.erase(entry.idle.begin());
   }
-  entry.idle.push_back({std::move(socket), coarse_now()});
+  entry.idle.push_back({{std::move(socket), std::move(tls)}, coarse_now()});
 }
 
 void UpstreamPool::sweep(Clock::time_point now) {
@@ -54,9 +72,8 @@ void UpstreamPool::sweep(Clock::time_point now) {
     auto& idle = it->second.idle;
     std::erase_if(idle, [&](Idle& connection) {
       const bool keep = now - connection.since < settings_.idle_timeout &&
-                        !it->second.endpoint->terminating() &&
-                        idle_connection_usable(connection.socket);
-      if (!keep) close_quietly(connection.socket);
+                        !it->second.endpoint->terminating() && usable(connection.connection);
+      if (!keep) close_quietly(connection.connection.socket);
       return !keep;
     });
     it = idle.empty() ? entries_.erase(it) : std::next(it);
@@ -65,8 +82,8 @@ void UpstreamPool::sweep(Clock::time_point now) {
 
 void UpstreamPool::clear() {
   for (auto& [key, entry] : entries_)
-    for (auto& connection : entry.idle)
-      close_quietly(connection.socket);
+    for (auto& idle : entry.idle)
+      close_quietly(idle.connection.socket);
   entries_.clear();
 }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +15,9 @@
 
 namespace svcproxy::server {
 
+class UpstreamTls;
+struct UpstreamTlsSession;
+
 class UpstreamPool {
  public:
   struct Settings {
@@ -22,20 +26,30 @@ class UpstreamPool {
     conf::Duration verify_after = std::chrono::milliseconds(200);
   };
 
-  UpstreamPool() = default;
-  explicit UpstreamPool(Settings settings) : settings_(settings) {}
+  // A parked connection: the socket and, on a backend-TLS port, its TLS session.
+  struct Connection {
+    boost::asio::ip::tcp::socket socket;
+    std::unique_ptr<UpstreamTlsSession> tls;
+  };
+
+  UpstreamPool();
+  explicit UpstreamPool(Settings settings);
+  ~UpstreamPool();
 
   // The most recently parked connection to `endpoint` that is still open, or nothing.
   // A connection the pod closed (or wrote to unasked) while idle is dropped here with one
   // non-blocking peek, so it never carries a request. The peek (a syscall) is skipped for a
   // connection parked less than `verify_after` ago when `may_skip_check` (the caller can
-  // retry the request on a fresh connection if a pod closed it in that instant).
-  std::optional<boost::asio::ip::tcp::socket> take(const lb::Endpoint& endpoint,
-                                                   bool may_skip_check);
+  // retry the request on a fresh connection if a pod closed it in that instant). `tls`:
+  // the port's backend TLS (null: plain); a connection made for other TLS settings (a
+  // reload changed the CA) is dropped too.
+  std::optional<Connection> take(const lb::Endpoint& endpoint, bool may_skip_check,
+                                 const UpstreamTls* tls = nullptr);
 
   // Parks a connection after a complete exchange. Over the per-endpoint bound the oldest
   // goes; a terminating endpoint's connections are closed instead.
-  void put(const lb::EndpointPtr& endpoint, boost::asio::ip::tcp::socket socket);
+  void put(const lb::EndpointPtr& endpoint, boost::asio::ip::tcp::socket socket,
+           std::unique_ptr<UpstreamTlsSession> tls = nullptr);
 
   // Closes connections idle longer than the idle timeout or closed by their pod.
   void sweep(std::chrono::steady_clock::time_point now);
@@ -46,7 +60,7 @@ class UpstreamPool {
 
  private:
   struct Idle {
-    boost::asio::ip::tcp::socket socket;
+    Connection connection;
     std::chrono::steady_clock::time_point since;
   };
   struct Entry {

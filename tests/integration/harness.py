@@ -208,8 +208,8 @@ http {{
   keepalive_requests {keepalive_requests};
   client_max_body_size 0;
   server {{
-    listen {ip}:{port};
-    server_name _;
+    listen {ip}:{port}{ssl};
+    server_name _;{certificate}
     root {files};
     # Echo what arrived so tests can see what the proxy sent. nginx omits a header whose
     # value is empty: an absent X-Echo-* means the request had no such header.
@@ -243,8 +243,9 @@ class NginxPod(Process):
 
     def __init__(self, name, ip, port, workdir, keepalive_timeout="75s", files=None,
                  master_process=False, access_log=True, keepalive_requests=100000,
-                 worker_connections=1024):
+                 worker_connections=1024, tls=None):
         self.name, self.ip, self.port = name, ip, port
+        self.tls = tls  # (certificate path, key path): the pod speaks HTTPS
         self.dir = os.path.join(workdir, "pods", name)
         self.files = files or os.path.join(self.dir, "files")
         self.keepalive_timeout = keepalive_timeout
@@ -266,7 +267,10 @@ class NginxPod(Process):
         # Root with workers: run them as root so they can read our 0700 temp dirs. Without
         # root nginx cannot switch users, and a single process never does.
         user = "user root;\n" if os.geteuid() == 0 and self.master_process else ""
+        certificate = (f"\n    ssl_certificate {self.tls[0]};\n    ssl_certificate_key {self.tls[1]};"
+                       if self.tls else "")
         text = NGINX_CONF.format(user=user, dir=self.dir, ip=self.ip, port=self.port,
+                                 ssl=" ssl" if self.tls else "", certificate=certificate,
                                  name=self.name, files=self.files,
                                  master_process="on" if self.master_process else "off",
                                  keepalive_timeout=self.keepalive_timeout,

@@ -26,3 +26,42 @@ def secret_doc(name, certificate, key, namespace="default"):
             "type": "kubernetes.io/tls",
             "data": {"tls.crt": base64.b64encode(certificate.encode()).decode(),
                      "tls.key": base64.b64encode(key.encode()).decode()}}
+
+
+def make_ca(workdir, name):
+    """A CA (ECDSA P-256) in `workdir`: NAME.crt / NAME.key; returns the certificate PEM."""
+    crt = os.path.join(workdir, f"{name}.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                    os.path.join(workdir, f"{name}.key"), "-out", crt, "-days", "2",
+                    "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   check=True, capture_output=True, timeout=30)
+    with open(crt) as c:
+        return c.read()
+
+
+def make_signed_certificate(workdir, name, dns_names, ca):
+    """A certificate for `dns_names` signed by the CA `ca` (see make_ca): NAME.crt /
+    NAME.key in `workdir`; returns their paths."""
+    crt = os.path.join(workdir, f"{name}.crt")
+    key = os.path.join(workdir, f"{name}.key")
+    csr = os.path.join(workdir, f"{name}.csr")
+    extensions = os.path.join(workdir, f"{name}.ext")
+    with open(extensions, "w") as f:
+        f.write("subjectAltName=" + ",".join(f"DNS:{n}" for n in dns_names) + "\n")
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={dns_names[0]}"],
+                   check=True, capture_output=True, timeout=30)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(workdir, f"{ca}.crt"),
+                    "-CAkey", os.path.join(workdir, f"{ca}.key"), "-CAcreateserial", "-out", crt,
+                    "-days", "2", "-extfile", extensions],
+                   check=True, capture_output=True, timeout=30)
+    return crt, key
+
+
+def ca_secret_doc(name, bundle, namespace="default"):
+    """An Opaque Secret with the CA bundle in ca.crt (svcproxy.io/backend-ca-secret)."""
+    return {"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace}, "type": "Opaque",
+            "data": {"ca.crt": base64.b64encode(bundle.encode()).decode()}}

@@ -76,8 +76,8 @@ TEST_CASE("other Secret types are skipped with a warning") {
   CHECK(result.snapshot->secrets.empty());
   REQUIRE(result.warnings.size() == 1);
   CHECK(result.warnings[0].to_string() ==
-        "test.yaml:4:7: type: skipping Secret web-tls of type Opaque (only kubernetes.io/tls is "
-        "read)");
+        "test.yaml:4:7: type: skipping Secret web-tls of type Opaque (only kubernetes.io/tls "
+        "Secrets and the ca.crt of others are read)");
 }
 
 }  // namespace

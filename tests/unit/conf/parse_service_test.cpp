@@ -132,7 +132,7 @@ TEST_CASE("type must be ClusterIP, NodePort or LoadBalancer") {
         "LoadBalancer)");
 }
 
-TEST_CASE("appProtocol is http or tcp, in any case") {
+TEST_CASE("appProtocol is http, https or tcp, in any case") {
   const Snapshot snapshot = load_ok(
       service("  ports:\n    - {name: a, port: 80, appProtocol: HTTP}\n    - {name: b, port: 81, "
               "appProtocol: tcp}\n"));
@@ -140,7 +140,7 @@ TEST_CASE("appProtocol is http or tcp, in any case") {
   CHECK(snapshot.services[0].ports[1].app_protocol == AppProtocol::Tcp);
   CHECK(only_error(service("  ports: [{port: 80, appProtocol: kubernetes.io/h2c}]\n")) ==
         "test.yaml:5:35: spec.ports[0].appProtocol: unknown appProtocol \"kubernetes.io/h2c\" "
-        "(expected tcp or http)");
+        "(expected tcp, http or https)");
 }
 
 TEST_CASE("externalTrafficPolicy is Cluster or Local") {

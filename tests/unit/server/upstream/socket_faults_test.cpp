@@ -71,7 +71,7 @@ TEST_CASE("only descriptor, memory and port exhaustion are svcproxy's own") {
     CHECK(is_local(fault) == (i >= kPodFaults));
   }
   CHECK(local == std::set<std::string>{"file_descriptors", "memory", "local_ports"});
-  CHECK(pod == std::set<std::string>{"refused", "timeout", "unreachable", "reset", "other"});
+  CHECK(pod == std::set<std::string>{"refused", "timeout", "unreachable", "reset", "tls", "other"});
 }
 
 TEST_CASE("an exchange that fails for svcproxy's own lack of buffers answers 503") {

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""TLS to the pods (issue 17): a Service with svcproxy.io/backend-protocol: https reaches its
+nginx pods over TLS, verifying their certificates against the CA of backend-ca-secret for the
+name in backend-tls-hostname. Bodies pass both ways intact over pooled TLS connections; a pod
+whose certificate is for another name or signed by another CA, or that speaks plain HTTP, is
+never sent a request: the client gets 502, the log says why and /metrics counts it."""
+import hashlib
+import http.client
+import os
+
+import admin
+import harness
+import tls_support
+from harness import test
+
+
+def https_pods(env, count, names=("web.internal",), ca="pods-ca", prefix="web"):
+    """`count` nginx pods speaking HTTPS with one certificate for `names` signed by `ca`."""
+    crt, key = tls_support.make_signed_certificate(env.workdir, f"{prefix}-pod", list(names), ca)
+    return env.web_pods(count, prefix=prefix, tls=(crt, key))
+
+
+def start(env, pods, annotations, ca_bundle=None, service_name="web"):
+    """svcproxy with one HTTP ClusterIP Service over `pods` with `annotations`, plus the
+    pods-ca Secret when `ca_bundle`; returns (proxy, address, admin port, labels)."""
+    cluster_ip = harness.random_ip()
+    port = harness.free_port(cluster_ip)
+    admin_port = harness.free_port()
+    service = harness.service_doc(service_name, port, pods[0].port, cluster_ip=cluster_ip,
+                                  annotations=annotations)
+    service["spec"]["ports"][0]["appProtocol"] = "http"
+    docs = [harness.proxy_config_doc(admin_port, workers=2), service, *harness.pod_docs(pods)]
+    if ca_bundle:
+        docs.append(tls_support.ca_secret_doc("pods-ca", ca_bundle))
+    proxy = env.svcproxy(docs, name=f"svcproxy-{service_name}")
+    labels = {"namespace": "default", "service": service_name, "port": port}
+    return proxy, (cluster_ip, port), admin_port, labels
+
+
+def verified(hostname="web.internal"):
+    return {"svcproxy.io/backend-protocol": "https", "svcproxy.io/backend-ca-secret": "pods-ca",
+            "svcproxy.io/backend-tls-hostname": hostname}
+
+
+@test(timeout=120)
+def pods_over_tls_get_requests_and_bodies_intact(env):
+    ca = tls_support.make_ca(env.workdir, "pods-ca")
+    pods = https_pods(env, 2)
+    digest = harness.make_file(os.path.join(pods[0].files, "large.bin"), 4 * 1024 * 1024)
+    for pod in pods[1:]:
+        harness.make_file(os.path.join(pod.files, "large.bin"), 4 * 1024 * 1024)
+    proxy, address, admin_port, labels = start(env, pods, verified(), ca)
+
+    conn = http.client.HTTPConnection(*address, timeout=20)
+    answered, reused = set(), 0
+    for _ in range(12):
+        conn.request("GET", "/")
+        reply = conn.getresponse()
+        body = reply.read().decode().strip()
+        assert reply.status == 200, (reply.status, body)
+        answered.add(body)
+        # nginx counts the requests of its (TLS) connection: above 1, svcproxy's pool
+        # reused a verified TLS connection instead of a new handshake.
+        reused += int(reply.getheader("X-Echo-Connection-Requests", "1")) > 1
+        assert reply.getheader("X-Echo-Host") is not None
+    assert answered == {pod.name for pod in pods}, answered
+    assert reused >= 6, reused
+
+    # A 4 MiB download and a 1 MiB upload (Content-Length and chunked) through TLS.
+    conn.request("GET", "/files/large.bin")
+    reply = conn.getresponse()
+    data = reply.read()
+    assert reply.status == 200 and hashlib.sha256(data).hexdigest() == digest, len(data)
+    body = harness.pattern_bytes(1024 * 1024)
+    conn.request("POST", "/files/large.bin", body=body)
+    reply = conn.getresponse()
+    reply.read()
+    assert reply.status in (200, 405), reply.status  # nginx: static files refuse POST
+    conn.request("PUT", "/", body=iter([body[:500_000], body[500_000:]]), encode_chunked=True)
+    reply = conn.getresponse()
+    text = reply.read().strip().decode()
+    assert reply.status == 200 and text in answered, (reply.status, text)
+    conn.close()
+
+    scrape = admin.scrape(admin_port)
+    assert admin.value(scrape, "svcproxy_upstream_connect_failures_total", reason="tls",
+                       **labels) == 0
+    assert "TLS to" not in proxy.log_text()
+
+
+@test(timeout=120)
+def unverifiable_pods_get_no_request_and_the_client_a_502(env):
+    ca = tls_support.make_ca(env.workdir, "pods-ca")
+    tls_support.make_ca(env.workdir, "other-ca")
+    cases = [
+        # (what the pods present, the hostname svcproxy expects, what the log says)
+        ("wrong", https_pods(env, 1, prefix="wrong"), "api.internal",
+         "hostname mismatch: the certificate is not for api.internal"),
+        ("foreign", https_pods(env, 1, ca="other-ca", prefix="foreign"), "web.internal",
+         "unable to get local issuer certificate"),
+        ("plain", env.web_pods(1, prefix="plain"), "web.internal", "TLS handshake failed"),
+    ]
+    for name, pods, hostname, reason in cases:
+        proxy, address, admin_port, labels = start(env, pods, verified(hostname), ca,
+                                                   service_name=name)
+        for _ in range(2):
+            code = harness.http_request(address, path="/").status
+            assert code == 502, (name, code)
+        proxy.wait_for_log(f"service default/{name}:.*: TLS to .*{reason}")
+        scrape = admin.scrape(admin_port)
+        assert admin.value(scrape, "svcproxy_upstream_connect_failures_total", reason="tls",
+                           **labels) >= 2, name
+        # Nothing reached the pod: the handshake failed before any request was written.
+        assert not [line for line in pods[0].requests_seen() if '"GET / ' in line], name
+        proxy.stop()
+
+
+if __name__ == "__main__":
+    harness.main()
