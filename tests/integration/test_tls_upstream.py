@@ -7,9 +7,11 @@ never sent a request: the client gets 502, the log says why and /metrics counts 
 import hashlib
 import http.client
 import os
+import signal
 
 import admin
 import harness
+import reload_support
 import tls_support
 from harness import test
 
@@ -33,6 +35,7 @@ def start(env, pods, annotations, ca_bundle=None, service_name="web"):
     if ca_bundle:
         docs.append(tls_support.ca_secret_doc("pods-ca", ca_bundle))
     proxy = env.svcproxy(docs, name=f"svcproxy-{service_name}")
+    proxy.docs = docs
     labels = {"namespace": "default", "service": service_name, "port": port}
     return proxy, (cluster_ip, port), admin_port, labels
 
@@ -113,6 +116,35 @@ def unverifiable_pods_get_no_request_and_the_client_a_502(env):
         # Nothing reached the pod: the handshake failed before any request was written.
         assert not [line for line in pods[0].requests_seen() if '"GET / ' in line], name
         proxy.stop()
+
+
+@test(timeout=90)
+def a_reload_changes_what_the_pods_must_prove(env):
+    ca = tls_support.make_ca(env.workdir, "pods-ca")
+    pods = https_pods(env, 1)
+    proxy, address, _, _ = start(env, pods, verified(), ca)
+    conn = http.client.HTTPConnection(*address, timeout=20)
+
+    def status():
+        conn.request("GET", "/")
+        reply = conn.getresponse()
+        reply.read()
+        return reply.status
+
+    def reload(hostname):
+        proxy.docs[1]["metadata"]["annotations"] = verified(hostname)
+        since = len(proxy.log_text())
+        reload_support.save_by_rename(proxy.config_path, proxy.docs)
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_log(r"reload applied", since=since)
+
+    assert [status() for _ in range(3)] == [200] * 3  # a verified connection is pooled
+    # Another hostname: the pooled connection was verified for the old one and is not used.
+    reload("api.internal")
+    assert status() == 502
+    reload("web.internal")
+    assert [status() for _ in range(3)] == [200] * 3
+    conn.close()
 
 
 if __name__ == "__main__":
