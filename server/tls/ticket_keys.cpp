@@ -80,7 +80,7 @@ bool set_mac_key(EVP_MAC_CTX* mac, TicketKey& key) {
 
 // OpenSSL's ticket callback: RFC 5077's recommended layout (16-byte name, AES-256-CBC,
 // HMAC-SHA256), as nginx's ssl_session_ticket_key does.
-int ticket_callback(SSL*, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+int ticket_callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                     EVP_MAC_CTX* mac, int encrypt) {
   TicketKey key;
   if (encrypt) {
@@ -96,7 +96,10 @@ int ticket_callback(SSL*, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX
   if (!set_mac_key(mac, key) ||
       EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1)
     return -1;
-  return found;
+  // 2 = resume and issue a new ticket. TLS 1.3 always: OpenSSL sends none after a
+  // resumption otherwise, and a client (OpenSSL's included) uses a 1.3 ticket once, so
+  // every other new connection was a full handshake. TLS 1.2 only for an older key.
+  return SSL_version(ssl) == TLS1_3_VERSION ? 2 : found;
 }
 
 }  // namespace
