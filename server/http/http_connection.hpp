@@ -116,8 +116,8 @@ class BasicHttpConnection final : public WatchedSession {
   std::string client_address;              // ip:port, for the access log
   std::vector<const lb::Endpoint*> tried;  // endpoints tried for the current request
   Deadline deadline;
-  // A readiness wait on the socket just completed: the next read is made at once
-  // (receive_now), only ever set for a plain socket (may_be_readable).
+  // A readiness wait on the socket just completed: on a plain socket the next read is
+  // made at once (receive_now) rather than through the scheduler.
   bool woke_readable = false;
   // The pod's socket of the exchange in progress, cancelled too when the deadline passes.
   boost::asio::ip::tcp::socket* upstream = nullptr;

@@ -126,15 +126,18 @@ boost::asio::awaitable<HeadRead> read_request_head(BasicHttpConnection<Stream>& 
     const std::size_t want =
         std::max(room, c.client_buffer.size() == 0 ? kIdleReadSize : kHeadReadSize);
     if (c.woke_readable) {
-      // The wait said bytes are there: read them now, not through the scheduler.
       c.woke_readable = false;
-      boost::system::error_code error;
-      const std::size_t n = receive_now(c.socket(), c.client_buffer.prepare(want), error);
-      if (n > 0) {
-        c.client_buffer.commit(n);
-        continue;
+      // The wait said bytes are there: read them now, not through the scheduler — from
+      // the socket itself only when it is the stream (TLS bytes go through OpenSSL).
+      if constexpr (is_plain_socket<Stream>) {
+        boost::system::error_code error;
+        const std::size_t n = receive_now(c.socket(), c.client_buffer.prepare(want), error);
+        if (n > 0) {
+          c.client_buffer.commit(n);
+          continue;
+        }
+        if (error != boost::asio::error::would_block) co_return read_ended(c, read);
       }
-      if (error != boost::asio::error::would_block) co_return read_ended(c, read);
     }
     auto [error, n] =
         co_await c.client.async_read_some(draining(c.client_buffer.prepare(want)), kNoThrow);

@@ -67,10 +67,9 @@ bool readable_now(tcp::socket& socket) {
 asio::awaitable<void> client_to_pod(TlsRelayState& s) {
   SSL* const ssl = s.client.native_handle();
   for (;;) {
-    // Wait for ciphertext holding no buffer, unless OpenSSL already holds decrypted bytes
-    // or records the last read had no room for, or the socket has bytes.
-    if (SSL_pending(ssl) == 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0 &&
-        !readable_now(s.client.next_layer())) {
+    // Wait for ciphertext holding no buffer, unless OpenSSL already holds bytes (decrypted,
+    // or records read ahead) or the socket has some.
+    if (SSL_has_pending(ssl) == 0 && !readable_now(s.client.next_layer())) {
       auto [error] = co_await s.client.next_layer().async_wait(tcp::socket::wait_read, kNoThrow);
       if (s.aborted || s.pod_closed) break;
       if (error) {

@@ -4,15 +4,15 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 
 #include "conf/model.hpp"
 #include "server/l4/tcp_relay.hpp"
+#include "server/tls/tls_socket.hpp"
 #include "server/worker/buffer_pool.hpp"
 
 namespace svcproxy::server {
 
-using TlsClientStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+using TlsClientStream = TlsSocket;
 
 // As relay() for a plain client, through user space (OpenSSL decrypts; no splice(2)), and
 // with the same promises: a buffer is borrowed only while bytes are in flight, a failure

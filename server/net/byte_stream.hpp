@@ -1,5 +1,5 @@
 // What the L7 client connection needs of its stream, so one code path serves a plain TCP
-// socket today and a TLS stream (asio::ssl::stream<tcp::socket>) next: Asio's async read
+// socket and a TLS stream (TlsSocket, or asio::ssl::stream to pods): Asio's async read
 // and write of bytes, an executor, and the TCP socket underneath (reached through
 // next_layer() as Asio's layered streams do) for closing, cancelling, shutdown, waiting
 // and addresses. The socket-only speed-ups (the draining read's effect, eager writes on
@@ -38,7 +38,8 @@ template <class Stream>
 inline constexpr bool is_plain_socket = std::same_as<Stream, boost::asio::ip::tcp::socket>;
 
 // Another stream may hold bytes of its own (a TLS record already decrypted): a read may
-// always find some, so the caller reads rather than waits.
+// always find some, so the caller reads rather than waits — unless the stream says
+// better (TlsSocket's own may_be_readable, found by argument-dependent lookup).
 template <ByteStream Stream>
 requires(!is_plain_socket<Stream>) bool may_be_readable(Stream&) {
   return true;

@@ -1,7 +1,7 @@
 // The HTTP/1.1 session over a TLS stream: the same template as a plain port's
-// (http_session_impl.hpp), compiled here for asio::ssl::stream.
-#include <boost/asio/ssl/stream.hpp>
-
+// (http_session_impl.hpp), compiled here for TlsSocket.
+#include "server/tls/tls_socket.hpp"
+// After tls_socket.hpp: the session's may_be_readable finds TlsSocket's.
 #include "server/http/http_session_impl.hpp"
 
 // GCC 12 reports a false mismatched-new-delete on Asio's awaitable frames in this file.
@@ -9,8 +9,9 @@
 
 namespace svcproxy::server {
 
-template boost::asio::awaitable<void> serve_http_connection(
-    boost::asio::ssl::stream<boost::asio::ip::tcp::socket> client,
-    boost::asio::ip::tcp::endpoint peer, std::string backend_key, WorkerContext& worker);
+template boost::asio::awaitable<void> serve_http_connection(TlsSocket client,
+                                                            boost::asio::ip::tcp::endpoint peer,
+                                                            std::string backend_key,
+                                                            WorkerContext& worker);
 
 }  // namespace svcproxy::server

@@ -8,7 +8,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -19,13 +18,14 @@
 #include "server/log/log.hpp"
 #include "server/net/native_socket.hpp"
 #include "server/tls/tls_counters.hpp"
+#include "server/tls/tls_socket.hpp"
 #include "server/tls/tls_terminator.hpp"
 #include "server/worker/worker_context.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using TlsStream = TlsSocket;
 
 namespace {
 
