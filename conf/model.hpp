@@ -192,6 +192,8 @@ struct TlsSecret {
   // `ca.crt`: the CA bundle pods' certificates are verified against (backend-ca-secret).
   // An Opaque Secret is read only for it, and has no certificate and key of its own.
   std::string ca_pem;
+  // `tls.ocsp`: a DER OCSP response for the certificate, stapled to handshakes (optional).
+  std::string ocsp_der;
   bool key_pair = true;  // type kubernetes.io/tls: tls.crt and tls.key, servable
   // The DNS names of the leaf certificate's subjectAltName (as SNI matches them, RFC 6125:
   // the subject's CN only when there is no DNS SAN), read when the Secret was checked.

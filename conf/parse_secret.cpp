@@ -34,6 +34,14 @@ void read_ca_bundle(YamlReader& reader, const Field& document, TlsSecret& secret
   secret.ca_pem = *bundle;  // even when refused: the load fails for this one reason
 }
 
+TlsSecret new_secret(const Metadata& metadata, SourceLocation location) {
+  TlsSecret secret;
+  secret.namespace_name = metadata.namespace_name;
+  secret.name = metadata.name;
+  secret.location = std::move(location);
+  return secret;
+}
+
 bool has_key(const Field& document, const std::string& key) {
   return document.child("data").child(key).present() ||
          document.child("stringData").child(key).present();
@@ -56,16 +64,15 @@ std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document)
     }
     // A CA bundle for backend-ca-secret; its other keys are not svcproxy's business.
     Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
-    TlsSecret secret{metadata.namespace_name,  metadata.name, "", "", "", false, {},
-                     reader.location(document)};
+    TlsSecret secret = new_secret(metadata, reader.location(document));
+    secret.key_pair = false;
     reader.mapping(document.child("data"));
     reader.mapping(document.child("stringData"));
     read_ca_bundle(reader, document, secret);
     return secret;
   }
   Metadata metadata = parse_metadata(reader, document, NameRule::Dns1123Subdomain);
-  TlsSecret secret{metadata.namespace_name,  metadata.name, "", "", "", true, {},
-                   reader.location(document)};
+  TlsSecret secret = new_secret(metadata, reader.location(document));
   reader.mapping(document.child("data"));  // reports a wrong type
   reader.mapping(document.child("stringData"));
   read_ca_bundle(reader, document, secret);
@@ -85,6 +92,13 @@ std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document)
                    *check.error);
     }
     secret.dns_names = std::move(check.dns_names);
+  }
+  if (auto ocsp = read_key(reader, document, "tls.ocsp")) {
+    if (const auto problem = check_ocsp_response(*ocsp)) {
+      const Field plain = document.child("stringData").child("tls.ocsp");
+      reader.error(plain.present() ? plain : document.child("data").child("tls.ocsp"), *problem);
+    }
+    secret.ocsp_der = std::move(*ocsp);
   }
   // A private key in a file other users can read is readable by every account here.
   struct stat file {};

@@ -2,10 +2,12 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
 #include <memory>
 
 namespace svcproxy::conf {
@@ -75,6 +77,48 @@ std::optional<std::string> check_ca_bundle(const std::string& bundle_pem) {
     return "certificate " + std::to_string(count + 1) + " could not be read: " + openssl_reason();
   ERR_clear_error();
   return std::nullopt;
+}
+
+namespace {
+
+using OcspResponse = std::unique_ptr<OCSP_RESPONSE, Deleter<OCSP_RESPONSE_free>>;
+using OcspBasic = std::unique_ptr<OCSP_BASICRESP, Deleter<OCSP_BASICRESP_free>>;
+
+OcspResponse parse_ocsp(const std::string& der) {
+  const auto* data = reinterpret_cast<const unsigned char*>(der.data());
+  return OcspResponse(d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(der.size())));
+}
+
+}  // namespace
+
+std::optional<std::string> check_ocsp_response(const std::string& der) {
+  ERR_clear_error();
+  const OcspResponse response = parse_ocsp(der);
+  if (!response) return "not a DER OCSP response: " + openssl_reason();
+  const int status = OCSP_response_status(response.get());
+  if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+    return std::string("the OCSP response's status is ") + OCSP_response_status_str(status) +
+           ", not successful";
+  const OcspBasic basic(OCSP_response_get1_basic(response.get()));
+  OCSP_SINGLERESP* single = basic ? OCSP_resp_get0(basic.get(), 0) : nullptr;
+  if (!single) return "the OCSP response holds no certificate status";
+  int reason = 0;
+  if (OCSP_single_get0_status(single, &reason, nullptr, nullptr, nullptr) ==
+      V_OCSP_CERTSTATUS_REVOKED)
+    return "the OCSP response says the certificate is revoked";
+  return std::nullopt;
+}
+
+long long ocsp_next_update(const std::string& der) {
+  const OcspResponse response = parse_ocsp(der);
+  const OcspBasic basic(response ? OCSP_response_get1_basic(response.get()) : nullptr);
+  OCSP_SINGLERESP* single = basic ? OCSP_resp_get0(basic.get(), 0) : nullptr;
+  ASN1_GENERALIZEDTIME* next = nullptr;
+  if (!single) return 0;
+  OCSP_single_get0_status(single, nullptr, nullptr, nullptr, &next);
+  std::tm when{};
+  if (!next || ASN1_TIME_to_tm(next, &when) != 1) return 0;
+  return static_cast<long long>(timegm(&when));
 }
 
 CertificateCheck check_certificate(const std::string& certificate_pem,

@@ -28,4 +28,11 @@ CertificateCheck check_certificate(const std::string& certificate_pem,
 // parse), or nothing when every PEM block in it is a certificate.
 std::optional<std::string> check_ca_bundle(const std::string& bundle_pem);
 
+// Why a `tls.ocsp` value cannot be stapled (not a DER OCSP response, not "successful", no
+// single response, or one that says the certificate is revoked), or nothing.
+std::optional<std::string> check_ocsp_response(const std::string& der);
+
+// When an OCSP response stops being valid (its nextUpdate, as time_t); 0 when it has none.
+long long ocsp_next_update(const std::string& der);
+
 }  // namespace svcproxy::conf

@@ -194,6 +194,7 @@ bool Proxy::attach_tls(std::vector<ListenerSpec>& plan, const conf::Snapshot& sn
       served.push_back(secret);
       identity.append(1, '|').append(secret->key()).append(1, '|');
       identity.append(secret->certificate_pem).append(secret->private_key_pem);
+      identity.append(secret->ocsp_der);
     }
     TlsEntry entry{std::move(identity), nullptr};
     if (const auto kept = tls_terminators_.find(spec.tls_port);

@@ -446,12 +446,15 @@ boost::asio::awaitable<ForwardResult> forward_request(
     const conf::ProxySettings& settings, ServiceStats* stats,
     const std::shared_ptr<const UpstreamTls>& tls) {
   using namespace forward_detail;
-  // Not `tls ? co_await ... : co_await ...`: GCC 12 miscompiles co_await inside ?:.
+  // A named TlsUse, not a temporary in the co_await: GCC 12 destroys such a temporary twice
+  // (its shared_ptr was released once too often). Not `tls ? co_await ... : ...` either:
+  // GCC 12 miscompiles co_await inside ?:.
+  const TlsUse use{tls, settings.timeouts.tls_handshake};
   if (tls)
-    co_return co_await forward_exchange<Stream, UpstreamTlsStream>(
-        c, parser, backend, settings, stats, {tls, settings.timeouts.tls_handshake});
+    co_return co_await forward_exchange<Stream, UpstreamTlsStream>(c, parser, backend, settings,
+                                                                   stats, use);
   co_return co_await forward_exchange<Stream, boost::asio::ip::tcp::socket>(c, parser, backend,
-                                                                            settings, stats, {});
+                                                                            settings, stats, use);
 }
 
 }  // namespace svcproxy::server

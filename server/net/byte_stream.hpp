@@ -1,5 +1,5 @@
 // What the L7 client connection needs of its stream, so one code path serves a plain TCP
-// socket and a TLS stream (TlsSocket, or asio::ssl::stream to pods): Asio's async read
+// socket and a TLS stream (BasicTlsSocket, to clients and to pods): Asio's async read
 // and write of bytes, an executor, and the TCP socket underneath (reached through
 // next_layer() as Asio's layered streams do) for closing, cancelling, shutdown, waiting
 // and addresses. The socket-only speed-ups (the draining read's effect, eager writes on

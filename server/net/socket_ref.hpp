@@ -1,5 +1,5 @@
-// A TCP socket lent to a layered stream: an Asio async stream that reads and writes through
-// a socket it does not own. TLS to a pod (upstream/upstream_tls.hpp) layers OpenSSL over
+// A TCP socket lent to a layered stream: an Asio async stream that reads, writes and waits
+// through a socket it does not own. TLS to a pod (upstream/upstream_tls.hpp) layers OpenSSL over
 // the pod connection's own socket this way, so connecting, pooling, cancelling and
 // resetting stay what they are for a plain connection; whoever moves the socket re-points
 // the reference (bind).
@@ -21,6 +21,7 @@ class SocketRef {
   boost::asio::ip::tcp::socket& socket() const { return *socket_; }
 
   executor_type get_executor() { return socket_->get_executor(); }
+  int native_handle() { return socket_->native_handle(); }
   lowest_layer_type& lowest_layer() { return socket_->lowest_layer(); }
   const lowest_layer_type& lowest_layer() const { return socket_->lowest_layer(); }
 
@@ -31,6 +32,10 @@ class SocketRef {
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return socket_->async_write_some(buffers, std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_wait(boost::asio::ip::tcp::socket::wait_type type, Token&& token) {
+    return socket_->async_wait(type, std::forward<Token>(token));
   }
 
  private:

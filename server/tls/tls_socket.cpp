@@ -98,9 +98,8 @@ BIO_METHOD* socket_method() {
 
 }  // namespace
 
-TlsSocket::TlsSocket(tcp::socket socket, asio::ssl::context& context)
-    : socket_(std::move(socket)), io_(std::make_unique<TlsSocketIo>()) {
-  io_->fd = socket_.native_handle();
+TlsEngine::TlsEngine(int fd, asio::ssl::context& context) : io_(std::make_unique<TlsSocketIo>()) {
+  io_->fd = fd;
   ssl_ = SSL_new(context.native_handle());
   if (!ssl_) throw std::bad_alloc();
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
@@ -117,21 +116,20 @@ TlsSocket::TlsSocket(tcp::socket socket, asio::ssl::context& context)
   SSL_set_bio(ssl_, bio, bio);
 }
 
-TlsSocket::TlsSocket(TlsSocket&& other) noexcept
-    : socket_(std::move(other.socket_)),
-      ssl_(std::exchange(other.ssl_, nullptr)),
+TlsEngine::TlsEngine(TlsEngine&& other) noexcept
+    : ssl_(std::exchange(other.ssl_, nullptr)),
       io_(std::move(other.io_)),
       handshake_started_(other.handshake_started_) {}
 
-TlsSocket::~TlsSocket() {
+TlsEngine::~TlsEngine() {
   if (ssl_) SSL_free(ssl_);
 }
 
-bool TlsSocket::may_have_bytes() const {
+bool TlsEngine::may_have_bytes() const {
   return SSL_has_pending(ssl_) == 1 || io_->kernel_bytes != 0;
 }
 
-TlsSocket::Step TlsSocket::result_of(int ret, std::size_t bytes) {
+TlsEngine::Step TlsEngine::result_of(int ret, std::size_t bytes) {
   if (ret > 0) return {Step::Wait::None, {}, bytes};
   switch (SSL_get_error(ssl_, ret)) {
     case SSL_ERROR_WANT_READ:
@@ -159,7 +157,7 @@ TlsSocket::Step TlsSocket::result_of(int ret, std::size_t bytes) {
   }
 }
 
-TlsSocket::Step TlsSocket::handshake_step(asio::ssl::stream_base::handshake_type type) {
+TlsEngine::Step TlsEngine::handshake_step(asio::ssl::stream_base::handshake_type type) {
   if (!handshake_started_) {
     handshake_started_ = true;
     if (type == asio::ssl::stream_base::client)
@@ -173,7 +171,7 @@ TlsSocket::Step TlsSocket::handshake_step(asio::ssl::stream_base::handshake_type
   return ret == 1 ? Step{} : result_of(ret, 0);
 }
 
-TlsSocket::Step TlsSocket::read_step(void* data, std::size_t size) {
+TlsEngine::Step TlsEngine::read_step(void* data, std::size_t size) {
   ERR_clear_error();
   io_->last_errno = 0;
   std::size_t n = 0;
@@ -181,7 +179,7 @@ TlsSocket::Step TlsSocket::read_step(void* data, std::size_t size) {
   return ret == 1 ? Step{Step::Wait::None, {}, n} : result_of(ret, 0);
 }
 
-TlsSocket::Step TlsSocket::write_step(const void* data, std::size_t size) {
+TlsEngine::Step TlsEngine::write_step(const void* data, std::size_t size) {
   ERR_clear_error();
   io_->last_errno = 0;
   std::size_t n = 0;
@@ -189,7 +187,7 @@ TlsSocket::Step TlsSocket::write_step(const void* data, std::size_t size) {
   return ret == 1 ? Step{Step::Wait::None, {}, n} : result_of(ret, 0);
 }
 
-TlsSocket::Step TlsSocket::shutdown_step() {
+TlsEngine::Step TlsEngine::shutdown_step() {
   ERR_clear_error();
   io_->last_errno = 0;
   int ret = SSL_shutdown(ssl_);

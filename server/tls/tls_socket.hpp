@@ -31,12 +31,10 @@ namespace svcproxy::server {
 
 struct TlsSocketIo;  // what the socket BIO reads and writes through (tls_socket.cpp)
 
-class TlsSocket {
+// One TLS connection's OpenSSL state over a socket descriptor: the steps the stream's
+// operations are made of. Not a template, so OpenSSL stays in tls_socket.cpp.
+class TlsEngine {
  public:
-  using executor_type = boost::asio::ip::tcp::socket::executor_type;
-  using next_layer_type = boost::asio::ip::tcp::socket;
-  using lowest_layer_type = boost::asio::ip::tcp::socket::lowest_layer_type;
-
   // What one non-blocking OpenSSL call did: finished (an error or `bytes`), or it waits
   // for the socket to be readable or writable.
   struct Step {
@@ -46,16 +44,12 @@ class TlsSocket {
     std::size_t bytes = 0;
   };
 
-  TlsSocket(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& context);
-  TlsSocket(TlsSocket&& other) noexcept;
-  TlsSocket& operator=(TlsSocket&&) = delete;
-  ~TlsSocket();
+  TlsEngine(int fd, boost::asio::ssl::context& context);
+  TlsEngine(TlsEngine&& other) noexcept;
+  TlsEngine& operator=(TlsEngine&&) = delete;
+  ~TlsEngine();
 
-  next_layer_type& next_layer() { return socket_; }
-  lowest_layer_type& lowest_layer() { return socket_.lowest_layer(); }
-  executor_type get_executor() { return socket_.get_executor(); }
-  SSL* native_handle() const { return ssl_; }
-
+  SSL* ssl() const { return ssl_; }
   // False only when a read would surely wait: OpenSSL holds no bytes and the kernel had
   // none left after the last read.
   bool may_have_bytes() const;
@@ -67,25 +61,55 @@ class TlsSocket {
   // marked the peer's as received (SSL_RECEIVED_SHUTDOWN) waits only for ours to go out).
   Step shutdown_step();
 
+ private:
+  Step result_of(int ret, std::size_t bytes);
+
+  SSL* ssl_ = nullptr;
+  std::unique_ptr<TlsSocketIo> io_;  // where the BIO points: stays put when this moves
+  bool handshake_started_ = false;
+};
+
+// The stream over `Socket`: a tcp::socket it owns (the client side), or a SocketRef to a
+// pod connection's socket (upstream/upstream_tls.hpp). It needs of it the descriptor,
+// readiness waits and the executor.
+template <class Socket>
+class BasicTlsSocket {
+ public:
+  using Step = TlsEngine::Step;
+  using executor_type = typename Socket::executor_type;
+  using next_layer_type = Socket;
+  using lowest_layer_type = typename Socket::lowest_layer_type;
+
+  BasicTlsSocket(Socket socket, boost::asio::ssl::context& context)
+      : socket_(std::move(socket)), engine_(socket_.native_handle(), context) {}
+  BasicTlsSocket(BasicTlsSocket&&) noexcept = default;
+  BasicTlsSocket& operator=(BasicTlsSocket&&) = delete;
+
+  next_layer_type& next_layer() { return socket_; }
+  lowest_layer_type& lowest_layer() { return socket_.lowest_layer(); }
+  executor_type get_executor() { return socket_.get_executor(); }
+  SSL* native_handle() const { return engine_.ssl(); }
+  bool may_have_bytes() const { return engine_.may_have_bytes(); }
+
   template <class Token>
   auto async_handshake(boost::asio::ssl::stream_base::handshake_type type, Token&& token) {
     return run<false>(std::forward<Token>(token),
-                      [type](TlsSocket& s) { return s.handshake_step(type); });
+                      [type](TlsEngine& e) { return e.handshake_step(type); });
   }
 
   template <class Token>
   auto async_shutdown(Token&& token) {
-    return run<false>(std::forward<Token>(token), [](TlsSocket& s) { return s.shutdown_step(); });
+    return run<false>(std::forward<Token>(token), [](TlsEngine& e) { return e.shutdown_step(); });
   }
 
   // Into the first non-empty buffer, as asio::ssl::stream.
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return run<true>(std::forward<Token>(token), [buffers](TlsSocket& s) {
+    return run<true>(std::forward<Token>(token), [buffers](TlsEngine& e) {
       for (auto it = boost::asio::buffer_sequence_begin(buffers);
            it != boost::asio::buffer_sequence_end(buffers); ++it) {
         const boost::asio::mutable_buffer piece(*it);
-        if (piece.size() > 0) return s.read_step(piece.data(), piece.size());
+        if (piece.size() > 0) return e.read_step(piece.data(), piece.size());
       }
       return Step{};
     });
@@ -96,7 +120,7 @@ class TlsSocket {
   // bytes, as OpenSSL requires.
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return run<true>(std::forward<Token>(token), [buffers](TlsSocket& s) {
+    return run<true>(std::forward<Token>(token), [buffers](TlsEngine& e) {
       auto it = boost::asio::buffer_sequence_begin(buffers);
       const auto end = boost::asio::buffer_sequence_end(buffers);
       while (it != end && boost::asio::const_buffer(*it).size() == 0)
@@ -104,7 +128,7 @@ class TlsSocket {
       if (it == end) return Step{};
       const boost::asio::const_buffer first(*it);
       if (first.size() >= kGather || std::next(it) == end)
-        return s.write_step(first.data(), first.size());
+        return e.write_step(first.data(), first.size());
       std::array<char, kGather> gathered;
       std::size_t size = 0;
       for (; it != end && size < kGather; ++it) {
@@ -113,7 +137,7 @@ class TlsSocket {
         std::memcpy(gathered.data() + size, piece.data(), n);
         size += n;
       }
-      return s.write_step(gathered.data(), size);
+      return e.write_step(gathered.data(), size);
     });
   }
 
@@ -125,19 +149,19 @@ class TlsSocket {
   // returns (Asio's rule; awaitables resumed inside it would nest without bound).
   template <class StepFn, bool WithBytes>
   struct Operation {
-    TlsSocket& socket;
+    BasicTlsSocket& stream;
     StepFn step;
     bool waited = false;
-    std::optional<TlsSocket::Step> finished;
+    std::optional<Step> finished;
 
     template <class Self>
     void operator()(Self& self, boost::system::error_code wait_error = {}) {
       if (finished) return complete(self, *finished);
-      if (wait_error) return complete(self, {TlsSocket::Step::Wait::None, wait_error, 0});
-      const TlsSocket::Step result = step(socket);
-      if (result.wait != TlsSocket::Step::Wait::None) {
+      if (wait_error) return complete(self, {Step::Wait::None, wait_error, 0});
+      const Step result = step(stream.engine_);
+      if (result.wait != Step::Wait::None) {
         waited = true;
-        socket.socket_.async_wait(result.wait == TlsSocket::Step::Wait::Read
+        stream.socket_.async_wait(result.wait == Step::Wait::Read
                                       ? boost::asio::ip::tcp::socket::wait_read
                                       : boost::asio::ip::tcp::socket::wait_write,
                                   std::move(self));
@@ -145,11 +169,11 @@ class TlsSocket {
       }
       if (waited) return complete(self, result);
       finished = result;
-      boost::asio::post(socket.socket_.get_executor(), std::move(self));
+      boost::asio::post(stream.socket_.get_executor(), std::move(self));
     }
 
     template <class Self>
-    static void complete(Self& self, const TlsSocket::Step& result) {
+    static void complete(Self& self, const Step& result) {
       if constexpr (WithBytes)
         self.complete(result.error, result.bytes);
       else
@@ -165,13 +189,12 @@ class TlsSocket {
         Operation<StepFn, WithBytes>{*this, step, false, std::nullopt}, token, socket_);
   }
 
-  Step result_of(int ret, std::size_t bytes);
-
-  boost::asio::ip::tcp::socket socket_;
-  SSL* ssl_ = nullptr;
-  std::unique_ptr<TlsSocketIo> io_;  // where the BIO points: stays put when this moves
-  bool handshake_started_ = false;
+  Socket socket_;
+  TlsEngine engine_;
 };
+
+// TLS from clients, on the socket svcproxy accepted.
+using TlsSocket = BasicTlsSocket<boost::asio::ip::tcp::socket>;
 
 // The HTTP session's bufferless wait between requests (byte_stream.hpp).
 inline bool may_be_readable(TlsSocket& stream) {

@@ -5,6 +5,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <cstring>
+#include <ctime>
 
 #include "conf/tls_certificate.hpp"
 #include "server/tls/sni_match.hpp"
@@ -90,6 +91,13 @@ std::shared_ptr<TlsTerminator> TlsTerminator::make(
       error = "Secret " + secret->key() + ": " + failure.message();
       return nullptr;
     }
+    if (!secret->ocsp_der.empty()) {
+      auto staple = std::make_unique<OcspStaple>(
+          OcspStaple{secret->ocsp_der, conf::ocsp_next_update(secret->ocsp_der)});
+      SSL_CTX_set_tlsext_status_cb(context->native_handle(), &TlsTerminator::staple_ocsp);
+      SSL_CTX_set_tlsext_status_arg(context->native_handle(), staple.get());
+      terminator->staples_.push_back(std::move(staple));
+    }
     terminator->names_.push_back(secret->dns_names);
     terminator->contexts_.push_back(std::move(context));
   }
@@ -101,6 +109,19 @@ std::shared_ptr<TlsTerminator> TlsTerminator::make(
   SSL_CTX_set_tlsext_servername_callback(first, &TlsTerminator::on_server_name);
   SSL_CTX_set_tlsext_servername_arg(first, terminator.get());
   return terminator;
+}
+
+// Called only for a client that asked for the certificate's status. A response past its
+// nextUpdate is not sent: a stale staple is worse than none to a client that checks.
+int TlsTerminator::staple_ocsp(SSL* ssl, void* argument) {
+  const auto& staple = *static_cast<const OcspStaple*>(argument);
+  if (staple.next_update != 0 && std::time(nullptr) >= staple.next_update)
+    return SSL_TLSEXT_ERR_NOACK;
+  auto* copy = static_cast<unsigned char*>(OPENSSL_malloc(staple.der.size()));
+  if (!copy) return SSL_TLSEXT_ERR_NOACK;
+  std::memcpy(copy, staple.der.data(), staple.der.size());
+  SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(staple.der.size()));
+  return SSL_TLSEXT_ERR_OK;
 }
 
 int TlsTerminator::on_server_name(SSL* ssl, int* alert, void* self) {

@@ -34,7 +34,15 @@ class TlsTerminator {
   TlsTerminator() = default;
   static int on_server_name(SSL* ssl, int* alert, void* self);
 
+  // A Secret's tls.ocsp, stapled while it is valid (the status callback's argument).
+  struct OcspStaple {
+    std::string der;
+    long long next_update = 0;  // time_t; 0: none given
+  };
+  static int staple_ocsp(SSL* ssl, void* staple);
+
   std::vector<std::unique_ptr<boost::asio::ssl::context>> contexts_;
+  std::vector<std::unique_ptr<OcspStaple>> staples_;
   std::vector<std::vector<std::string>> names_;
   bool strict_sni_ = false;
 };

@@ -87,9 +87,9 @@ UpstreamTlsSession::UpstreamTlsSession(tcp::socket& socket,
 }
 
 asio::awaitable<std::unique_ptr<UpstreamTlsSession>> handshake_upstream(
-    tcp::socket& socket, std::shared_ptr<const UpstreamTls> config, conf::Duration timeout,
+    tcp::socket& socket, const std::shared_ptr<const UpstreamTls>& config, conf::Duration timeout,
     std::string& failure) {
-  auto session = std::make_unique<UpstreamTlsSession>(socket, std::move(config));
+  auto session = std::make_unique<UpstreamTlsSession>(socket, config);
   // A callback and a timer, as connect's wait: the handshake is cancelled through the
   // socket when the timer fires first, and both have completed before this returns.
   asio::steady_timer timer(socket.get_executor(), timeout);
@@ -124,8 +124,7 @@ asio::awaitable<std::unique_ptr<UpstreamTlsSession>> handshake_upstream(
 }
 
 bool upstream_tls_idle(UpstreamTlsSession& session) {
-  SSL* ssl = session.stream.native_handle();
-  return SSL_pending(ssl) == 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
+  return SSL_has_pending(session.stream.native_handle()) == 0;
 }
 
 }  // namespace svcproxy::server

@@ -10,13 +10,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
 #include "conf/model.hpp"
 #include "server/net/socket_ref.hpp"
+#include "server/tls/tls_socket.hpp"
 
 namespace svcproxy::server {
 
@@ -43,7 +43,7 @@ class UpstreamTls {
 using UpstreamTlsMap = std::unordered_map<std::string, std::shared_ptr<const UpstreamTls>>;
 using UpstreamTlsMapPtr = std::shared_ptr<const UpstreamTlsMap>;
 
-using UpstreamTlsStream = boost::asio::ssl::stream<SocketRef>;
+using UpstreamTlsStream = BasicTlsSocket<SocketRef>;
 
 // One TLS session to a pod, over the socket of its UpstreamLink.
 struct UpstreamTlsSession {
@@ -56,7 +56,7 @@ struct UpstreamTlsSession {
 // Handshakes a new session on `socket` (connected to a pod) within `timeout`: the session,
 // or nothing with `failure` saying why ("certificate verify failed: hostname mismatch").
 boost::asio::awaitable<std::unique_ptr<UpstreamTlsSession>> handshake_upstream(
-    boost::asio::ip::tcp::socket& socket, std::shared_ptr<const UpstreamTls> config,
+    boost::asio::ip::tcp::socket& socket, const std::shared_ptr<const UpstreamTls>& config,
     conf::Duration timeout, std::string& failure);
 
 // True when the session holds no bytes OpenSSL read and nobody asked for: it can carry the

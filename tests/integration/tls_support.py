@@ -65,3 +65,26 @@ def ca_secret_doc(name, bundle, namespace="default"):
     return {"apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": name, "namespace": namespace}, "type": "Opaque",
             "data": {"ca.crt": base64.b64encode(bundle.encode()).decode()}}
+
+
+def make_ocsp_response(workdir, name, ca):
+    """A DER OCSP response, signed by the CA `ca`, saying NAME.crt (signed by it) is good
+    for a day: what a CA's responder answers, made with `openssl ocsp` from an index."""
+    import datetime
+    crt = os.path.join(workdir, f"{name}.crt")
+    serial = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", crt], check=True,
+                            capture_output=True, text=True).stdout.strip().split("=", 1)[1]
+    subject = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "compat",
+                              "-in", crt], check=True, capture_output=True,
+                             text=True).stdout.strip().split("=", 1)[1].strip()
+    expiry = (datetime.datetime.utcnow() + datetime.timedelta(days=2)).strftime("%y%m%d%H%M%SZ")
+    index = os.path.join(workdir, f"{ca}-index.txt")
+    with open(index, "w") as f:
+        f.write(f"V\t{expiry}\t\t{serial}\tunknown\t{subject}\n")
+    out = os.path.join(workdir, f"{name}.ocsp.der")
+    ca_crt, ca_key = os.path.join(workdir, f"{ca}.crt"), os.path.join(workdir, f"{ca}.key")
+    subprocess.run(["openssl", "ocsp", "-index", index, "-rsigner", ca_crt, "-rkey", ca_key,
+                    "-CA", ca_crt, "-issuer", ca_crt, "-cert", crt, "-respout", out,
+                    "-ndays", "1"], check=True, capture_output=True, timeout=30)
+    with open(out, "rb") as f:
+        return f.read()

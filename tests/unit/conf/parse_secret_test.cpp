@@ -82,3 +82,19 @@ TEST_CASE("other Secret types are skipped with a warning") {
 
 }  // namespace
 }  // namespace svcproxy::conf
+
+namespace svcproxy::conf {
+namespace {
+
+TEST_CASE("tls.ocsp must be a successful DER OCSP response") {
+  const std::string secret =
+      tls_data(svcproxy::testing::kWebCertificate, svcproxy::testing::kWebKey);
+  CHECK(only_error(secret + "  tls.ocsp: " + base64("not an OCSP response") + "\n")
+            .find("data.tls.ocsp: not a DER OCSP response") != std::string::npos);
+  // A DER OCSPResponse whose status is tryLater (3) and which has no body.
+  CHECK(only_error(secret + "  tls.ocsp: " + base64(std::string("\x30\x03\x0a\x01\x03", 5)) + "\n")
+            .find("the OCSP response's status is trylater, not successful") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace svcproxy::conf
