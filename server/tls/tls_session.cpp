@@ -8,7 +8,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
@@ -57,6 +56,26 @@ TlsFailure failure_of(const boost::system::error_code& error) {
   }
 }
 
+// The handshake's place in the worker's deadline watch, from accept to the end of the
+// handshake.
+struct HandshakeDeadline : WatchedSession {
+  HandshakeDeadline(tcp::socket& watched, std::chrono::steady_clock::time_point due)
+      : socket(&watched), deadline(due) {}
+  tcp::socket* socket;  // where the connection is now; null once the handshake is done
+  std::chrono::steady_clock::time_point deadline;
+  bool fired = false;
+
+  void check_deadline(std::chrono::steady_clock::time_point now) override {
+    if (!socket || fired || now < deadline) return;
+    fired = true;
+    boost::system::error_code ignored;
+    socket->cancel(ignored);
+  }
+  // A drain closes connections between requests; a handshake goes on to its first one
+  // (its deadline still bounds it).
+  void close_if_idle() override {}
+};
+
 asio::awaitable<void> refuse_plain_http(tcp::socket& socket) {
   static constexpr std::string_view kAnswer =
       "HTTP/1.1 400 Bad Request\r\nServer: svcproxy\r\nContent-Type: text/plain\r\n"
@@ -73,26 +92,11 @@ asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint pee
                                            std::shared_ptr<TlsTerminator> tls, TlsPayload payload,
                                            WorkerContext& worker,
                                            conf::Duration handshake_timeout) {
-  // One deadline for the whole handshake, the first byte included: closing the socket
-  // ends whatever is waiting on it.
-  asio::steady_timer deadline(socket.get_executor());
-  deadline.expires_after(handshake_timeout);
-  bool timed_out = false;
-  tcp::socket* raw = &socket;
-  deadline.async_wait([&raw, &timed_out](const boost::system::error_code& error) {
-    if (error || !raw) return;
-    timed_out = true;
-    boost::system::error_code ignored;
-    raw->cancel(ignored);
-  });
-  struct Disarm {
-    asio::steady_timer& timer;
-    tcp::socket*& raw;
-    ~Disarm() {
-      raw = nullptr;
-      timer.cancel();
-    }
-  } disarm{deadline, raw};
+  // One deadline for the whole handshake, the first byte included, kept by the worker's
+  // deadline watch (no timer of its own): cancelling the socket ends whatever waits on it.
+  HandshakeDeadline deadline(socket, std::chrono::steady_clock::now() + handshake_timeout);
+  worker.deadlines().join(deadline);
+  bool& timed_out = deadline.fired;
 
   // The first byte, peeked: mostly the ClientHello is there by the time the connection is
   // accepted, so look before waiting; a wake-up may find nothing to read yet (measured:
@@ -123,7 +127,7 @@ asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint pee
   }
 
   TlsStream stream(std::move(socket), tls->context());
-  raw = &stream.next_layer();
+  deadline.socket = &stream.next_layer();
   auto [error] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                  asio::as_tuple(asio::use_awaitable));
   if (error) {
@@ -132,8 +136,8 @@ asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint pee
         " failed: ", error.message());
     co_return;
   }
-  raw = nullptr;
-  deadline.cancel();
+  deadline.socket = nullptr;
+  deadline.unlink();
   count_tls_handshake(tls_version(SSL_get_version(stream.native_handle())),
                       SSL_session_reused(stream.native_handle()) == 1);
   if (payload.protocol == conf::AppProtocol::Http) {

@@ -11,8 +11,9 @@ namespace svcproxy::server {
 namespace asio = boost::asio;
 
 conf::Duration deadline_tick(const conf::Timeouts& timeouts) {
-  const conf::Duration smallest = std::min(
-      {timeouts.idle, timeouts.request_header, timeouts.upstream_response, timeouts.request_body});
+  const conf::Duration smallest =
+      std::min({timeouts.idle, timeouts.request_header, timeouts.upstream_response,
+                timeouts.request_body, timeouts.tls_handshake});
   return std::clamp(smallest / 10, conf::Duration(10), conf::Duration(1000));
 }
 
