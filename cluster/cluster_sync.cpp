@@ -185,7 +185,10 @@ awaitable<void> ClusterSync::run() {
         if (*stopped) break;
         co_await sleep(backoff_, backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-        if (synced_) reason = RelistReason::Reconnect;
+        // A list that compaction made necessary stays counted as such when it needs
+        // another try (etcd restarting as it compacts); other failed lists were a lost
+        // connection.
+        if (synced_ && reason != RelistReason::Compacted) reason = RelistReason::Reconnect;
         continue;
       }
       need_list = false;
