@@ -113,8 +113,10 @@ boost::asio::awaitable<HeadRead> read_request_head(BasicHttpConnection<Stream>& 
     }
     if (c.client_buffer.size() == 0) {
       // Nothing buffered (a new connection, mostly): wait for bytes without a
-      // buffer when the reactor knows none are there yet, then borrow one.
-      if (!may_be_readable(c.client)) {
+      // buffer when the stream knows none are there yet, then borrow one. Not again after
+      // the wait between requests said bytes came (a TLS stream learns of them only by
+      // reading).
+      if (!c.woke_readable && !may_be_readable(c.client)) {
         auto [wait_error] =
             co_await c.socket().async_wait(boost::asio::ip::tcp::socket::wait_read, kNoThrow);
         if (wait_error) co_return read_ended(c, read);

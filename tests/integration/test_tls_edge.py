@@ -313,6 +313,30 @@ def every_new_connection_under_churn_completes_its_handshake(env):
     assert admin.value(scrape, "svcproxy_tls_handshake_errors_total", reason="closed") == 0
 
 
+@test(timeout=60)
+def a_kept_alive_tls_connection_serves_requests_after_idle_pauses(env):
+    # Between requests the connection waits for bytes without a buffer; the TLS stream
+    # learns from its reads whether the kernel holds more, so each wait must end when the
+    # next request comes, however long the pause.
+    import http.client
+    import ssl
+    import time
+    web = tls_support.make_certificate(env.workdir, "web", ["web.example.com"])
+    pods = env.web_pods(1)
+    proxy, port, docs = start(env, pods, [("web-tls", web)])
+    context = ssl.create_default_context(cafile=os.path.join(env.workdir, "web.crt"))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
+    conn.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                                    server_hostname="web.example.com")
+    for pause in (0, 0.3, 1.2, 0.05, 2.5):
+        time.sleep(pause)
+        conn.request("GET", "/", headers={"Host": "web.example.com"})
+        reply = conn.getresponse()
+        assert (reply.status, reply.read().decode().strip()) == (200, pods[0].name), pause
+    conn.close()
+    assert "http session" not in proxy.log_text() or "failed" not in proxy.log_text()
+
+
 @test(timeout=90)
 def an_ocsp_response_in_the_secret_is_stapled(env):
     ca = tls_support.make_ca(env.workdir, "ca")
