@@ -119,6 +119,41 @@ def unverifiable_pods_get_no_request_and_the_client_a_502(env):
 
 
 @test(timeout=90)
+def https_in_and_https_out(env):
+    # Client TLS at the edge (tls-secret) and TLS to the pods on one port: both streams are
+    # TLS sessions of svcproxy's own, a request and a 4 MiB body pass through both.
+    import socket
+    import ssl
+    ca = tls_support.make_ca(env.workdir, "pods-ca")
+    pods = https_pods(env, 1)
+    digest = harness.make_file(os.path.join(pods[0].files, "large.bin"), 4 * 1024 * 1024)
+    edge = tls_support.make_certificate(env.workdir, "edge", ["web.example.com"])
+    cluster_ip = harness.random_ip()
+    port = harness.free_port(cluster_ip)
+    service = harness.service_doc("web", port, pods[0].port, cluster_ip=cluster_ip,
+                                  annotations={**verified(), "svcproxy.io/tls-secret": "edge"})
+    service["spec"]["ports"][0]["appProtocol"] = "http"
+    docs = [harness.proxy_config_doc(harness.free_port(), workers=2), service,
+            *harness.pod_docs(pods), tls_support.ca_secret_doc("pods-ca", ca),
+            tls_support.secret_doc("edge", *edge)]
+    env.svcproxy(docs)
+    context = ssl.create_default_context(cafile=os.path.join(env.workdir, "edge.crt"))
+    conn = http.client.HTTPSConnection(cluster_ip, port, timeout=20, context=context)
+    conn.sock = context.wrap_socket(socket.create_connection((cluster_ip, port), timeout=20),
+                                    server_hostname="web.example.com")
+    for path, check in (("/", lambda body: body.strip() == pods[0].name.encode()),
+                        ("/files/large.bin",
+                         lambda body: hashlib.sha256(body).hexdigest() == digest),
+                        ("/", lambda body: body.strip() == pods[0].name.encode())):
+        conn.request("GET", path, headers={"Host": "web.example.com"})
+        reply = conn.getresponse()
+        body = reply.read()
+        assert reply.status == 200 and check(body), (path, reply.status, len(body))
+        assert reply.getheader("X-Echo-Forwarded-Proto") == "https"
+    conn.close()
+
+
+@test(timeout=90)
 def a_reload_changes_what_the_pods_must_prove(env):
     ca = tls_support.make_ca(env.workdir, "pods-ca")
     pods = https_pods(env, 1)
