@@ -23,14 +23,18 @@ std::optional<std::string> read_key(YamlReader& reader, const Field& document,
   return decoded;
 }
 
+// Where a key of the Secret is written: stringData wins over data, as in Kubernetes.
+Field key_field(const Field& document, const std::string& key) {
+  const Field plain = document.child("stringData").child(key);
+  return plain.present() ? plain : document.child("data").child(key);
+}
+
 // `ca.crt`, where a Secret has one: checked to hold certificates only.
 void read_ca_bundle(YamlReader& reader, const Field& document, TlsSecret& secret) {
   const auto bundle = read_key(reader, document, "ca.crt");
   if (!bundle) return;
-  if (const auto problem = check_ca_bundle(*bundle)) {
-    const Field plain = document.child("stringData").child("ca.crt");
-    reader.error(plain.present() ? plain : document.child("data").child("ca.crt"), *problem);
-  }
+  if (const auto problem = check_ca_bundle(*bundle))
+    reader.error(key_field(document, "ca.crt"), *problem);
   secret.ca_pem = *bundle;  // even when refused: the load fails for this one reason
 }
 
@@ -43,8 +47,7 @@ TlsSecret new_secret(const Metadata& metadata, SourceLocation location) {
 }
 
 bool has_key(const Field& document, const std::string& key) {
-  return document.child("data").child(key).present() ||
-         document.child("stringData").child(key).present();
+  return key_field(document, key).present();
 }
 
 }  // namespace
@@ -86,18 +89,12 @@ std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document)
   secret.private_key_pem = key.value_or("");
   if (certificate && key) {
     CertificateCheck check = check_certificate(secret.certificate_pem, secret.private_key_pem);
-    if (check.error) {
-      const Field plain = document.child("stringData").child(check.error_key);
-      reader.error(plain.present() ? plain : document.child("data").child(check.error_key),
-                   *check.error);
-    }
+    if (check.error) reader.error(key_field(document, check.error_key), *check.error);
     secret.dns_names = std::move(check.dns_names);
   }
   if (auto ocsp = read_key(reader, document, "tls.ocsp")) {
-    if (const auto problem = check_ocsp_response(*ocsp)) {
-      const Field plain = document.child("stringData").child("tls.ocsp");
-      reader.error(plain.present() ? plain : document.child("data").child("tls.ocsp"), *problem);
-    }
+    if (const auto problem = check_ocsp_response(*ocsp))
+      reader.error(key_field(document, "tls.ocsp"), *problem);
     secret.ocsp_der = std::move(*ocsp);
   }
   // A private key in a file other users can read is readable by every account here.

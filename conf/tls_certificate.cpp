@@ -64,16 +64,29 @@ std::string openssl_error_text(const char* when_none) {
   return text;
 }
 
+namespace {
+
+// Reads the PEM certificates left in `bio`; how many. `clean` is false when one of them
+// did not parse (rather than the input simply ending).
+int read_remaining_certificates(BIO* bio, bool& clean) {
+  int count = 0;
+  while (Certificate next{PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)})
+    ++count;
+  const unsigned long last = ERR_peek_last_error();
+  clean = last == 0 ||
+          (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE);
+  return count;
+}
+
+}  // namespace
+
 std::optional<std::string> check_ca_bundle(const std::string& bundle_pem) {
   ERR_clear_error();
   Bio bundle = memory(bundle_pem);
-  int count = 0;
-  while (Certificate next{PEM_read_bio_X509(bundle.get(), nullptr, nullptr, nullptr)})
-    ++count;
-  const unsigned long last = ERR_peek_last_error();
+  bool clean = true;
+  const int count = read_remaining_certificates(bundle.get(), clean);
   if (count == 0) return "no PEM certificate could be read: " + openssl_reason();
-  if (last != 0 &&
-      !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE))
+  if (!clean)
     return "certificate " + std::to_string(count + 1) + " could not be read: " + openssl_reason();
   ERR_clear_error();
   return std::nullopt;
@@ -133,11 +146,9 @@ CertificateCheck check_certificate(const std::string& certificate_pem,
     return check;
   }
   // The rest of the chain must parse too: a truncated intermediate fails clients later.
-  while (Certificate next{PEM_read_bio_X509(certificates.get(), nullptr, nullptr, nullptr)}) {
-  }
-  const unsigned long last = ERR_peek_last_error();
-  if (last != 0 &&
-      !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
+  bool clean = true;
+  read_remaining_certificates(certificates.get(), clean);
+  if (!clean) {
     check.error = "a certificate of the chain could not be read: " + openssl_reason();
     check.error_key = "tls.crt";
     return check;

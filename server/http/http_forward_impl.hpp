@@ -333,6 +333,9 @@ boost::asio::awaitable<void> deliver_response(BasicHttpConnection<Stream>& c,
   c.upstream_buffer.clear();
 }
 
+// Plain HTTP to the pods: one TlsUse for all, no shared_ptr copied per request.
+inline const TlsUse kPlainUpstream{};
+
 // The stream to the pod: its socket, or the TLS session over it on a backend-TLS port.
 template <class Upstream>
 Upstream& pod_stream(UpstreamLink& up) {
@@ -446,15 +449,16 @@ boost::asio::awaitable<ForwardResult> forward_request(
     const conf::ProxySettings& settings, ServiceStats* stats,
     const std::shared_ptr<const UpstreamTls>& tls) {
   using namespace forward_detail;
-  // A named TlsUse, not a temporary in the co_await: GCC 12 destroys such a temporary twice
-  // (its shared_ptr was released once too often). Not `tls ? co_await ... : ...` either:
-  // GCC 12 miscompiles co_await inside ?:.
-  const TlsUse use{tls, settings.timeouts.tls_handshake};
-  if (tls)
+  // Not `tls ? co_await ... : ...`: GCC 12 miscompiles co_await inside ?:.
+  if (tls) {
+    // A named TlsUse, not a temporary in the co_await: GCC 12 destroys such a temporary
+    // twice (its shared_ptr was released once too often).
+    const TlsUse use{tls, settings.timeouts.tls_handshake};
     co_return co_await forward_exchange<Stream, UpstreamTlsStream>(c, parser, backend, settings,
                                                                    stats, use);
-  co_return co_await forward_exchange<Stream, boost::asio::ip::tcp::socket>(c, parser, backend,
-                                                                            settings, stats, use);
+  }
+  co_return co_await forward_exchange<Stream, boost::asio::ip::tcp::socket>(
+      c, parser, backend, settings, stats, kPlainUpstream);
 }
 
 }  // namespace svcproxy::server

@@ -24,7 +24,6 @@
 namespace svcproxy::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using TlsStream = TlsSocket;
 
 namespace {
 
@@ -126,7 +125,7 @@ asio::awaitable<void> serve_tls_connection(tcp::socket socket, tcp::endpoint pee
     co_return;
   }
 
-  TlsStream stream(std::move(socket), tls->context());
+  TlsSocket stream(std::move(socket), tls->context());
   deadline.socket = &stream.next_layer();
   auto [error] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                  asio::as_tuple(asio::use_awaitable));

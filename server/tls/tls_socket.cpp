@@ -157,6 +157,12 @@ TlsEngine::Step TlsEngine::result_of(int ret, std::size_t bytes) {
   }
 }
 
+// Each call's errors are its own: OpenSSL's queue and the BIO's errno start empty.
+void TlsEngine::start_call() {
+  ERR_clear_error();
+  io_->last_errno = 0;
+}
+
 TlsEngine::Step TlsEngine::handshake_step(asio::ssl::stream_base::handshake_type type) {
   if (!handshake_started_) {
     handshake_started_ = true;
@@ -165,31 +171,27 @@ TlsEngine::Step TlsEngine::handshake_step(asio::ssl::stream_base::handshake_type
     else
       SSL_set_accept_state(ssl_);
   }
-  ERR_clear_error();
-  io_->last_errno = 0;
+  start_call();
   const int ret = SSL_do_handshake(ssl_);
   return ret == 1 ? Step{} : result_of(ret, 0);
 }
 
 TlsEngine::Step TlsEngine::read_step(void* data, std::size_t size) {
-  ERR_clear_error();
-  io_->last_errno = 0;
+  start_call();
   std::size_t n = 0;
   const int ret = SSL_read_ex(ssl_, data, size, &n);
   return ret == 1 ? Step{Step::Wait::None, {}, n} : result_of(ret, 0);
 }
 
 TlsEngine::Step TlsEngine::write_step(const void* data, std::size_t size) {
-  ERR_clear_error();
-  io_->last_errno = 0;
+  start_call();
   std::size_t n = 0;
   const int ret = SSL_write_ex(ssl_, data, size, &n);
   return ret == 1 ? Step{Step::Wait::None, {}, n} : result_of(ret, 0);
 }
 
 TlsEngine::Step TlsEngine::shutdown_step() {
-  ERR_clear_error();
-  io_->last_errno = 0;
+  start_call();
   int ret = SSL_shutdown(ssl_);
   if (ret == 0) ret = SSL_shutdown(ssl_);  // ours went out: now the peer's
   return ret == 1 ? Step{} : result_of(ret, 0);

@@ -62,6 +62,7 @@ class TlsEngine {
   Step shutdown_step();
 
  private:
+  void start_call();
   Step result_of(int ret, std::size_t bytes);
 
   SSL* ssl_ = nullptr;

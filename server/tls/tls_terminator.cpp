@@ -51,6 +51,17 @@ int select_protocol(SSL*, const unsigned char** out, unsigned char* out_length,
 }
 
 bool apply_policy(SSL_CTX* native, const conf::TlsSettings& settings, std::string& error) {
+  if (!apply_protocol_policy(native, settings, error)) return false;
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  SSL_CTX_set_alpn_select_cb(native, select_protocol, nullptr);
+  use_shared_ticket_keys(
+      native, std::chrono::duration_cast<std::chrono::seconds>(settings.ticket_key_rotation));
+  return true;
+}
+
+}  // namespace
+
+bool apply_protocol_policy(SSL_CTX* native, const conf::TlsSettings& settings, std::string& error) {
   SSL_CTX_set_min_proto_version(native,
                                 settings.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   // OpenSSL 3 refuses client-initiated renegotiation by default; this refuses all of it.
@@ -65,14 +76,8 @@ bool apply_policy(SSL_CTX* native, const conf::TlsSettings& settings, std::strin
     error = "TLS policy: " + openssl_error();
     return false;
   }
-  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
-  SSL_CTX_set_alpn_select_cb(native, select_protocol, nullptr);
-  use_shared_ticket_keys(
-      native, std::chrono::duration_cast<std::chrono::seconds>(settings.ticket_key_rotation));
   return true;
 }
-
-}  // namespace
 
 std::shared_ptr<TlsTerminator> TlsTerminator::make(
     const std::vector<const conf::TlsSecret*>& secrets, bool strict_sni,

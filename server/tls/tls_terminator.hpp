@@ -53,4 +53,9 @@ extern const char* const kIntermediateCiphers;
 extern const char* const kTls13Ciphers;
 extern const char* const kTlsGroups;
 
+// svcproxy's TLS policy on a context, either side: the versions (ProxyConfig tls), no
+// compression or renegotiation, the ciphers, TLS 1.3 suites and groups. False, with
+// `error` set, when OpenSSL refuses a list.
+bool apply_protocol_policy(SSL_CTX* native, const conf::TlsSettings& settings, std::string& error);
+
 }  // namespace svcproxy::server

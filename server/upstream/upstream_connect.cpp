@@ -75,9 +75,8 @@ asio::awaitable<boost::system::error_code> connect_within(tcp::socket& socket,
   co_return error;
 }
 
-std::string describe_failure(const lb::EndpointAddress& address,
-                             const boost::system::error_code& error) {
-  return address.pod_key() + " " + address.key() + ": " + error.message();
+std::string describe_failure(const lb::EndpointAddress& address, const std::string& why) {
+  return address.pod_key() + " " + address.key() + ": " + why;
 }
 
 // Per worker: while svcproxy is out of descriptors every request fails the same way.
@@ -152,8 +151,7 @@ asio::awaitable<std::optional<UpstreamFailure>> UpstreamAttempts::connect(Upstre
         // The pod's fault (not TLS, a certificate for another name or CA): like a refused
         // connect, held against it, and the next pod is tried.
         close_quietly(link.socket);
-        last_failure_ =
-            endpoint->address().pod_key() + " " + endpoint->address().key() + ": " + failure;
+        last_failure_ = describe_failure(endpoint->address(), failure);
         tls_failed = true;
         if (stats_) record_upstream_connect_failure(*stats_, SocketFault::Tls);
         report(*endpoint, lb::Outcome::ConnectFailure);
@@ -166,7 +164,7 @@ asio::awaitable<std::optional<UpstreamFailure>> UpstreamAttempts::connect(Upstre
       link.guard = lb::ActiveGuard(std::move(endpoint));
       co_return std::nullopt;
     }
-    last_failure_ = describe_failure(endpoint->address(), error);
+    last_failure_ = describe_failure(endpoint->address(), error.message());
     const SocketFault fault = classify_socket_error(error);
     if (is_local(fault)) {
       count_local_resource_error(fault);

@@ -51,16 +51,7 @@ std::shared_ptr<const UpstreamTls> UpstreamTls::make(const std::string& ca_pem,
   auto tls = std::make_shared<UpstreamTls>(std::move(hostname));
   SSL_CTX* native = tls->context_.native_handle();
   ERR_clear_error();
-  SSL_CTX_set_min_proto_version(native,
-                                settings.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  const std::string ciphers = settings.ciphers.empty() ? kIntermediateCiphers : settings.ciphers;
-  if (SSL_CTX_set_cipher_list(native, ciphers.c_str()) != 1 ||
-      SSL_CTX_set_ciphersuites(native, kTls13Ciphers) != 1 ||
-      SSL_CTX_set1_groups_list(native, kTlsGroups) != 1) {
-    error = "backend TLS policy: " + openssl_error();
-    return nullptr;
-  }
+  if (!apply_protocol_policy(native, settings, error)) return nullptr;
   // Verification is never off: a pod whose certificate does not chain to the CA, or is not
   // for the hostname, fails the handshake.
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
