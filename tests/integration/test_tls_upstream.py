@@ -153,6 +153,42 @@ def https_in_and_https_out(env):
     conn.close()
 
 
+@test(timeout=60)
+def a_pod_that_never_finishes_the_handshake_is_a_502_after_tls_handshake(env):
+    # A "pod" that accepts and then says nothing: the handshake is bounded by
+    # timeouts.tlsHandshake (1s here), the client gets 502 soon after, and the log says why.
+    import socket
+    import threading
+    import time
+    ip = "127.0.1.1"
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((ip, 0))
+    listener.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(listener.accept()) for _ in range(4)],
+                     daemon=True).start()
+    pod = type("SilentPod", (), {"name": "silent-1", "ip": ip, "port": listener.getsockname()[1]})
+    cluster_ip = harness.random_ip()
+    port = harness.free_port(cluster_ip)
+    service = harness.service_doc("silent", port, pod.port, cluster_ip=cluster_ip,
+                                  annotations={"svcproxy.io/backend-protocol": "https",
+                                               "svcproxy.io/backend-tls-hostname": "web.internal"})
+    service["spec"]["ports"][0]["appProtocol"] = "http"
+    docs = [harness.proxy_config_doc(harness.free_port(), workers=1,
+                                     timeouts={"connect": "1s", "idle": "60s", "drain": "5s",
+                                               "tlsHandshake": "1s"}),
+            service, *harness.pod_docs([pod])]
+    proxy = env.svcproxy(docs)
+    started = time.monotonic()
+    reply = harness.http_request((cluster_ip, port), path="/", timeout=10)
+    waited = time.monotonic() - started
+    assert reply.status == 502, reply.status
+    assert 0.9 <= waited < 5, waited
+    proxy.wait_for_log(r"service default/silent:.*: TLS to .*TLS handshake timed out")
+    listener.close()
+
+
 @test(timeout=90)
 def a_reload_changes_what_the_pods_must_prove(env):
     ca = tls_support.make_ca(env.workdir, "pods-ca")
