@@ -69,6 +69,13 @@ TicketRing& ring() {
   return keys;
 }
 
+// Fetched once: EVP_aes_256_cbc() would make every EncryptInit/DecryptInit look the
+// cipher up by name again (OpenSSL 3's provider fetch, ~5 k instructions per ticket).
+const EVP_CIPHER* ticket_cipher() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return cipher;
+}
+
 bool set_mac_key(EVP_MAC_CTX* mac, TicketKey& key) {
   char digest[] = "sha256";
   OSSL_PARAM params[] = {
@@ -86,15 +93,16 @@ int ticket_callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER
   if (encrypt) {
     if (!ring().current(key) || RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1) return -1;
     std::memcpy(name, key.name.data(), key.name.size());
-    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1 ||
+    if (ticket_cipher() == nullptr ||
+        EVP_EncryptInit_ex(cipher, ticket_cipher(), nullptr, key.aes.data(), iv) != 1 ||
         !set_mac_key(mac, key))
       return -1;
     return 1;
   }
   const int found = ring().find(name, key);
   if (found == 0) return 0;  // an unknown or expired key: a full handshake
-  if (!set_mac_key(mac, key) ||
-      EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1)
+  if (ticket_cipher() == nullptr || !set_mac_key(mac, key) ||
+      EVP_DecryptInit_ex(cipher, ticket_cipher(), nullptr, key.aes.data(), iv) != 1)
     return -1;
   // 2 = resume and issue a new ticket. TLS 1.3 always: OpenSSL sends none after a
   // resumption otherwise, and a client (OpenSSL's included) uses a 1.3 ticket once, so

@@ -100,8 +100,16 @@ def sni_picks_the_certificate_and_weak_protocols_are_refused(env):
         assert code != 0 and "Cipher is (NONE)" in out, (version, out)
     code, out = s_client(port, "-tls1_2", "-cipher", "AES128-SHA")
     assert code != 0 and "Cipher is (NONE)" in out, out
+    # The server's order: OpenSSL clients list AES-256 first and get AES-128; a client
+    # listing ChaCha20 first (no AES instructions) gets ChaCha20.
     code, out = s_client(port, "-tls1_2")
-    assert "Cipher is ECDHE-" in out, out
+    assert "Cipher is ECDHE-RSA-AES128-GCM-SHA256" in out or \
+        "Cipher is ECDHE-ECDSA-AES128-GCM-SHA256" in out, out
+    _, out = s_client(port, "-tls1_3")
+    assert "Cipher is TLS_AES_128_GCM_SHA256" in out, out
+    _, out = s_client(port, "-tls1_3", "-ciphersuites",
+                      "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256")
+    assert "Cipher is TLS_CHACHA20_POLY1305_SHA256" in out, out
     # ALPN: http/1.1 is chosen; a client that offers only h2 gets a fatal alert.
     _, out = s_client(port, "-alpn", "h2,http/1.1")
     assert "ALPN protocol: http/1.1" in out, out
