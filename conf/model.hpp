@@ -121,7 +121,8 @@ struct Probe {
   Kind kind = Kind::TcpSocket;
   std::string path = "/";  // httpGet
   PortRef port;
-  std::string host;  // httpGet.host; empty: the pod's IP
+  std::string host;    // httpGet.host; empty: the pod's IP
+  bool https = false;  // httpGet.scheme HTTPS: TLS, the certificate not checked (as the kubelet)
   std::vector<HttpHeader> http_headers;
   Duration initial_delay = std::chrono::seconds(0);
   Duration period = std::chrono::seconds(10);

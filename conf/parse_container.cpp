@@ -43,8 +43,14 @@ void parse_http_get(YamlReader& reader, const Field& field, Probe& probe) {
     probe.port = reader.port_ref(field.child("port")).value_or(PortRef{});
   probe.host = reader.string(field.child("host")).value_or("");
   const Field scheme = field.child("scheme");
-  if (auto text = reader.string(scheme); text && *text != "HTTP")
-    reader.error(scheme, "scheme " + *text + " is not supported (HTTP only)");
+  // As Kubernetes' validateHTTPGetAction: HTTP or HTTPS, case-sensitive.
+  if (auto text = reader.string(scheme)) {
+    if (*text == "HTTPS")
+      probe.https = true;
+    else if (*text != "HTTP")
+      reader.error(scheme,
+                   "Unsupported value: \"" + *text + "\": supported values: \"HTTP\", \"HTTPS\"");
+  }
   probe.http_headers = parse_http_headers(reader, field.child("httpHeaders"));
 }
 

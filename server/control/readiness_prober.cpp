@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "lb/health_state.hpp"
 
@@ -65,8 +66,10 @@ int probe_port(const lb::EndpointAddress& address) {
 std::string probe_identity(const lb::EndpointAddress& address) {
   const conf::Probe& probe = *address.readiness_probe;
   std::string identity = address.ip + "|" + std::to_string(probe_port(address)) + "|" +
-                         (probe.kind == conf::Probe::Kind::HttpGet ? "http" : "tcp") + "|" +
-                         probe.path + "|" + probe.host;
+                         (probe.kind == conf::Probe::Kind::TcpSocket ? "tcp"
+                          : probe.https                              ? "https"
+                                                                     : "http") +
+                         "|" + probe.path + "|" + probe.host;
   for (const auto& header : probe.http_headers)
     identity += "|" + header.name + ":" + header.value;
   for (const auto duration : {probe.initial_delay, probe.period, probe.timeout})
@@ -81,15 +84,18 @@ std::string format_duration(conf::Duration duration) {
 }
 
 std::string probe_name(const ProbeTarget& target) {
-  if (target.probe.kind == conf::Probe::Kind::HttpGet) return "httpGet " + target.probe.path;
+  if (target.probe.kind == conf::Probe::Kind::HttpGet)
+    return (target.probe.https ? "httpGet HTTPS " : "httpGet ") + target.probe.path;
   return "tcpSocket port " + std::to_string(target.port);
 }
 
-ProbeResult failure(const ProbeTarget& target, const boost::system::error_code& error) {
+// `stage` names the step that failed when the error alone would not ("TLS handshake: ").
+ProbeResult failure(const ProbeTarget& target, const boost::system::error_code& error,
+                    std::string_view stage = {}) {
   const std::string reason = error == beast::error::timeout
                                  ? "timed out after " + format_duration(target.probe.timeout)
                                  : error.message();
-  return {false, probe_name(target) + ": " + reason};
+  return {false, probe_name(target) + ": " + std::string(stage) + reason};
 }
 
 // Resolves (httpGet.host may be a name; the pod IP is numeric) and connects, both under
@@ -123,9 +129,9 @@ http::request<http::empty_body> make_request(const ProbeTarget& target) {
   return request;
 }
 
-awaitable<ProbeResult> http_get(const ProbeTarget& target) {
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  if (auto error = co_await connect(stream, target)) co_return failure(target, error);
+// The request and the status line of its answer, over `stream` (plain or TLS).
+template <class Stream>
+awaitable<ProbeResult> exchange(Stream& stream, const ProbeTarget& target) {
   auto request = make_request(target);
   auto [write_error, written] = co_await http::async_write(stream, request, use_tuple);
   if (write_error) co_return failure(target, write_error);
@@ -136,6 +142,36 @@ awaitable<ProbeResult> http_get(const ProbeTarget& target) {
   const unsigned status = parser.get().result_int();
   co_return ProbeResult{status >= 200 && status < 400,
                         probe_name(target) + " returned " + std::to_string(status)};
+}
+
+// As the kubelet's HTTPS probes: TLS 1.2 or later, the pod's certificate not checked (a
+// probe asks whether the pod answers, not who it is), SNI only for a host name.
+asio::ssl::context& probe_tls_context() {
+  static asio::ssl::context context = [] {
+    asio::ssl::context made(asio::ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(made.native_handle(), TLS1_2_VERSION);
+    made.set_verify_mode(asio::ssl::verify_none);
+    return made;
+  }();
+  return context;
+}
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code error;
+  asio::ip::make_address(host, error);
+  return !error;
+}
+
+awaitable<ProbeResult> http_get(const ProbeTarget& target) {
+  beast::tcp_stream stream(co_await asio::this_coro::executor);
+  if (auto error = co_await connect(stream, target)) co_return failure(target, error);
+  if (!target.probe.https) co_return co_await exchange(stream, target);
+  beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), probe_tls_context());
+  if (!target.probe.host.empty() && !is_ip_literal(target.probe.host))
+    SSL_set_tlsext_host_name(tls.native_handle(), target.probe.host.c_str());
+  auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (handshake_error) co_return failure(target, handshake_error, "TLS handshake: ");
+  co_return co_await exchange(tls, target);
 }
 
 awaitable<ProbeResult> tcp_socket(const ProbeTarget& target) {

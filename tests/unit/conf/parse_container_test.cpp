@@ -45,6 +45,7 @@ TEST_CASE("probe timings and headers are read") {
   CHECK(probe.port == PortRef{9000, ""});
   CHECK(probe.path == "/");
   CHECK(probe.host == "127.0.0.1");
+  CHECK_FALSE(probe.https);
   REQUIRE(probe.http_headers.size() == 1);
   CHECK(probe.http_headers[0].name == "X-Probe");
   CHECK(probe.http_headers[0].value == "1");
@@ -61,13 +62,20 @@ TEST_CASE("a tcpSocket probe") {
   CHECK(probe.port == PortRef{0, "admin"});
 }
 
+TEST_CASE("an httpGet probe with scheme HTTPS") {
+  const Probe probe = probe_of("        httpGet: {path: /healthz, port: http, scheme: HTTPS}\n");
+  CHECK(probe.kind == Probe::Kind::HttpGet);
+  CHECK(probe.https);
+}
+
 TEST_CASE("probe errors") {
   CHECK(only_error(pod_with_probe("        httpGet: {port: metrics}\n")) ==
         "test.yaml:11:25: spec.containers[0].readinessProbe.httpGet.port: port \"metrics\" is not "
         "a port of this container");
-  CHECK(only_error(pod_with_probe("        httpGet: {port: http, scheme: HTTPS}\n")) ==
-        "test.yaml:11:39: spec.containers[0].readinessProbe.httpGet.scheme: scheme HTTPS is not "
-        "supported (HTTP only)");
+  // Kubernetes' validateHTTPGetAction: HTTP or HTTPS, spelt so.
+  CHECK(only_error(pod_with_probe("        httpGet: {port: http, scheme: https}\n")) ==
+        "test.yaml:11:39: spec.containers[0].readinessProbe.httpGet.scheme: Unsupported value: "
+        "\"https\": supported values: \"HTTP\", \"HTTPS\"");
   CHECK(only_error(pod_with_probe("        httpGet: {path: /}\n")) ==
         "test.yaml:11:18: spec.containers[0].readinessProbe.httpGet.port: is required");
   CHECK(only_error(pod_with_probe("        periodSeconds: 5\n")) ==
