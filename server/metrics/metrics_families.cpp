@@ -237,21 +237,38 @@ std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCount
   return {std::move(local), std::move(accept)};
 }
 
-std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters) {
-  MetricFamily handshakes{"svcproxy_tls_handshakes_total",
-                          "TLS handshakes on TLS ports that finished, full or resumed from a "
-                          "session ticket, by protocol version.",
-                          MetricType::Counter,
-                          {}};
+namespace {
+
+using VersionCounts = std::array<std::atomic<std::uint64_t>, kTlsVersions>;
+
+MetricFamily handshake_family(std::string name, std::string help, const VersionCounts& full,
+                              const VersionCounts& resumed) {
+  MetricFamily family{std::move(name), std::move(help), MetricType::Counter, {}};
   for (std::size_t version = 0; version < kTlsVersions; ++version) {
-    const char* const name = to_string(static_cast<TlsVersion>(version));
-    handshakes.metric.push_back(
-        counter({{"result", "full"}, {"version", name}},
-                static_cast<double>(counters.handshakes[version].load(std::memory_order_relaxed))));
-    handshakes.metric.push_back(
-        counter({{"result", "resumed"}, {"version", name}},
-                static_cast<double>(counters.resumed[version].load(std::memory_order_relaxed))));
+    const char* const label = to_string(static_cast<TlsVersion>(version));
+    family.metric.push_back(
+        counter({{"result", "full"}, {"version", label}},
+                static_cast<double>(full[version].load(std::memory_order_relaxed))));
+    family.metric.push_back(
+        counter({{"result", "resumed"}, {"version", label}},
+                static_cast<double>(resumed[version].load(std::memory_order_relaxed))));
   }
+  return family;
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters) {
+  MetricFamily handshakes = handshake_family(
+      "svcproxy_tls_handshakes_total",
+      "TLS handshakes on TLS ports that finished, full or resumed from a session ticket, by "
+      "protocol version.",
+      counters.handshakes, counters.resumed);
+  MetricFamily upstream = handshake_family(
+      "svcproxy_upstream_tls_handshakes_total",
+      "TLS handshakes with pods (backend-protocol https) that finished, full or resumed from "
+      "the pod's last session, by protocol version.",
+      counters.upstream_handshakes, counters.upstream_resumed);
   MetricFamily failures{"svcproxy_tls_handshake_errors_total",
                         "Connections to TLS ports closed before a finished handshake, by reason "
                         "(plain_http ones were answered 400).",
@@ -261,7 +278,7 @@ std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters) 
     failures.metric.push_back(
         counter({{"reason", to_string(static_cast<TlsFailure>(reason))}},
                 static_cast<double>(counters.failures[reason].load(std::memory_order_relaxed))));
-  return {std::move(handshakes), std::move(failures)};
+  return {std::move(handshakes), std::move(failures), std::move(upstream)};
 }
 
 }  // namespace svcproxy::server

@@ -54,6 +54,11 @@ void count_tls_handshake(TlsVersion version, bool resumed) {
   counts[static_cast<std::size_t>(version)].fetch_add(1, std::memory_order_relaxed);
 }
 
+void count_upstream_tls_handshake(TlsVersion version, bool resumed) {
+  auto& counts = resumed ? tls_counters().upstream_resumed : tls_counters().upstream_handshakes;
+  counts[static_cast<std::size_t>(version)].fetch_add(1, std::memory_order_relaxed);
+}
+
 void count_tls_failure(TlsFailure failure) {
   tls_counters().failures[static_cast<std::size_t>(failure)].fetch_add(1,
                                                                        std::memory_order_relaxed);

@@ -1,6 +1,7 @@
 // Process-wide TLS counters the workers bump and /metrics reads:
-// svcproxy_tls_handshakes_total{result="full"|"resumed",version} and
-// svcproxy_tls_handshake_errors_total{reason}. Relaxed atomics; any thread.
+// svcproxy_tls_handshakes_total{result="full"|"resumed",version},
+// svcproxy_tls_handshake_errors_total{reason} and, for TLS to pods,
+// svcproxy_upstream_tls_handshakes_total{result,version}. Relaxed atomics; any thread.
 #pragma once
 
 #include <array>
@@ -35,10 +36,13 @@ struct TlsCounters {
   std::array<std::atomic<std::uint64_t>, kTlsVersions> handshakes{};  // full handshakes
   std::array<std::atomic<std::uint64_t>, kTlsVersions> resumed{};     // from a session ticket
   std::array<std::atomic<std::uint64_t>, kTlsFailures> failures{};
+  std::array<std::atomic<std::uint64_t>, kTlsVersions> upstream_handshakes{};  // to pods
+  std::array<std::atomic<std::uint64_t>, kTlsVersions> upstream_resumed{};
 };
 
 TlsCounters& tls_counters();
 void count_tls_handshake(TlsVersion version, bool resumed);
 void count_tls_failure(TlsFailure failure);
+void count_upstream_tls_handshake(TlsVersion version, bool resumed);
 
 }  // namespace svcproxy::server

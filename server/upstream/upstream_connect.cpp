@@ -145,8 +145,8 @@ asio::awaitable<std::optional<UpstreamFailure>> UpstreamAttempts::connect(Upstre
     tls_failed = false;
     if (!error && tls.config) {
       std::string failure;
-      link.tls =
-          co_await handshake_upstream(link.socket, tls.config, tls.handshake_timeout, failure);
+      link.tls = co_await handshake_upstream(link.socket, target, tls.config, tls.handshake_timeout,
+                                             failure);
       if (!link.tls) {
         // The pod's fault (not TLS, a certificate for another name or CA): like a refused
         // connect, held against it, and the next pod is tried.

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "conf/tls_certificate.hpp"
+#include "server/tls/tls_counters.hpp"
 #include "server/tls/tls_terminator.hpp"
 
 namespace svcproxy::server {
@@ -39,10 +40,66 @@ bool trust(SSL_CTX* native, const std::string& bundle_pem, std::string& error) {
 
 constexpr unsigned char kAlpnHttp11[] = "\x08http/1.1";
 
+// Our own ex_data slots, not the "app data" one: Asio's ssl::context deletes whatever sits
+// there as its verify callback when it is destroyed.
+int owner_index() {  // SSL_CTX -> its UpstreamTls
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+int pod_index() {  // SSL -> the pod key of its UpstreamTlsSession
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// OpenSSL's new-session callback: a session (TLS 1.2 at the end of the handshake, TLS 1.3
+// with each ticket the pod sends after it) is kept for the pod's next connection.
+int remember_session(SSL* ssl, SSL_SESSION* session) {
+  const auto* tls =
+      static_cast<const UpstreamTls*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), owner_index()));
+  const auto* pod = static_cast<const std::string*>(SSL_get_ex_data(ssl, pod_index()));
+  if (tls == nullptr || pod == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
+  tls->remember(*pod, session);
+  return 1;  // the session is ours now
+}
+
+std::string pod_key(const tcp::endpoint& pod) {
+  return std::string(reinterpret_cast<const char*>(pod.data()), pod.size());
+}
+
 }  // namespace
 
 UpstreamTls::UpstreamTls(std::string hostname)
     : context_(asio::ssl::context::tls_client), hostname_(std::move(hostname)) {}
+
+UpstreamTls::~UpstreamTls() {
+  for (auto& [pod, session] : sessions_)
+    SSL_SESSION_free(session);
+}
+
+SSL_SESSION* UpstreamTls::session_for(const std::string& pod) const {
+  std::lock_guard lock(sessions_mutex_);
+  const auto found = sessions_.find(pod);
+  if (found == sessions_.end()) return nullptr;
+  SSL_SESSION* session = found->second;
+  if (SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION)
+    sessions_.erase(found);  // the caller's reference is the cache's
+  else
+    SSL_SESSION_up_ref(session);
+  return session;
+}
+
+void UpstreamTls::remember(const std::string& pod, SSL_SESSION* session) const {
+  std::lock_guard lock(sessions_mutex_);
+  auto [slot, added] = sessions_.try_emplace(pod, session);
+  if (!added) {
+    SSL_SESSION_free(slot->second);
+    slot->second = session;
+  } else if (sessions_.size() > kMaxSessions) {
+    auto victim = sessions_.begin() == slot ? std::next(sessions_.begin()) : sessions_.begin();
+    SSL_SESSION_free(victim->second);
+    sessions_.erase(victim);
+  }
+}
 
 std::shared_ptr<const UpstreamTls> UpstreamTls::make(const std::string& ca_pem,
                                                      std::string hostname,
@@ -64,23 +121,46 @@ std::shared_ptr<const UpstreamTls> UpstreamTls::make(const std::string& ca_pem,
     return nullptr;
   }
   SSL_CTX_set_alpn_protos(native, kAlpnHttp11, sizeof kAlpnHttp11 - 1);
+  // Sessions are kept by pod (remember_session), not in OpenSSL's cache, which would
+  // offer any of them to any pod.
+  SSL_CTX_set_ex_data(native, owner_index(), tls.get());
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(native, remember_session);
   return tls;
 }
 
 UpstreamTlsSession::UpstreamTlsSession(tcp::socket& socket,
-                                       std::shared_ptr<const UpstreamTls> config_in)
-    : stream(SocketRef(socket), config_in->context()), config(std::move(config_in)) {
+                                       std::shared_ptr<const UpstreamTls> config_in,
+                                       std::string pod_in)
+    : pod(std::move(pod_in)),
+      stream(SocketRef(socket), config_in->context()),
+      config(std::move(config_in)) {
   SSL* ssl = stream.native_handle();
   const std::string& hostname = config->hostname();
   SSL_set_tlsext_host_name(ssl, hostname.c_str());
   SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   SSL_set1_host(ssl, hostname.c_str());
+  SSL_set_ex_data(ssl, pod_index(), &pod);
+  if (SSL_SESSION* last = config->session_for(pod)) {
+    SSL_set_session(ssl, last);  // takes its own reference
+    SSL_SESSION_free(last);
+  }
+}
+
+UpstreamTlsSession::~UpstreamTlsSession() {
+  // Pods mostly close without a close_notify (nginx after keepalive_requests, a restart),
+  // and svcproxy drops idle pooled connections without one: SSL_free would then mark the
+  // session not resumable. Since TLS 1.1 an unclean close need not end a session (RFC 5246
+  // 7.2.1), so a session whose handshake finished stays resumable.
+  SSL* ssl = stream.native_handle();
+  if (SSL_is_init_finished(ssl) == 1)
+    SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 }
 
 asio::awaitable<std::unique_ptr<UpstreamTlsSession>> handshake_upstream(
-    tcp::socket& socket, const std::shared_ptr<const UpstreamTls>& config, conf::Duration timeout,
-    std::string& failure) {
-  auto session = std::make_unique<UpstreamTlsSession>(socket, config);
+    tcp::socket& socket, const tcp::endpoint& pod, const std::shared_ptr<const UpstreamTls>& config,
+    conf::Duration timeout, std::string& failure) {
+  auto session = std::make_unique<UpstreamTlsSession>(socket, config, pod_key(pod));
   // A callback and a timer, as connect's wait: the handshake is cancelled through the
   // socket when the timer fires first, and both have completed before this returns.
   asio::steady_timer timer(socket.get_executor(), timeout);
@@ -101,7 +181,11 @@ asio::awaitable<std::unique_ptr<UpstreamTlsSession>> handshake_upstream(
     failure = "TLS handshake timed out";
     co_return nullptr;
   }
-  if (!error) co_return session;
+  if (!error) {
+    SSL* ssl = session->stream.native_handle();
+    count_upstream_tls_handshake(tls_version(SSL_get_version(ssl)), SSL_session_reused(ssl) == 1);
+    co_return session;
+  }
   const long verdict = SSL_get_verify_result(session->stream.native_handle());
   failure = "TLS handshake failed: " + error.message();
   if (verdict != X509_V_OK)

@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -33,10 +34,25 @@ class UpstreamTls {
   const std::string& hostname() const { return hostname_; }
 
   explicit UpstreamTls(std::string hostname);
+  ~UpstreamTls();
+  UpstreamTls(const UpstreamTls&) = delete;
+  UpstreamTls& operator=(const UpstreamTls&) = delete;
+
+  // The last session a pod (`pod`: the raw bytes of its address) gave, so the next
+  // connection to it resumes instead of paying a full handshake (nginx's
+  // proxy_ssl_session_reuse): nullptr or a reference the caller frees. A TLS 1.3 session
+  // is handed out once (RFC 8446 8.1: a client does not use a ticket twice); its
+  // connection brings the next. Only verified handshakes make sessions, and sessions are
+  // kept per context, so a resumption never skips a check this context makes.
+  SSL_SESSION* session_for(const std::string& pod) const;
+  void remember(const std::string& pod, SSL_SESSION* session) const;  // takes it
 
  private:
+  static constexpr std::size_t kMaxSessions = 1024;  // pods per context; then one goes
   mutable boost::asio::ssl::context context_;
   std::string hostname_;
+  mutable std::mutex sessions_mutex_;
+  mutable std::unordered_map<std::string, SSL_SESSION*> sessions_;
 };
 
 // Upstream TLS per route key (discovery::route_key) of the routes that reach pods.
@@ -48,16 +64,22 @@ using UpstreamTlsStream = BasicTlsSocket<SocketRef>;
 // One TLS session to a pod, over the socket of its UpstreamLink.
 struct UpstreamTlsSession {
   UpstreamTlsSession(boost::asio::ip::tcp::socket& socket,
-                     std::shared_ptr<const UpstreamTls> config);
+                     std::shared_ptr<const UpstreamTls> config, std::string pod);
+  ~UpstreamTlsSession();
+  UpstreamTlsSession(const UpstreamTlsSession&) = delete;
+  UpstreamTlsSession& operator=(const UpstreamTlsSession&) = delete;
+  std::string pod;  // the pod's address bytes, the key of its sessions (before `stream`,
+                    // which points OpenSSL at it)
   UpstreamTlsStream stream;
   std::shared_ptr<const UpstreamTls> config;  // which context and hostname it was made for
 };
 
-// Handshakes a new session on `socket` (connected to a pod) within `timeout`: the session,
-// or nothing with `failure` saying why ("certificate verify failed: hostname mismatch").
+// Handshakes a new session on `socket` (connected to the pod at `pod`) within `timeout`,
+// resuming the pod's last session when there is one: the session, or nothing with
+// `failure` saying why ("certificate verify failed: hostname mismatch").
 boost::asio::awaitable<std::unique_ptr<UpstreamTlsSession>> handshake_upstream(
-    boost::asio::ip::tcp::socket& socket, const std::shared_ptr<const UpstreamTls>& config,
-    conf::Duration timeout, std::string& failure);
+    boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& pod,
+    const std::shared_ptr<const UpstreamTls>& config, conf::Duration timeout, std::string& failure);
 
 // True when the session holds no bytes OpenSSL read and nobody asked for: it can carry the
 // next request after the socket's own idle check.

@@ -221,6 +221,7 @@ http {{
     add_header X-Echo-Method $request_method always;
     add_header X-Echo-Connection $connection always;
     add_header X-Echo-Connection-Requests $connection_requests always;
+    add_header X-Echo-Ssl-Session-Reused $ssl_session_reused always;
     location / {{ return 200 "{name}\\n"; }}
     # Static files under root (e.g. /large.bin from NginxPod(files=...)); a body sent to
     # them is read and discarded.
@@ -243,9 +244,10 @@ class NginxPod(Process):
 
     def __init__(self, name, ip, port, workdir, keepalive_timeout="75s", files=None,
                  master_process=False, access_log=True, keepalive_requests=100000,
-                 worker_connections=1024, tls=None):
+                 worker_connections=1024, tls=None, tls_protocols=None):
         self.name, self.ip, self.port = name, ip, port
         self.tls = tls  # (certificate path, key path): the pod speaks HTTPS
+        self.tls_protocols = tls_protocols  # nginx's ssl_protocols, e.g. "TLSv1.3"
         self.dir = os.path.join(workdir, "pods", name)
         self.files = files or os.path.join(self.dir, "files")
         self.keepalive_timeout = keepalive_timeout
@@ -269,6 +271,8 @@ class NginxPod(Process):
         user = "user root;\n" if os.geteuid() == 0 and self.master_process else ""
         certificate = (f"\n    ssl_certificate {self.tls[0]};\n    ssl_certificate_key {self.tls[1]};"
                        if self.tls else "")
+        if self.tls and self.tls_protocols:
+            certificate += f"\n    ssl_protocols {self.tls_protocols};"
         text = NGINX_CONF.format(user=user, dir=self.dir, ip=self.ip, port=self.port,
                                  ssl=" ssl" if self.tls else "", certificate=certificate,
                                  name=self.name, files=self.files,

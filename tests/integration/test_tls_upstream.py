@@ -7,6 +7,7 @@ never sent a request: the client gets 502, the log says why and /metrics counts 
 import hashlib
 import http.client
 import os
+import re
 import signal
 
 import admin
@@ -16,13 +17,13 @@ import tls_support
 from harness import test
 
 
-def https_pods(env, count, names=("web.internal",), ca="pods-ca", prefix="web"):
+def https_pods(env, count, names=("web.internal",), ca="pods-ca", prefix="web", **options):
     """`count` nginx pods speaking HTTPS with one certificate for `names` signed by `ca`."""
     crt, key = tls_support.make_signed_certificate(env.workdir, f"{prefix}-pod", list(names), ca)
-    return env.web_pods(count, prefix=prefix, tls=(crt, key))
+    return env.web_pods(count, prefix=prefix, tls=(crt, key), **options)
 
 
-def start(env, pods, annotations, ca_bundle=None, service_name="web"):
+def start(env, pods, annotations, ca_bundle=None, service_name="web", readiness_probe=None):
     """svcproxy with one HTTP ClusterIP Service over `pods` with `annotations`, plus the
     pods-ca Secret when `ca_bundle`; returns (proxy, address, admin port, labels)."""
     cluster_ip = harness.random_ip()
@@ -31,7 +32,8 @@ def start(env, pods, annotations, ca_bundle=None, service_name="web"):
     service = harness.service_doc(service_name, port, pods[0].port, cluster_ip=cluster_ip,
                                   annotations=annotations)
     service["spec"]["ports"][0]["appProtocol"] = "http"
-    docs = [harness.proxy_config_doc(admin_port, workers=2), service, *harness.pod_docs(pods)]
+    docs = [harness.proxy_config_doc(admin_port, workers=2), service,
+            *harness.pod_docs(pods, readiness_probe=readiness_probe)]
     if ca_bundle:
         docs.append(tls_support.ca_secret_doc("pods-ca", ca_bundle))
     proxy = env.svcproxy(docs, name=f"svcproxy-{service_name}")
@@ -217,6 +219,85 @@ def a_reload_changes_what_the_pods_must_prove(env):
     assert [status() for _ in range(3)] == [200] * 3
     conn.close()
 
+
+
+def https_probe(path):
+    probe = harness.http_probe(path, period=1)
+    probe["httpGet"]["scheme"] = "HTTPS"
+    return probe
+
+
+@test(timeout=90)
+def https_readiness_probes_decide_which_tls_pods_serve(env):
+    """httpGet probes with scheme HTTPS go over TLS without checking the pod's certificate,
+    as the kubelet's do (this one is signed by a CA svcproxy is never told of): the pod whose
+    probe path answers 200 serves, the one answering 404 gets no request until it says
+    ready too. An HTTPS probe at a pod that speaks plain HTTP fails its handshake, logged."""
+    ca = tls_support.make_ca(env.workdir, "pods-ca")
+    pods = https_pods(env, 2)
+    open(os.path.join(pods[0].files, "ready"), "w").close()
+    proxy, address, _, _ = start(env, pods, verified(), ca,
+                                 readiness_probe=https_probe("/files/ready"))
+    proxy.wait_for_log(r"pod default/web-1 \S+ ready: httpGet HTTPS /files/ready returned 200",
+                       timeout=10)
+    proxy.wait_for_log(r"pod default/web-2 \S+ not ready: httpGet HTTPS /files/ready "
+                       r"returned 404", timeout=10)
+    answered = [harness.http_request(address, timeout=5).body.decode().strip()
+                for _ in range(8)]
+    assert set(answered) == {pods[0].name}, answered
+
+    open(os.path.join(pods[1].files, "ready"), "w").close()
+    proxy.wait_for_log(r"pod default/web-2 \S+ ready: httpGet HTTPS /files/ready returned 200",
+                       timeout=10)
+    answered = {harness.http_request(address, timeout=5).body.decode().strip()
+                for _ in range(8)}
+    assert answered == {pod.name for pod in pods}, answered
+
+    plain = env.web_pods(1, prefix="plain")
+    open(os.path.join(plain[0].files, "ready"), "w").close()
+    proxy2, address2, _, _ = start(env, plain, {}, service_name="plain",
+                                   readiness_probe=https_probe("/files/ready"))
+    line = proxy2.wait_for_log(r"pod default/plain-1 \S+ not ready: httpGet HTTPS "
+                               r"/files/ready: TLS handshake: ", timeout=10)
+    assert re.search("wrong version number|packet length too long", line.string), line.string
+    assert harness.http_request(address2, timeout=5).status == 503
+
+
+@test(timeout=90)
+def a_new_connection_to_a_pod_resumes_its_last_tls_session(env):
+    """Pods that close after each request (keepalive_requests 1) make every request a new
+    TLS connection: after the first to each pod, they resume the session the pod gave
+    (nginx says so in $ssl_session_reused), with TLS 1.2 (the ticket kept) and TLS 1.3 (each
+    ticket used once, the next one from the connection it resumed). /metrics counts full
+    and resumed handshakes with pods. A reload that changes the hostname starts again with
+    a full handshake: a session never outlives a change of what the pod must prove."""
+    ca = tls_support.make_ca(env.workdir, "pods-ca")
+    for version in ("TLSv1.2", "TLSv1.3"):
+        name = "web" + version[-1]
+        pods = https_pods(env, 2, names=("web.internal", "api.internal"), prefix=name,
+                          keepalive_requests=1, tls_protocols=version)
+        proxy, address, admin_port, _ = start(env, pods, verified(), ca, service_name=name)
+        reused = []
+        for _ in range(10):
+            reply = harness.http_request(address, timeout=5)
+            assert reply.status == 200, reply
+            reused.append(reply.headers.get("x-echo-ssl-session-reused"))
+        # Round robin over two pods: the first request to each is a full handshake.
+        assert reused == [".", "."] + ["r"] * 8, (version, reused)
+        scrape = admin.scrape(admin_port)
+        counted = {result: admin.value(scrape, "svcproxy_upstream_tls_handshakes_total",
+                                       result=result, version=version)
+                   for result in ("full", "resumed")}
+        assert counted == {"full": 2, "resumed": 8}, (version, counted)
+
+        proxy.docs[1]["metadata"]["annotations"] = verified("api.internal")
+        since = len(proxy.log_text())
+        reload_support.save_by_rename(proxy.config_path, proxy.docs)
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_log(r"reload applied", since=since)
+        reply = harness.http_request(address, timeout=5)
+        assert reply.status == 200 and \
+            reply.headers.get("x-echo-ssl-session-reused") == ".", (version, reply)
 
 if __name__ == "__main__":
     harness.main()
