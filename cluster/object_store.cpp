@@ -89,7 +89,11 @@ ServiceView service_view(const json::object& service) {
   const json::object* spec = find_object(service, "spec");
   if (!spec) return view;
   const std::string type = string_at(*spec, "type");
-  view.node_ports = type == "NodePort" || type == "LoadBalancer";
+  // allocateLoadBalancerNodePorts: false keeps a LoadBalancer to the nodePorts it names.
+  const json::value* allocate = spec->if_contains("allocateLoadBalancerNodePorts");
+  view.node_ports =
+      type == "NodePort" ||
+      (type == "LoadBalancer" && !(allocate && allocate->is_bool() && !allocate->as_bool()));
   view.cluster_ip = string_at(*spec, "clusterIP");
   if (const json::value* ports = spec->if_contains("ports"); ports && ports->is_array())
     for (const auto& item : ports->as_array()) {

@@ -104,8 +104,16 @@ bool wants_cluster_ip(const Service& service) {
   return service.cluster_ip.empty() && !service.headless && !service.name.empty();
 }
 
+// NodePorts a Service may hold (written ones are claimed) ...
 bool gets_node_ports(const Service& service) {
   return service.type != ServiceType::ClusterIP;
+}
+
+// ... and those it is given when it writes none: not a LoadBalancer with
+// allocateLoadBalancerNodePorts: false ("don't allocate, but respect specific requests").
+bool allocates_node_ports(const Service& service) {
+  return gets_node_ports(service) &&
+         (service.type != ServiceType::LoadBalancer || service.allocate_load_balancer_node_ports);
 }
 
 std::string port_key(const Service& service, const ServicePort& port) {
@@ -204,9 +212,9 @@ void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnost
     for (const auto& port : services[i].ports)
       if (gets_node_ports(services[i]) && port.node_port != 0)
         claim_explicit_node_port(services, i, port, pool, range, errors);
-  if (std::none_of(services.begin(), services.end(), gets_node_ports)) return;
+  if (std::none_of(services.begin(), services.end(), allocates_node_ports)) return;
   for (const std::size_t i : in_name_order(services)) {
-    if (!gets_node_ports(services[i])) continue;
+    if (!allocates_node_ports(services[i])) continue;
     const auto& ports = services[i].ports;
     if (std::none_of(ports.begin(), ports.end(), [](const auto& p) { return p.node_port == 0; }))
       continue;

@@ -54,6 +54,7 @@ struct ServicePort {
   PortRef target_port;  // defaults to `port`
   int node_port = 0;    // 0 for ClusterIP services; allocated for NodePort/LoadBalancer
   AppProtocol app_protocol = AppProtocol::Tcp;
+  std::string app_protocol_name;  // spec.ports[].appProtocol as written; empty when absent
   bool tls = false;  // terminates TLS (svcproxy.io/tls-ports; all ports when not given)
   // Speaks TLS to the pods (svcproxy.io/backend-protocol: https, or appProtocol https);
   // only on HTTP ports, verified as the Service's BackendTls says.
@@ -88,6 +89,11 @@ struct Service {
   SessionAffinity session_affinity = SessionAffinity::None;
   Duration affinity_timeout = std::chrono::seconds(10800);
   TrafficPolicy external_traffic_policy = TrafficPolicy::Cluster;
+  // internalTrafficPolicy: Local sends ClusterIP traffic only to this node's pods.
+  TrafficPolicy internal_traffic_policy = TrafficPolicy::Cluster;
+  // allocateLoadBalancerNodePorts (LoadBalancer only): false allocates no NodePort unless
+  // a port asks for one.
+  bool allocate_load_balancer_node_ports = true;
   // Where a LoadBalancer listens: spec.loadBalancerIP and status.loadBalancer.ingress[].ip.
   // Empty: every ProxySettings::node_port_addresses address.
   std::vector<std::string> load_balancer_ips;
@@ -136,6 +142,7 @@ struct Probe {
 struct ContainerPort {
   std::string name;
   int container_port = 0;
+  std::string protocol = "TCP";  // TCP, UDP or SCTP: a named targetPort matches name and protocol
 
   friend bool operator==(const ContainerPort&, const ContainerPort&) = default;
 };
@@ -154,6 +161,7 @@ struct Pod {
   Labels labels;
   Labels annotations;     // shown by the API (kubectl apply keeps its last-applied config here)
   std::string pod_ip;     // status.podIP
+  std::string phase;      // status.phase; Succeeded and Failed pods are never endpoints
   std::string node_name;  // spec.nodeName, for externalTrafficPolicy: Local
   std::vector<Container> containers;
   // A Pod that declares no containers inherits the template's of the Deployment whose
@@ -335,6 +343,7 @@ struct Snapshot {
   PodList pods;
   std::vector<Deployment> deployments;
   std::vector<TlsSecret> secrets;
+  std::vector<std::string> namespaces;  // v1 Namespace objects (names), for the API
 };
 
 const char* to_string(ServiceType type);

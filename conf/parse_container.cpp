@@ -20,6 +20,10 @@ ContainerPort parse_container_port(YamlReader& reader, const Field& field) {
       reader.error(name, "a port name must contain a letter");
     }
   }
+  // Kubernetes defaults it to TCP; a named targetPort matches name and protocol (FindPort).
+  static const std::vector<std::string> kProtocols{"TCP", "UDP", "SCTP"};
+  if (auto protocol = parse_choice(reader, field.child("protocol"), "protocol", kProtocols))
+    port.protocol = kProtocols[*protocol];
   return port;
 }
 

@@ -1,4 +1,4 @@
-// v1 Pod: labels, status.podIP, spec.nodeName, spec.containers.
+// v1 Pod: labels, status.podIP and phase, spec.nodeName, spec.containers.
 #include "conf/addresses.hpp"
 #include "conf/parsers.hpp"
 
@@ -18,6 +18,11 @@ Pod parse_pod(YamlReader& reader, const Field& document) {
     pod.node_name = reader.string(spec.child("nodeName")).value_or("");
     pod.containers = parse_containers(reader, spec.child("containers"));
   }
+  // Kubernetes' phases; a terminated pod (Succeeded, Failed) is never an endpoint.
+  static const std::vector<std::string> kPhases{"Pending", "Running", "Succeeded", "Failed",
+                                                "Unknown"};
+  if (auto phase = parse_choice(reader, document.child("status").child("phase"), "phase", kPhases))
+    pod.phase = kPhases[*phase];
   const Field pod_ip = document.child("status").child("podIP");
   if (auto ip = reader.string(pod_ip)) {
     if (is_ip(*ip)) {

@@ -5,12 +5,19 @@
 namespace svcproxy::discovery {
 namespace {
 
-// A container port's number by name, or 0 when the pod declares no such port.
-int find_named_port(const conf::Pod& pod, const std::string& name) {
+// A container port's number by name (and protocol, when given: a Service port's named
+// targetPort matches both, as Kubernetes' FindPort), or 0 when the pod has no such port.
+int find_named_port(const conf::Pod& pod, const std::string& name, std::string_view protocol = {}) {
   for (const auto& container : pod.containers)
     for (const auto& port : container.ports)
-      if (port.name == name) return port.container_port;
+      if (port.name == name && (protocol.empty() || port.protocol == protocol))
+        return port.container_port;
   return 0;
+}
+
+// Terminated pods are never endpoints (Kubernetes' ShouldPodBeInEndpoints).
+bool terminated(const conf::Pod& pod) {
+  return pod.phase == "Succeeded" || pod.phase == "Failed";
 }
 
 // The probe of the container that serves the target port, else the first one declared.
@@ -52,9 +59,11 @@ std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
   std::vector<lb::EndpointAddress> selected;
   for (const conf::Pod* candidate : pods.select(service.namespace_name, service.selector)) {
     const conf::Pod& pod = *candidate;
-    if (pod.pod_ip.empty()) continue;
-    const int target = port.target_port.is_named() ? find_named_port(pod, port.target_port.name)
-                                                   : port.target_port.number;
+    if (pod.pod_ip.empty() || terminated(pod)) continue;
+    // Service ports are TCP (conf refuses the others).
+    const int target = port.target_port.is_named()
+                           ? find_named_port(pod, port.target_port.name, "TCP")
+                           : port.target_port.number;
     if (target == 0) continue;
     selected.push_back({pod.namespace_name, pod.name, pod.pod_ip, target, pod.node_name,
                         readiness_probe_for(pod, target)});

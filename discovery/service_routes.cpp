@@ -11,9 +11,17 @@ ExternalRoute external_route(const conf::Service& service, const conf::ProxySett
                                                                        : ExternalRoute::Cluster;
 }
 
+ExternalRoute internal_route(const conf::Service& service) {
+  return service.internal_traffic_policy == conf::TrafficPolicy::Local ? ExternalRoute::NodeLocal
+                                                                       : ExternalRoute::Cluster;
+}
+
 Routes routes_of(const conf::Service& service, const conf::ProxySettings& proxy) {
   Routes routes;
+  // Cluster always: the API's Endpoints and slices list every pod whatever the policies.
   routes.items[routes.count++] = ExternalRoute::Cluster;
+  if (internal_route(service) == ExternalRoute::NodeLocal)
+    routes.items[routes.count++] = ExternalRoute::NodeLocal;
   if (service.type == conf::ServiceType::ClusterIP) return routes;
   for (const bool load_balancer : {false, true}) {
     if (load_balancer && service.type != conf::ServiceType::LoadBalancer) continue;

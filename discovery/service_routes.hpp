@@ -16,7 +16,8 @@ namespace svcproxy::discovery {
 // ClusterIP traffic, as kube-proxy does; each such route is a backend of its own.
 enum class ExternalRoute {
   Cluster,    // every ready pod of the service
-  NodeLocal,  // externalTrafficPolicy: Local — only pods whose spec.nodeName is this node
+  NodeLocal,  // externalTrafficPolicy or internalTrafficPolicy Local — only pods whose
+              // spec.nodeName is this node
   EdgeNodes,  // an edge instance (ProxyConfig nodes[]): the nodes, at the service's nodePort
 };
 
@@ -24,6 +25,10 @@ enum class ExternalRoute {
 // listener (true) of this service is routed.
 ExternalRoute external_route(const conf::Service& service, const conf::ProxySettings& proxy,
                              bool load_balancer);
+
+// How ClusterIP traffic is routed: internalTrafficPolicy Local keeps it on this node's pods
+// (none there: nothing is sent elsewhere, as kube-proxy drops it).
+ExternalRoute internal_route(const conf::Service& service);
 
 // At most one route of each kind, without an allocation (asked 10,000 times a reload).
 struct Routes {
@@ -35,8 +40,8 @@ struct Routes {
   std::size_t size() const { return count; }
 };
 
-// The routes each port of the service needs: Cluster always, the others when one of its
-// listeners uses them.
+// The routes each port of the service needs: Cluster always (the API lists its pods), the
+// others when one of its listeners uses them.
 Routes routes_of(const conf::Service& service, const conf::ProxySettings& proxy);
 
 // The key of one route of a service port, written into `key`, whose buffer is reused from

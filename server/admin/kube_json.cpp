@@ -37,7 +37,7 @@ json::array containers_json(const std::vector<conf::Container>& containers) {
   for (const auto& container : containers) {
     json::array ports;
     for (const auto& port : container.ports) {
-      json::object item{{"containerPort", port.container_port}, {"protocol", "TCP"}};
+      json::object item{{"containerPort", port.container_port}, {"protocol", port.protocol}};
       if (!port.name.empty()) item["name"] = port.name;
       ports.push_back(std::move(item));
     }
@@ -55,7 +55,7 @@ json::object port_json(const conf::ServicePort& port) {
   else
     out["targetPort"] = port.target_port.number;
   if (port.node_port != 0) out["nodePort"] = port.node_port;
-  out["appProtocol"] = conf::to_string(port.app_protocol);
+  if (!port.app_protocol_name.empty()) out["appProtocol"] = port.app_protocol_name;
   return out;
 }
 
@@ -180,8 +180,12 @@ std::map<std::string, bool> pod_readiness(const discovery::BackendMap& backends,
 json::object pod_json(const conf::Pod& pod, std::optional<bool> ready) {
   json::object spec{{"containers", containers_json(pod.containers)}};
   if (!pod.node_name.empty()) spec["nodeName"] = pod.node_name;
-  json::object status{{"phase", "Running"},
-                      {"conditions", json::array{ready_condition(ready.value_or(true))}}};
+  // A terminated pod is never Ready; one without a phase is Running, as svcproxy treats it.
+  const std::string phase = pod.phase.empty() ? "Running" : pod.phase;
+  const bool terminated = phase == "Succeeded" || phase == "Failed";
+  json::object status{
+      {"phase", phase},
+      {"conditions", json::array{ready_condition(!terminated && ready.value_or(true))}}};
   if (!pod.pod_ip.empty()) {
     status["podIP"] = pod.pod_ip;
     status["podIPs"] = json::array{json::object{{"ip", pod.pod_ip}}};

@@ -30,7 +30,7 @@ void add_port_listeners(const conf::Service& service, const conf::ServicePort& p
   const auto add = [&](const std::string& ip, int listen_port, ListenerRole role) {
     const auto route =
         role == ListenerRole::ClusterIP
-            ? discovery::ExternalRoute::Cluster
+            ? discovery::internal_route(service)
             : discovery::external_route(service, proxy, role == ListenerRole::LoadBalancer);
     plan.push_back({{ip, listen_port},
                     discovery::route_key(service, port, route),

@@ -134,6 +134,16 @@ spec:
         "default/web-nodeport");
 }
 
+// Kubernetes' initNodePorts: "don't allocate new ports, but do respect specific requests".
+TEST_CASE("allocateLoadBalancerNodePorts false allocates none but keeps a written one") {
+  const Snapshot snapshot = load_ok(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: LoadBalancer\n"
+      "  allocateLoadBalancerNodePorts: false\n  ports:\n  - {name: a, port: 80}\n"
+      "  - {name: b, port: 81, nodePort: 30081}\n");
+  CHECK(snapshot.services[0].ports[0].node_port == 0);
+  CHECK(snapshot.services[0].ports[1].node_port == 30081);
+}
+
 TEST_CASE("an explicit nodePort outside the range is an error") {
   CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: NodePort\n  "
                    "ports: [{port: 80, nodePort: 8080}]\n") ==

@@ -93,6 +93,34 @@ TEST_CASE("a named targetPort is resolved per pod; pods without that name are sk
   CHECK(selected[1].key() == "127.0.1.2:9090");
 }
 
+// Kubernetes' ShouldPodBeInEndpoints: terminated pods are never endpoints.
+TEST_CASE("pods that Succeeded or Failed are skipped; Pending and Running ones are kept") {
+  std::vector<conf::Pod> pods;
+  for (const char* phase : {"Succeeded", "Failed", "Pending", "Running", ""}) {
+    pods.push_back(make_pod(std::string("p-") + (*phase ? phase : "none"),
+                            "127.0.1." + std::to_string(pods.size() + 1), {{"app", "web"}}));
+    pods.back().phase = phase;
+  }
+  const auto selected = select_endpoints(make_service({{"app", "web"}}), port_to({80, ""}), pods);
+  REQUIRE(selected.size() == 3);
+  CHECK(selected[0].pod_name == "p-Pending");
+  CHECK(selected[1].pod_name == "p-Running");
+  CHECK(selected[2].pod_name == "p-none");
+}
+
+// Kubernetes' FindPort: a named targetPort matches a container port by name and protocol.
+TEST_CASE("a named targetPort skips a UDP container port of that name") {
+  conf::Pod pod = make_pod("a", "127.0.1.1", {{"app", "web"}});
+  conf::Container container = container_with_port("dns", 5353);
+  container.ports[0].protocol = "UDP";
+  container.ports.push_back({"dns", 5354, "TCP"});
+  pod.containers.push_back(container);
+  const auto selected = select_endpoints(make_service({{"app", "web"}}), port_to({0, "dns"}),
+                                         std::vector<conf::Pod>{pod});
+  REQUIRE(selected.size() == 1);
+  CHECK(selected[0].key() == "127.0.1.1:5354");
+}
+
 TEST_CASE("the readinessProbe comes along, with a named port resolved") {
   conf::Pod pod = make_pod("a", "127.0.1.1", {{"app", "web"}});
   conf::Container container = container_with_port("http", 8080);

@@ -76,3 +76,14 @@ TEST_CASE("a service port needs Cluster, plus each external route a listener of 
   local.type = conf::ServiceType::ClusterIP;
   CHECK(listed(routes_of(local, proxy)) == std::vector{ExternalRoute::Cluster});
 }
+
+// internalTrafficPolicy: Local (kube-proxy's CategorizeEndpoints): ClusterIP traffic only to
+// this node's pods; the Cluster route stays for the API's Endpoints.
+TEST_CASE("internalTrafficPolicy Local routes ClusterIP traffic to this node's pods") {
+  conf::Service web = service(conf::ServiceType::ClusterIP);
+  CHECK(internal_route(web) == ExternalRoute::Cluster);
+  web.internal_traffic_policy = conf::TrafficPolicy::Local;
+  CHECK(internal_route(web) == ExternalRoute::NodeLocal);
+  CHECK(listed(routes_of(web, conf::ProxySettings{})) ==
+        std::vector{ExternalRoute::Cluster, ExternalRoute::NodeLocal});
+}

@@ -28,6 +28,7 @@ conf::Snapshot snapshot_with_web() {
   port.target_port.name = "http";
   port.node_port = 30080;
   port.app_protocol = conf::AppProtocol::Http;
+  port.app_protocol_name = "http";
   web.ports.push_back(port);
   snapshot.services.push_back(web);
   return snapshot;

@@ -115,3 +115,13 @@ TEST_CASE("an edge instance sends LoadBalancer traffic to its nodes") {
   CHECK(plan[0].backend_key == "default/web:80");
   CHECK(plan[1].backend_key == "default/web:80@nodes");
 }
+
+TEST_CASE("a ClusterIP listener with internalTrafficPolicy Local routes to this node's pods") {
+  conf::Snapshot snapshot;
+  conf::Service web = make_service("web", conf::ServiceType::ClusterIP, "127.96.0.10");
+  web.internal_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.services.push_back(web);
+  const auto plan = server::plan_listeners(snapshot);
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].backend_key == "default/web:80@local");
+}
