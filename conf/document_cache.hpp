@@ -27,6 +27,7 @@ class DocumentCache {
     std::vector<TlsSecret> secrets;
     Diagnostics errors;
     Diagnostics warnings;
+    std::vector<std::string> namespaces;
   };
 
   // The contribution of exactly this text at this place in this file, from the previous

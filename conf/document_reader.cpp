@@ -53,6 +53,12 @@ const std::map<std::string, Handler>& handlers() {
        [](auto& r, auto& d, auto& s) {
          if (auto secret = parse_secret(r, d)) s.snapshot.secrets.push_back(std::move(*secret));
        }},
+      // Namespaces need no object for svcproxy; a declared one is known (the API lists it).
+      {"v1/Namespace",
+       [](auto& r, auto& d, auto& s) {
+         Metadata metadata = parse_metadata(r, d, NameRule::Dns1123Label);
+         if (!metadata.name.empty()) s.snapshot.namespaces.push_back(std::move(metadata.name));
+       }},
       {"svcproxy.io/v1/ProxyConfig", read_proxy_config},
       {"v1/List", read_list},
   };

@@ -1,7 +1,9 @@
 // Kubernetes' name rules (apimachinery validation), used for object and port names.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace svcproxy::conf {
 
@@ -17,5 +19,13 @@ bool is_dns1123_subdomain(std::string_view name);
 // IANA service name: <= 15 chars, lowercase alphanumerics and '-', at least one letter, no
 // leading, trailing or doubled '-' (container port names and named targetPorts).
 bool is_iana_service_name(std::string_view name);
+
+// Kubernetes' IsQualifiedName (label keys, appProtocol): an optional DNS subdomain prefix and
+// '/', then a name of <= 63 alphanumerics, '-', '_' and '.', alphanumeric at both ends. The
+// messages are Kubernetes' own, so they read the same as kubectl's; none when valid.
+std::vector<std::string> qualified_name_errors(std::string_view value);
+
+// Kubernetes' IsValidLabelValue: empty, or a qualified name's name part; its messages.
+std::vector<std::string> label_value_errors(std::string_view value);
 
 }  // namespace svcproxy::conf

@@ -35,14 +35,14 @@ void parse_selector(YamlReader& reader, const Field& selector, Deployment& deplo
     reader.error(selector.child("matchExpressions"),
                  "matchExpressions is not supported (use matchLabels)");
   const Field match_labels = selector.child("matchLabels");
-  deployment.match_labels = reader.string_map(match_labels);
+  deployment.match_labels = reader.labels(match_labels);
   if (deployment.match_labels.empty() && !selector.child("matchExpressions").present())
     reader.error(match_labels, "an empty selector is not allowed for a Deployment");
 }
 
 void parse_template(YamlReader& reader, const Field& pod_template, Deployment& deployment) {
   if (!reader.require(pod_template) || !reader.mapping(pod_template)) return;
-  deployment.template_labels = reader.string_map(pod_template.child("metadata").child("labels"));
+  deployment.template_labels = reader.labels(pod_template.child("metadata").child("labels"));
   deployment.containers = parse_containers(reader, pod_template.child("spec").child("containers"));
 }
 

@@ -7,13 +7,14 @@
 #include "conf/parsers.hpp"
 
 namespace svcproxy::conf {
-namespace {
 
 std::string lowercase(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
+
+namespace {
 
 std::string expected_list(const std::vector<std::string>& allowed) {
   std::string text;
@@ -29,6 +30,10 @@ void check_name(YamlReader& reader, const Field& field, const std::string& name,
     reader.error(field, "\"" + name + "\" is not a valid name: a DNS label (RFC 1035) is " +
                             "lowercase letters, digits and '-', starts with a letter, ends " +
                             "with a letter or digit, at most 63 characters");
+  } else if (rule == NameRule::Dns1123Label && !is_dns1123_label(name)) {
+    reader.error(field, "\"" + name + "\" is not a valid name: a DNS label (RFC 1123) is " +
+                            "lowercase letters, digits and '-', starts and ends with a letter " +
+                            "or digit, at most 63 characters");
   } else if (rule == NameRule::Dns1123Subdomain && !is_dns1123_subdomain(name)) {
     reader.error(field, "\"" + name + "\" is not a valid name: a DNS subdomain (RFC 1123) " +
                             "is dot-separated lowercase labels of letters, digits and '-', " +
@@ -64,7 +69,7 @@ Metadata parse_metadata(YamlReader& reader, const Field& document, NameRule rule
                                         "(a lowercase DNS label, at most 63 characters)");
     }
   }
-  metadata.labels = reader.string_map(field.child("labels"));
+  metadata.labels = reader.labels(field.child("labels"));
   metadata.annotations = reader.string_map(field.child("annotations"));
   const Field created = field.child("creationTimestamp");
   metadata.created = created.present() && created.node.is_scalar() ? created.node.scalar() : "";

@@ -97,8 +97,8 @@ void parse_backend_tls_annotations(YamlReader& reader, const Field& annotations,
         if (ports.item(i).child("appProtocol").present() &&
             port.app_protocol != AppProtocol::Http) {
           reader.error(ports.item(i).child("appProtocol"),
-                       "appProtocol " + std::string(to_string(port.app_protocol)) +
-                           " conflicts with " + backend_protocol_annotation +
+                       "appProtocol " + port.app_protocol_name + " conflicts with " +
+                           backend_protocol_annotation +
                            ": https (HTTP over TLS to the pods; TLS to pods on an L4 port is "
                            "not supported)");
           continue;
@@ -155,6 +155,36 @@ void parse_protocol(YamlReader& reader, const Field& field, ParsedPort& parsed) 
   }
 }
 
+// targetPort 0 or "" is the port itself (Kubernetes' SetDefaults_Service), as is none.
+bool defaults_to_port(const Field& target) {
+  if (!target.present() || !target.node.is_scalar()) return !target.present();
+  const std::string& text = target.node.scalar();
+  return target.node.is_quoted() ? text.empty() : text == "0";
+}
+
+// Any appProtocol Kubernetes takes (a qualified name: IANA names, kubernetes.io/h2c,
+// example.com/proto). http and kubernetes.io/ws (an HTTP/1.1 upgrade) are proxied at L7,
+// https too with TLS to the pods; tcp is L4; anything else is relayed at L4, with a warning
+// saying so.
+void parse_app_protocol(YamlReader& reader, const Field& field, ServicePort& port) {
+  auto name = reader.string(field);
+  if (!name) return;
+  const std::vector<std::string> problems = qualified_name_errors(*name);
+  for (const std::string& problem : problems)
+    reader.error(field, "Invalid value: \"" + *name + "\": " + problem);
+  if (!problems.empty()) return;
+  port.app_protocol_name = *name;
+  const std::string lower = lowercase(*name);
+  if (lower == "http" || lower == "https" || lower == "kubernetes.io/ws") {
+    port.app_protocol = AppProtocol::Http;
+    port.backend_tls = lower == "https";  // HTTP over TLS to the pods
+  } else if (lower != "tcp") {
+    reader.warning(field, "appProtocol \"" + *name +
+                              "\" is relayed at L4 (svcproxy proxies http, https and "
+                              "kubernetes.io/ws at L7)");
+  }
+}
+
 // nodePort 0 means "allocate one", as in Kubernetes.
 void parse_node_port(YamlReader& reader, const Field& field, ServiceType type, ServicePort& port) {
   auto value = reader.integer(field);
@@ -179,14 +209,10 @@ ParsedPort parse_service_port(YamlReader& reader, const Field& field, ServiceTyp
   const Field number = field.child("port");
   if (reader.require(number)) port.port = reader.integer_in(number, 1, 65535).value_or(0);
   port.target_port = PortRef{port.port, ""};
-  if (auto target = reader.port_ref(field.child("targetPort"))) port.target_port = *target;
+  if (const Field target = field.child("targetPort"); !defaults_to_port(target))
+    if (auto ref = reader.port_ref(target)) port.target_port = *ref;
   parse_node_port(reader, field.child("nodePort"), type, port);
-  if (auto app =
-          parse_choice(reader, field.child("appProtocol"), "appProtocol", {"tcp", "http", "https"},
-                       /*ignore_case=*/true)) {
-    port.app_protocol = *app == 0 ? AppProtocol::Tcp : AppProtocol::Http;
-    port.backend_tls = *app == 2;  // HTTP over TLS to the pods
-  }
+  parse_app_protocol(reader, field.child("appProtocol"), port);
   return parsed;
 }
 
@@ -273,23 +299,101 @@ void parse_affinity(YamlReader& reader, const Field& spec, Service& service) {
   if (auto affinity = parse_choice(reader, spec.child("sessionAffinity"), "sessionAffinity",
                                    {"None", "ClientIP"}))
     service.session_affinity = *affinity == 1 ? SessionAffinity::ClientIP : SessionAffinity::None;
+  // Kubernetes' defaulting drops sessionAffinityConfig when affinity is None, before
+  // validation: whatever it holds then is ignored.
+  if (service.session_affinity != SessionAffinity::ClientIP) return;
   const Field timeout =
       spec.child("sessionAffinityConfig").child("clientIP").child("timeoutSeconds");
   if (auto seconds = reader.integer_in(timeout, 1, 86400))
     service.affinity_timeout = std::chrono::seconds(*seconds);
 }
 
+// The traffic policies and allocateLoadBalancerNodePorts, with Kubernetes' rules
+// (validateServiceExternalTrafficPolicy, validateServiceInternalTrafficFieldsValue,
+// ValidateService's allocateLoadBalancerNodePorts check) and messages.
+void parse_traffic_fields(YamlReader& reader, const Field& spec, Service& service) {
+  const Field external = spec.child("externalTrafficPolicy");
+  if (auto policy = parse_choice(reader, external, "externalTrafficPolicy", {"Cluster", "Local"})) {
+    // Externally accessible: NodePort, LoadBalancer, or a ClusterIP with externalIPs.
+    const bool external_access =
+        service.type != ServiceType::ClusterIP || spec.child("externalIPs").present();
+    if (external_access)
+      service.external_traffic_policy = static_cast<TrafficPolicy>(*policy);
+    else
+      reader.error(external, "Invalid value: \"" + external.node.scalar() +
+                                 "\": may only be set for externally-accessible services");
+  }
+  if (auto policy = parse_choice(reader, spec.child("internalTrafficPolicy"),
+                                 "internalTrafficPolicy", {"Cluster", "Local"}))
+    service.internal_traffic_policy = static_cast<TrafficPolicy>(*policy);
+  const Field allocate = spec.child("allocateLoadBalancerNodePorts");
+  if (auto value = reader.boolean(allocate)) {
+    if (service.type == ServiceType::LoadBalancer)
+      service.allocate_load_balancer_node_ports = *value;
+    else
+      reader.error(allocate, "Forbidden: may only be used when `type` is 'LoadBalancer'");
+  }
+}
+
+// ipFamilies, ipFamilyPolicy and clusterIPs against what svcproxy allocates: one IPv4
+// ClusterIP from serviceCIDR (a single-stack IPv4 cluster, in Kubernetes' terms;
+// ValidateServiceClusterIPsRelatedFields and the allocator's family checks).
+void parse_ip_families(YamlReader& reader, const Field& spec, const Service& service) {
+  const Field families = spec.child("ipFamilies");
+  std::vector<std::string> seen;
+  for (const Field& item : reader.items(families)) {
+    auto family = reader.string(item);
+    if (!family) continue;
+    if (*family != "IPv4" && *family != "IPv6") {
+      reader.error(item,
+                   "Unsupported value: \"" + *family + "\": supported values: \"IPv4\", \"IPv6\"");
+    } else if (std::find(seen.begin(), seen.end(), *family) != seen.end()) {
+      reader.error(item, "Duplicate value: \"" + *family + "\"");
+    } else if (*family == "IPv6") {
+      reader.error(item,
+                   "Invalid value: \"IPv6\": not configured on this cluster (svcproxy's "
+                   "serviceCIDR is IPv4)");
+    }
+    seen.push_back(*family);
+  }
+  const Field policy = spec.child("ipFamilyPolicy");
+  if (auto index = parse_choice(reader, policy, "ipFamilyPolicy",
+                                {"SingleStack", "PreferDualStack", "RequireDualStack"})) {
+    if (*index == 2)
+      reader.error(policy,
+                   "Invalid value: \"RequireDualStack\": this cluster is not "
+                   "configured for dual-stack services");
+    else if (*index == 0 && seen.size() > 1)
+      reader.error(policy,
+                   "Invalid value: \"SingleStack\": must be 'RequireDualStack' or "
+                   "'PreferDualStack' when multiple IP families are specified");
+  }
+  const Field cluster_ips = spec.child("clusterIPs");
+  const std::vector<Field> ips = reader.items(cluster_ips);
+  if (ips.empty()) return;
+  const std::string first = ips[0].node.is_scalar() ? ips[0].node.scalar() : "";
+  const std::string cluster_ip =
+      service.headless ? "None" : reader.string(spec.child("clusterIP")).value_or("");
+  if (cluster_ip.empty())
+    reader.error(cluster_ips, "Invalid value: must be empty when `clusterIP` is not specified");
+  else if (first != cluster_ip)
+    reader.error(cluster_ips, "Invalid value: first value must match `clusterIP`");
+  else if (ips.size() > 1)
+    reader.error(ips[1], "Invalid value: \"" +
+                             (ips[1].node.is_scalar() ? ips[1].node.scalar() : std::string()) +
+                             "\": this cluster is not configured for dual-stack services");
+}
+
 void parse_spec(YamlReader& reader, const Field& spec, Service& service) {
   if (auto type = parse_choice(reader, spec.child("type"), "type",
                                {"ClusterIP", "NodePort", "LoadBalancer"}))
     service.type = static_cast<ServiceType>(*type);
-  service.selector = reader.string_map(spec.child("selector"));
+  service.selector = reader.labels(spec.child("selector"));
   parse_cluster_ip(reader, spec.child("clusterIP"), service);
   parse_ports(reader, spec, service);
   parse_affinity(reader, spec, service);
-  if (auto policy = parse_choice(reader, spec.child("externalTrafficPolicy"),
-                                 "externalTrafficPolicy", {"Cluster", "Local"}))
-    service.external_traffic_policy = static_cast<TrafficPolicy>(*policy);
+  parse_traffic_fields(reader, spec, service);
+  parse_ip_families(reader, spec, service);
   service.publish_not_ready_addresses =
       reader.boolean(spec.child("publishNotReadyAddresses")).value_or(false);
 }

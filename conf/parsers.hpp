@@ -13,7 +13,7 @@
 
 namespace svcproxy::conf {
 
-enum class NameRule { Dns1035Label, Dns1123Subdomain };
+enum class NameRule { Dns1035Label, Dns1123Label, Dns1123Subdomain };
 
 struct Metadata {
   std::string name;
@@ -39,6 +39,8 @@ Deployment parse_deployment(YamlReader& reader, const Field& document);
 // nullopt for a Secret of another type than kubernetes.io/tls (skipped with a warning).
 std::optional<TlsSecret> parse_secret(YamlReader& reader, const Field& document);
 ProxySettings parse_proxy_config(YamlReader& reader, const Field& document);
+
+std::string lowercase(std::string text);  // ASCII
 
 // "None" and "ClientIP" style enumerations: the value's index in `allowed`, or nullopt
 // (reported as "unknown WHAT \"x\" (expected A, B or C)").

@@ -51,7 +51,8 @@ void read_alone(const std::string& file, const DocumentText& document, bool keep
                          std::move(alone.snapshot.deployments),
                          std::move(alone.snapshot.secrets),
                          std::move(alone.errors),
-                         std::move(alone.warnings)};
+                         std::move(alone.warnings),
+                         std::move(alone.snapshot.namespaces)};
   if (keep_copy) result.to_cache = result.contribution;
 }
 
@@ -169,6 +170,11 @@ void add_run(std::size_t begin, std::size_t end, StreamResults& results, LoadSta
   for (Piece& piece : pieces) {
     append(state.errors, std::move(piece.errors));
     append(state.warnings, std::move(piece.warnings));
+  }
+  // Few and small: in document order, on this thread.
+  for (std::size_t d = begin; d < end; ++d) {
+    const auto& names = results.contribution(d).namespaces;
+    snapshot.namespaces.insert(snapshot.namespaces.end(), names.begin(), names.end());
   }
 }
 

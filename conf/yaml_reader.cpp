@@ -176,9 +176,37 @@ Labels YamlReader::string_map(const Field& field) {
     // Kubernetes stores label and annotation values as strings; an empty value is allowed.
     if (!value.present()) {
       result[key] = "";
-    } else if (auto text = string(value)) {
-      result[key] = *text;
+      continue;
     }
+    auto text = string(value);
+    if (!text) continue;
+    // Integers and booleans, as manifest_json makes them JSON numbers and booleans (a float
+    // stays text there, to read back exactly, so it stays text here too).
+    long long integer = 0;
+    bool boolean = false;
+    if (!value.node.is_quoted() && (decode(value.node, integer) || decode(value.node, boolean))) {
+      error(value, "expected a string, got " + *text + " (a YAML " +
+                       (decode(value.node, boolean) ? "boolean" : "number") +
+                       ", which Kubernetes refuses here; quote it: \"" + *text + "\")");
+      continue;
+    }
+    result[key] = std::move(*text);
+  }
+  return result;
+}
+
+Labels YamlReader::labels(const Field& field) {
+  Labels result = string_map(field);
+  if (!field.present() || field.node.type() != YamlNode::Type::Map) return result;  // reported
+  for (const auto& [key, value] : entries(field)) {
+    // Kubernetes reports these at the map's path; the line is the entry's.
+    Field at_map = value;
+    at_map.path = field.path;
+    for (const std::string& problem : qualified_name_errors(key))
+      error(at_map, "Invalid value: \"" + key + "\": " + problem);
+    if (auto found = result.find(key); found != result.end())
+      for (const std::string& problem : label_value_errors(found->second))
+        error(at_map, "Invalid value: \"" + found->second + "\": " + problem);
   }
   return result;
 }

@@ -60,7 +60,12 @@ class YamlReader {
   bool mapping(const Field& field);
   std::vector<Field> items(const Field& field);
   std::vector<std::pair<std::string, Field>> entries(const Field& field);
+  // A map of strings (annotations; Kubernetes' map[string]string): a plain number or
+  // boolean is an error, as the API server's decoding refuses it.
   Labels string_map(const Field& field);
+  // Labels or a label selector: a string map whose keys and values are checked as
+  // Kubernetes' ValidateLabels does, errors at the map's path with its messages.
+  Labels labels(const Field& field);
 
  private:
   bool expect(const Field& field, YamlNode::Type type, const char* what);

@@ -184,6 +184,7 @@ std::vector<json::object> objects_of(const ApiPath& path, const conf::Snapshot& 
       break;
     case ApiResource::Namespaces: {
       std::set<std::string> names{"default"};
+      names.insert(snapshot.namespaces.begin(), snapshot.namespaces.end());
       for (const auto& service : snapshot.services)
         names.insert(service.namespace_name);
       for (const auto& pod : snapshot.pods)

@@ -120,6 +120,26 @@ TEST_CASE("a ',' outside a flow collection is a syntax error, not a hang") {
             .starts_with("test.yaml:5:3: YAML syntax error: "));
 }
 
+TEST_CASE("Namespace objects are known: no warning, their names kept, bad names refused") {
+  const LoadResult result = load(
+      std::string("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n") + service_a);
+  INFO(joined(result.errors));
+  REQUIRE(result.ok());
+  CHECK(result.warnings.empty());
+  CHECK(result.snapshot->namespaces == std::vector<std::string>{"shop"});
+  CHECK(only_error("apiVersion: v1\nkind: Namespace\nmetadata: {name: Shop.Two}\n")
+            .starts_with("test.yaml:3:18: metadata.name: \"Shop.Two\" is not a valid name: a DNS "
+                         "label (RFC 1123)"));
+}
+
+TEST_CASE("a Pod's phase is read; an unknown one is an error") {
+  const std::string pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nstatus: {phase: ";
+  CHECK(load_ok(pod + "Succeeded}\n").pods[0].phase == "Succeeded");
+  CHECK(only_error(pod + "Done}\n") ==
+        "test.yaml:4:17: status.phase: unknown phase \"Done\" (expected Pending, Running, "
+        "Succeeded, Failed or Unknown)");
+}
+
 TEST_CASE("unknown kinds are skipped with one warning each") {
   const LoadResult result = load(std::string(R"(apiVersion: v1
 kind: ConfigMap

@@ -221,7 +221,7 @@ kind: Service
 metadata: {name: web, namespace: dev, annotations: {svcproxy.io/load-balancing: least-connections}}
 spec:
   type: NodePort
-  selector: {app: web, version: 1, canary: true}
+  selector: {app: web, version: "1", canary: "true"}
   sessionAffinity: ClientIP
   sessionAffinityConfig: {clientIP: {timeoutSeconds: 0x258}}
   ports:
@@ -230,7 +230,7 @@ spec:
 )");
   same_load(R"(apiVersion: v1
 kind: Pod
-metadata: {name: web-1, labels: {app: web, tier: "1", release: 2.0}}
+metadata: {name: web-1, labels: {app: web, tier: "1", release: "2.0"}}
 spec:
   nodeName: node-1
   containers:
@@ -277,12 +277,30 @@ TEST_CASE("another spelling of a number or boolean reads back as the value, in J
   same_load(
       "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
       "spec: {publishNotReadyAddresses: on, ports: [{port: 0x50, targetPort: 010}]}\n");
-  // ...and the value's text to one that wants text, where Kubernetes wants a string.
-  const std::string pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {v: 010}}\n";
+  // ...and the value's text to one that wants text.
+  const std::string pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: 010}\n";
   const LoadResult from_json = load_text(as_json(pod), "a.json");
   REQUIRE(from_json.ok());
-  CHECK(testing::load_ok(pod).pods[0].labels.at("v") == "010");
-  CHECK(from_json.snapshot->pods[0].labels.at("v") == "8");
+  CHECK(testing::load_ok(pod).pods[0].node_name == "010");
+  CHECK(from_json.snapshot->pods[0].node_name == "8");
+}
+
+TEST_CASE("a number or boolean where Kubernetes wants a string is refused from YAML and JSON") {
+  // Kubernetes' decoding refuses them (a selector or labels are map[string]string).
+  const std::string service =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: {release: 25}}\n"
+      "spec: {selector: {app: web, version: 1, canary: true}, ports: [{port: 80}]}\n";
+  const LoadResult from_yaml = load_text(service, "a.yaml");
+  const LoadResult from_json = load_text(as_json(service), "a.json");
+  CHECK(messages(from_yaml.errors) ==
+        std::vector<std::string>{
+            "metadata.labels.release: expected a string, got 25 (a YAML number, which "
+            "Kubernetes refuses here; quote it: \"25\")",
+            "spec.selector.version: expected a string, got 1 (a YAML number, which Kubernetes "
+            "refuses here; quote it: \"1\")",
+            "spec.selector.canary: expected a string, got true (a YAML boolean, which Kubernetes "
+            "refuses here; quote it: \"true\")"});
+  CHECK(messages(from_json.errors) == messages(from_yaml.errors));
 }
 
 TEST_CASE("manifest files give their known objects, List items one by one, in file order") {
@@ -319,7 +337,7 @@ TEST_CASE("a document with no JSON form is an error where the loader would point
   const std::string path = dir.write("bad.yaml",
                                      "apiVersion: v1\nkind: List\nitems:\n"
                                      "- apiVersion: v1\n  kind: Pod\n"
-                                     "  metadata: {name: a, labels: {x: 1, x: 2}}\n"
+                                     "  metadata: {name: a, labels: {x: a, x: b}}\n"
                                      "- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n"
                                      "---\n"
                                      "apiVersion: v1\nkind: Pod\nmetadata: {name: [c\n");

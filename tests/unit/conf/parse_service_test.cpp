@@ -54,8 +54,8 @@ TEST_CASE("a Service without ports is an error unless headless") {
 TEST_CASE("port, targetPort and nodePort must be in 1-65535") {
   CHECK(only_error(service("  ports: [{port: 70000}]\n")) ==
         "test.yaml:5:18: spec.ports[0].port: must be between 1 and 65535, got 70000");
-  CHECK(only_error(service("  ports: [{port: 80, targetPort: 0}]\n")) ==
-        "test.yaml:5:34: spec.ports[0].targetPort: must be between 1 and 65535, got 0");
+  CHECK(only_error(service("  ports: [{port: 80, targetPort: -1}]\n")) ==
+        "test.yaml:5:34: spec.ports[0].targetPort: must be between 1 and 65535, got -1");
   CHECK(only_error(service("  type: NodePort\n  ports: [{port: 80, nodePort: 65536}]\n")) ==
         "test.yaml:6:32: spec.ports[0].nodePort: must be between 1 and 65535, got 65536");
 }
@@ -98,9 +98,10 @@ TEST_CASE("sessionAffinity and its timeout") {
   CHECK(snapshot.services[0].session_affinity == SessionAffinity::ClientIP);
   CHECK(snapshot.services[0].affinity_timeout == std::chrono::seconds(60));
   const std::string config =
-      "  ports: [{port: 80}]\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: ";
+      "  ports: [{port: 80}]\n  sessionAffinity: ClientIP\n"
+      "  sessionAffinityConfig: {clientIP: {timeoutSeconds: ";
   CHECK(only_error(service(config + "0}}\n")) ==
-        "test.yaml:6:54: spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be between 1 "
+        "test.yaml:7:54: spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be between 1 "
         "and 86400, got 0");
   CHECK(only_error(service(config + "86401}}\n"))
             .ends_with("must be between 1 and 86400, got 86401"));
@@ -132,15 +133,114 @@ TEST_CASE("type must be ClusterIP, NodePort or LoadBalancer") {
         "LoadBalancer)");
 }
 
-TEST_CASE("appProtocol is http, https or tcp, in any case") {
+TEST_CASE("appProtocol: http, https and kubernetes.io/ws at L7, tcp at L4, in any case") {
   const Snapshot snapshot = load_ok(
       service("  ports:\n    - {name: a, port: 80, appProtocol: HTTP}\n    - {name: b, port: 81, "
-              "appProtocol: tcp}\n"));
+              "appProtocol: tcp}\n    - {name: c, port: 82, appProtocol: kubernetes.io/ws}\n"));
   CHECK(snapshot.services[0].ports[0].app_protocol == AppProtocol::Http);
+  CHECK(snapshot.services[0].ports[0].app_protocol_name == "HTTP");
   CHECK(snapshot.services[0].ports[1].app_protocol == AppProtocol::Tcp);
-  CHECK(only_error(service("  ports: [{port: 80, appProtocol: kubernetes.io/h2c}]\n")) ==
-        "test.yaml:5:35: spec.ports[0].appProtocol: unknown appProtocol \"kubernetes.io/h2c\" "
-        "(expected tcp, http or https)");
+  CHECK(snapshot.services[0].ports[2].app_protocol == AppProtocol::Http);
+}
+
+// Kubernetes' validateServicePort: appProtocol is a qualified name (ValidateQualifiedName).
+TEST_CASE("any appProtocol Kubernetes takes loads; others than http, https, ws are L4, warned") {
+  const LoadResult result = load(service(
+      "  ports:\n    - {name: a, port: 80, appProtocol: kubernetes.io/h2c}\n"
+      "    - {name: b, port: 81, appProtocol: grpc}\n    - {name: c, port: 82, appProtocol: "
+      "example.com/custom}\n"));
+  REQUIRE(result.ok());
+  for (const auto& port : result.snapshot->services[0].ports)
+    CHECK(port.app_protocol == AppProtocol::Tcp);
+  REQUIRE(result.warnings.size() == 3);
+  CHECK(result.warnings[0].to_string() ==
+        "test.yaml:6:40: spec.ports[0].appProtocol: appProtocol \"kubernetes.io/h2c\" is relayed "
+        "at L4 (svcproxy proxies http, https and kubernetes.io/ws at L7)");
+  CHECK(only_error(service("  ports: [{port: 80, appProtocol: my proto}]\n")) ==
+        "test.yaml:5:35: spec.ports[0].appProtocol: Invalid value: \"my proto\": name part must "
+        "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+        "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+        "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+}
+
+// Kubernetes' SetDefaults_Service: a targetPort of 0 or "" is the port.
+TEST_CASE("targetPort 0 or \"\" is the port itself") {
+  const Snapshot snapshot = load_ok(service(
+      "  ports:\n    - {name: a, port: 80, targetPort: 0}\n    - {name: b, port: 81, targetPort: "
+      "\"\"}\n"));
+  CHECK(snapshot.services[0].ports[0].target_port == PortRef{80, ""});
+  CHECK(snapshot.services[0].ports[1].target_port == PortRef{81, ""});
+}
+
+// Kubernetes' defaulting drops sessionAffinityConfig when sessionAffinity is None.
+TEST_CASE("sessionAffinityConfig is ignored without ClientIP affinity") {
+  const Snapshot snapshot = load_ok(
+      service("  ports: [{port: 80}]\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 0}}\n"));
+  CHECK(snapshot.services[0].session_affinity == SessionAffinity::None);
+}
+
+// validateServiceExternalTrafficPolicy, validateServiceInternalTrafficFieldsValue and
+// ValidateService's allocateLoadBalancerNodePorts rule, with Kubernetes' messages.
+TEST_CASE("traffic policies and allocateLoadBalancerNodePorts follow Kubernetes' rules") {
+  CHECK(only_error(service("  ports: [{port: 80}]\n  externalTrafficPolicy: Local\n")) ==
+        "test.yaml:6:26: spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set for "
+        "externally-accessible services");
+  CHECK(load(service("  ports: [{port: 80}]\n  externalTrafficPolicy: Local\n"
+                     "  externalIPs: [192.0.2.1]\n"))
+            .ok());
+  CHECK(only_error(service("  ports: [{port: 80}]\n  allocateLoadBalancerNodePorts: false\n")) ==
+        "test.yaml:6:34: spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when "
+        "`type` is 'LoadBalancer'");
+  CHECK(only_error(service("  ports: [{port: 80}]\n  internalTrafficPolicy: Nearby\n")) ==
+        "test.yaml:6:26: spec.internalTrafficPolicy: unknown internalTrafficPolicy \"Nearby\" "
+        "(expected Cluster or Local)");
+  const Snapshot snapshot =
+      load_ok(service("  type: LoadBalancer\n  ports: [{port: 80}]\n  internalTrafficPolicy: "
+                      "Local\n  allocateLoadBalancerNodePorts: false\n"));
+  CHECK(snapshot.services[0].internal_traffic_policy == TrafficPolicy::Local);
+  CHECK_FALSE(snapshot.services[0].allocate_load_balancer_node_ports);
+}
+
+// ValidateServiceClusterIPsRelatedFields and the allocator's family checks, for what
+// svcproxy is: a single-stack IPv4 cluster.
+TEST_CASE("ipFamilies, ipFamilyPolicy and clusterIPs a single-stack IPv4 cluster can satisfy") {
+  CHECK(load(service("  ports: [{port: 80}]\n  ipFamilies: [IPv4]\n  ipFamilyPolicy: "
+                     "PreferDualStack\n"))
+            .ok());
+  CHECK(only_error(service("  ports: [{port: 80}]\n  ipFamilies: [IPv6]\n")) ==
+        "test.yaml:6:16: spec.ipFamilies[0]: Invalid value: \"IPv6\": not configured on this "
+        "cluster (svcproxy's serviceCIDR is IPv4)");
+  CHECK(only_error(service("  ports: [{port: 80}]\n  ipFamilyPolicy: RequireDualStack\n")) ==
+        "test.yaml:6:19: spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster "
+        "is not configured for dual-stack services");
+  CHECK(only_error(service("  ports: [{port: 80}]\n  ipFamilies: [IPv4, IPv5]\n")) ==
+        "test.yaml:6:22: spec.ipFamilies[1]: Unsupported value: \"IPv5\": supported values: "
+        "\"IPv4\", \"IPv6\"");
+  CHECK(only_error(service("  ports: [{port: 80}]\n  clusterIPs: [127.96.0.9]\n")) ==
+        "test.yaml:6:15: spec.clusterIPs: Invalid value: must be empty when `clusterIP` is not "
+        "specified");
+  CHECK(load(service("  ports: [{port: 80}]\n  clusterIP: 127.96.0.9\n  clusterIPs: "
+                     "[127.96.0.9]\n"))
+            .ok());
+}
+
+// ValidateLabels (apimachinery): keys are qualified names, values label values; errors at
+// the map's path.
+TEST_CASE("selector keys and values follow Kubernetes' label syntax") {
+  CHECK(only_error(service("  selector: {app: web/v1}\n  ports: [{port: 80}]\n")) ==
+        "test.yaml:5:19: spec.selector: Invalid value: \"web/v1\": a valid label must be an "
+        "empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and "
+        "end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex "
+        "used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
+  CHECK(only_error(
+            service("  selector: {app: " + std::string(64, 'a') + "}\n  ports: [{port: 80}]\n"))
+            .ends_with(": must be no more than 63 characters"));
+  CHECK(only_error(service("  selector: {Example.com/app: web}\n  ports: [{port: 80}]\n"))
+            .starts_with("test.yaml:5:31: spec.selector: Invalid value: \"Example.com/app\": "
+                         "prefix part a lowercase RFC 1123 subdomain must consist of"));
+  CHECK(load(service("  selector: {app.kubernetes.io/name: web, tier: \"\"}\n  ports: [{port: "
+                     "80}]\n"))
+            .ok());
 }
 
 TEST_CASE("externalTrafficPolicy is Cluster or Local") {
@@ -205,7 +305,7 @@ TEST_CASE("wrong types are reported with what was expected") {
 }
 
 TEST_CASE("unknown fields are ignored, as kubectl manifests carry many") {
-  CHECK(load(service("  ports: [{port: 80}]\n  ipFamilyPolicy: SingleStack\n  clusterIPs: [x]\n"))
+  CHECK(load(service("  ports: [{port: 80}]\n  loadBalancerClass: x\n  healthCheckNodePort: 1\n"))
             .ok());
 }
 

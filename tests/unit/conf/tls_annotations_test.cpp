@@ -63,8 +63,12 @@ TEST_CASE("TLS annotations that cannot be served are errors naming the annotatio
             .find("\"8443\" is neither the number nor the name of a port") != std::string::npos);
   CHECK(only_error(tls_service("svcproxy.io/tls-secret: 'Web_TLS'"))
             .find("\"Web_TLS\" is not a Secret name") != std::string::npos);
-  CHECK(only_error(tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-strict-sni: yes"))
-            .find("must be \"true\" or \"false\"") != std::string::npos);
+  CHECK(
+      only_error(tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-strict-sni: 'yes'"))
+          .find("must be \"true\" or \"false\"") != std::string::npos);
+  // Annotations are strings: Kubernetes refuses a YAML boolean there.
+  CHECK(only_error(tls_service("svcproxy.io/tls-secret: web-tls, svcproxy.io/tls-strict-sni: true"))
+            .find("expected a string, got true (a YAML boolean") != std::string::npos);
 }
 
 }  // namespace
