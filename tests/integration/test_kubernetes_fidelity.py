@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Kubernetes fidelity (issue 18), as a user sees it: internalTrafficPolicy Local keeps
+ClusterIP traffic on this node's pods, terminated pods get no traffic, a LoadBalancer with
+allocateLoadBalancerNodePorts false has no NodePort, and manifests Kubernetes refuses are
+refused by `svcproxy --check` with Kubernetes' field path."""
+import subprocess
+
+import admin
+import harness
+from harness import test
+
+
+def l7_service(name, port, target_port, selector, **spec):
+    doc = harness.service_doc(name, port, target_port, cluster_ip=harness.random_ip(),
+                              selector=selector, **spec)
+    doc["spec"]["ports"][0]["appProtocol"] = "http"
+    return doc
+
+
+@test(timeout=60)
+def internal_traffic_policy_local_and_terminated_pods(env):
+    pods = env.web_pods(4)
+    docs = [harness.proxy_config_doc(harness.free_port(), nodeName="node-a")]
+    nodes = {"web-1": "node-a", "web-2": "node-b", "web-3": "node-a", "web-4": "node-a"}
+    for pod in harness.pod_docs(pods):
+        pod["spec"]["nodeName"] = nodes[pod["metadata"]["name"]]
+        if pod["metadata"]["name"] == "web-4":
+            pod["status"]["phase"] = "Failed"  # a finished pod keeps its IP; no traffic
+        docs.append(pod)
+    port = harness.free_port()
+    local = l7_service("local", port, pods[0].port, {"app": "web"},
+                       internalTrafficPolicy="Local")
+    everywhere = l7_service("everywhere", port, pods[0].port, {"app": "web"})
+    # Only node-b's pod selected: with Local, this node has none to send to.
+    elsewhere = l7_service("elsewhere", port, pods[0].port, {"app": "web"},
+                           internalTrafficPolicy="Local")
+    docs[2]["metadata"]["labels"]["side"] = "b"  # web-2
+    elsewhere["spec"]["selector"] = {"side": "b"}
+    docs += [local, everywhere, elsewhere]
+    env.svcproxy(docs)
+
+    def address(doc):
+        return (doc["spec"]["clusterIP"], port)
+
+    answered = set(harness.pods_answering(address(local), 12))
+    assert answered == {"web-1", "web-3"}, answered
+    answered = set(harness.pods_answering(address(everywhere), 12))
+    assert answered == {"web-1", "web-2", "web-3"}, answered
+    assert harness.http_request(address(elsewhere), timeout=5).status == 503
+
+
+@test(timeout=60)
+def a_load_balancer_with_allocate_node_ports_false_has_no_node_port(env):
+    pods = env.web_pods(1)
+    admin_port = harness.free_port()
+    service = harness.service_doc("lb", harness.free_port(), pods[0].port, type="LoadBalancer",
+                                  allocateLoadBalancerNodePorts=False)
+    env.svcproxy([harness.proxy_config_doc(admin_port), service, *harness.pod_docs(pods)])
+    _, services = admin.get_json(admin_port, "/api/v1/services")
+    ports = next(s for s in services["items"] if s["metadata"]["name"] == "lb")["spec"]["ports"]
+    assert "nodePort" not in ports[0], ports
+
+
+@test(timeout=60)
+def manifests_kubernetes_refuses_are_refused_with_its_field_path(env):
+    service = harness.service_doc("web", 80, 8080)
+    service["spec"]["selector"] = {"app": "web", "version": 1}
+    service["spec"]["externalTrafficPolicy"] = "Local"
+    service["spec"]["ports"][0]["appProtocol"] = "kubernetes.io/h2c"
+    path = f"{env.workdir}/bad.yaml"
+    harness.write_yaml(path, [service])
+    done = subprocess.run([env.binary, "--check", "--config", path], capture_output=True,
+                          text=True, timeout=30)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert "spec.selector.version: expected a string, got 1" in out, out
+    assert ("spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set for "
+            "externally-accessible services") in out, out
+    assert "appProtocol \"kubernetes.io/h2c\" is relayed at L4" in out, out
+
+
+if __name__ == "__main__":
+    harness.main()
