@@ -384,6 +384,22 @@ void parse_ip_families(YamlReader& reader, const Field& spec, const Service& ser
                              "\": this cluster is not configured for dual-stack services");
 }
 
+// Fields Kubernetes acts on that svcproxy does not: loaded, with one warning each, so
+// nobody believes e.g. loadBalancerSourceRanges filters clients here.
+void warn_unhonoured(YamlReader& reader, const Field& spec) {
+  static const std::vector<std::pair<std::string, std::string>> kUnhonoured{
+      {"externalIPs", "svcproxy listens on no external IP (use a LoadBalancer's loadBalancerIP)"},
+      {"loadBalancerSourceRanges", "svcproxy does not filter clients by source address"},
+      {"loadBalancerClass", "svcproxy serves every LoadBalancer Service"},
+      {"healthCheckNodePort", "svcproxy serves no per-Service health check port"},
+      {"trafficDistribution", "svcproxy knows no zones; traffic goes to every ready pod"},
+      {"externalName", "only type ExternalName uses it"},
+  };
+  for (const auto& [name, why] : kUnhonoured)
+    if (const Field field = spec.child(name); field.present())
+      reader.warning(field, name + " is not honoured: " + why);
+}
+
 void parse_spec(YamlReader& reader, const Field& spec, Service& service) {
   if (auto type = parse_choice(reader, spec.child("type"), "type",
                                {"ClusterIP", "NodePort", "LoadBalancer"}))
@@ -394,6 +410,11 @@ void parse_spec(YamlReader& reader, const Field& spec, Service& service) {
   parse_affinity(reader, spec, service);
   parse_traffic_fields(reader, spec, service);
   parse_ip_families(reader, spec, service);
+  if (auto distribution = reader.string(spec.child("trafficDistribution")))
+    if (*distribution != "PreferClose")
+      reader.error(spec.child("trafficDistribution"),
+                   "Unsupported value: \"" + *distribution + "\": supported values: \"PreferClose\"");
+  warn_unhonoured(reader, spec);
   service.publish_not_ready_addresses =
       reader.boolean(spec.child("publishNotReadyAddresses")).value_or(false);
 }

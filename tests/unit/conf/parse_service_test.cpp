@@ -187,7 +187,7 @@ TEST_CASE("traffic policies and allocateLoadBalancerNodePorts follow Kubernetes'
         "externally-accessible services");
   CHECK(load(service("  ports: [{port: 80}]\n  externalTrafficPolicy: Local\n"
                      "  externalIPs: [192.0.2.1]\n"))
-            .ok());
+            .ok());  // (externalIPs itself is warned about: not honoured)
   CHECK(only_error(service("  ports: [{port: 80}]\n  allocateLoadBalancerNodePorts: false\n")) ==
         "test.yaml:6:34: spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when "
         "`type` is 'LoadBalancer'");
@@ -305,8 +305,23 @@ TEST_CASE("wrong types are reported with what was expected") {
 }
 
 TEST_CASE("unknown fields are ignored, as kubectl manifests carry many") {
-  CHECK(load(service("  ports: [{port: 80}]\n  loadBalancerClass: x\n  healthCheckNodePort: 1\n"))
-            .ok());
+  const LoadResult result = load(service("  ports: [{port: 80}]\n  someFutureField: x\n"));
+  CHECK(result.ok());
+  CHECK(result.warnings.empty());
+}
+
+TEST_CASE("fields Kubernetes acts on and svcproxy does not load with one warning each") {
+  const LoadResult result =
+      load(service("  type: LoadBalancer\n  ports: [{port: 80}]\n  loadBalancerSourceRanges: "
+                   "[10.0.0.0/8]\n  trafficDistribution: PreferClose\n"));
+  REQUIRE(result.ok());
+  REQUIRE(result.warnings.size() == 2);
+  CHECK(result.warnings[0].to_string() ==
+        "test.yaml:7:29: spec.loadBalancerSourceRanges: loadBalancerSourceRanges is not "
+        "honoured: svcproxy does not filter clients by source address");
+  CHECK(only_error(service("  ports: [{port: 80}]\n  trafficDistribution: Nearest\n")) ==
+        "test.yaml:6:24: spec.trafficDistribution: Unsupported value: \"Nearest\": supported "
+        "values: \"PreferClose\"");
 }
 
 TEST_CASE("all errors of one Service are collected") {
