@@ -153,6 +153,7 @@ std::optional<std::string> allocate(json::object& stored, const json::object* ex
                                     const std::map<std::string, std::string>& taken_ips,
                                     const std::map<std::string, std::string>& taken_ports) {
   json::object& spec = child_object(stored, "spec");
+  if (string_at(spec, "type") == "ExternalName") return std::nullopt;  // a name: nothing to hold
   const ServiceView wanted = service_view(stored);
   const ServiceView held = existing ? service_view(*existing) : ServiceView{};
   std::string ip = wanted.cluster_ip;
@@ -307,7 +308,7 @@ awaitable<conf::Diagnostics> find_allocation_conflicts(KvStore& store,
       co_await check(settings.layout.cluster_ip_key(service.cluster_ip), owner,
                      service.cluster_ip_location, "spec.clusterIP",
                      "clusterIP " + service.cluster_ip);
-    if (service.type == conf::ServiceType::ClusterIP) continue;
+    if (!conf::has_node_ports(service)) continue;
     for (std::size_t i = 0; i < service.ports.size(); ++i) {
       const auto& port = service.ports[i];
       if (port.node_port_location.line == 0) continue;

@@ -101,12 +101,13 @@ void claim_explicit_cluster_ip(const ServiceList& services, std::size_t i, Pool&
 }
 
 bool wants_cluster_ip(const Service& service) {
-  return service.cluster_ip.empty() && !service.headless && !service.name.empty();
+  return service.cluster_ip.empty() && !service.headless && !service.name.empty() &&
+         service.type != ServiceType::ExternalName;
 }
 
 // NodePorts a Service may hold (written ones are claimed) ...
 bool gets_node_ports(const Service& service) {
-  return service.type != ServiceType::ClusterIP;
+  return has_node_ports(service);
 }
 
 // ... and those it is given when it writes none: not a LoadBalancer with

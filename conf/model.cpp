@@ -10,6 +10,8 @@ const char* to_string(ServiceType type) {
       return "NodePort";
     case ServiceType::LoadBalancer:
       return "LoadBalancer";
+    case ServiceType::ExternalName:
+      return "ExternalName";
   }
   return "?";
 }

@@ -25,7 +25,7 @@ struct SourceLocation {
   friend bool operator==(const SourceLocation&, const SourceLocation&) = default;
 };
 
-enum class ServiceType { ClusterIP, NodePort, LoadBalancer };
+enum class ServiceType { ClusterIP, NodePort, LoadBalancer, ExternalName };
 enum class AppProtocol { Tcp, Http };
 enum class SessionAffinity { None, ClientIP };
 enum class TrafficPolicy { Cluster, Local };
@@ -83,8 +83,9 @@ struct Service {
   Labels annotations;
   Labels selector;  // empty: the Service selects no pods
   ServiceType type = ServiceType::ClusterIP;
-  std::string cluster_ip;  // allocated when absent in YAML
-  bool headless = false;   // clusterIP: None -> no listener
+  std::string external_name;  // type ExternalName: the DNS name it stands for (no listener)
+  std::string cluster_ip;     // allocated when absent in YAML
+  bool headless = false;      // clusterIP: None -> no listener
   std::vector<ServicePort> ports;
   SessionAffinity session_affinity = SessionAffinity::None;
   Duration affinity_timeout = std::chrono::seconds(10800);
@@ -347,6 +348,11 @@ struct Snapshot {
 };
 
 const char* to_string(ServiceType type);
+
+// NodePort and LoadBalancer Services hold NodePorts; ClusterIP and ExternalName ones none.
+inline bool has_node_ports(const Service& service) {
+  return service.type == ServiceType::NodePort || service.type == ServiceType::LoadBalancer;
+}
 const char* to_string(AppProtocol protocol);
 const char* to_string(LoadBalancing policy);
 const char* to_string(SessionAffinity affinity);

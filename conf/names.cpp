@@ -47,10 +47,9 @@ std::vector<std::string> qualified_name_errors(std::string_view value) {
     name = value.substr(slash + 1);
     if (prefix.empty()) {
       errors.push_back("prefix part must be non-empty");
-    } else if (prefix.size() > 253) {
-      errors.push_back("prefix part must be no more than 253 characters");
-    } else if (!is_dns1123_subdomain(prefix)) {
-      errors.push_back(std::string("prefix part ") + kSubdomainMessage);
+    } else {
+      for (const std::string& problem : dns1123_subdomain_errors(prefix))
+        errors.push_back("prefix part " + problem);
     }
   }
   if (name.empty()) {
@@ -61,6 +60,12 @@ std::vector<std::string> qualified_name_errors(std::string_view value) {
   if (!is_qualified_name_part(name))
     errors.push_back(std::string("name part ") + kQualifiedNameMessage);
   return errors;
+}
+
+std::vector<std::string> dns1123_subdomain_errors(std::string_view value) {
+  if (value.size() > 253) return {"must be no more than 253 characters"};
+  if (!is_dns1123_subdomain(value)) return {kSubdomainMessage};
+  return {};
 }
 
 std::vector<std::string> label_value_errors(std::string_view value) {

@@ -25,6 +25,9 @@ bool is_iana_service_name(std::string_view name);
 // messages are Kubernetes' own, so they read the same as kubectl's; none when valid.
 std::vector<std::string> qualified_name_errors(std::string_view value);
 
+// Kubernetes' IsDNS1123Subdomain, its messages; none when valid.
+std::vector<std::string> dns1123_subdomain_errors(std::string_view value);
+
 // Kubernetes' IsValidLabelValue: empty, or a qualified name's name part; its messages.
 std::vector<std::string> label_value_errors(std::string_view value);
 

@@ -191,6 +191,8 @@ void parse_node_port(YamlReader& reader, const Field& field, ServiceType type, S
   if (!value || *value == 0) return;
   if (type == ServiceType::ClusterIP) {
     reader.error(field, "nodePort is not allowed on a ClusterIP Service");
+  } else if (type == ServiceType::ExternalName) {
+    reader.error(field, "Forbidden: may not be used when `type` is 'ExternalName'");
   } else if (*value < 1 || *value > 65535) {
     reader.error(field, "must be between 1 and 65535, got " + std::to_string(*value));
   } else {
@@ -252,7 +254,8 @@ void parse_ports(YamlReader& reader, const Field& spec, Service& service) {
   for (const Field& item : reader.items(ports))
     parsed.push_back(parse_service_port(reader, item, service.type));
   const bool list_or_absent = !ports.present() || ports.node.is_sequence();
-  if (parsed.empty() && !service.headless && list_or_absent)
+  if (parsed.empty() && !service.headless && list_or_absent &&
+      service.type != ServiceType::ExternalName)
     reader.error(ports, "a Service needs at least one port");
   check_port_names(reader, ports, parsed);
   check_duplicate_ports(reader, ports, parsed);
@@ -395,15 +398,43 @@ void warn_unhonoured(YamlReader& reader, const Field& spec) {
       {"trafficDistribution", "svcproxy knows no zones; traffic goes to every ready pod"},
       {"externalName", "only type ExternalName uses it"},
   };
+  const bool external_name =
+      spec.child("type").node.is_scalar() && spec.child("type").node.scalar() == "ExternalName";
   for (const auto& [name, why] : kUnhonoured)
-    if (const Field field = spec.child(name); field.present())
+    if (const Field field = spec.child(name);
+        field.present() && !(external_name && name == "externalName"))
       reader.warning(field, name + " is not honoured: " + why);
+}
+
+// type ExternalName (ValidateService): a DNS name and nothing svcproxy listens for; no
+// ClusterIP or IP family may be given, and its selector, if any, selects nothing.
+void parse_external_name(YamlReader& reader, const Field& spec, Service& service) {
+  const Field name = spec.child("externalName");
+  if (reader.require(name)) {
+    std::string value = reader.string(name).value_or("");
+    if (!value.empty() && value.back() == '.') value.pop_back();  // one trailing dot is fine
+    const std::vector<std::string> problems = dns1123_subdomain_errors(value);
+    for (const std::string& problem : problems)
+      reader.error(name, "Invalid value: \"" + value + "\": " + problem);
+    if (problems.empty()) service.external_name = value;
+  }
+  for (const char* forbidden : {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"})
+    if (const Field field = spec.child(forbidden);
+        field.present() && !(field.node.is_scalar() && field.node.scalar().empty()))
+      reader.error(field, "Forbidden: may not be set for ExternalName services");
+  service.selector.clear();
 }
 
 void parse_spec(YamlReader& reader, const Field& spec, Service& service) {
   if (auto type = parse_choice(reader, spec.child("type"), "type",
-                               {"ClusterIP", "NodePort", "LoadBalancer"}))
+                               {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"}))
     service.type = static_cast<ServiceType>(*type);
+  if (service.type == ServiceType::ExternalName) {
+    parse_external_name(reader, spec, service);
+    parse_ports(reader, spec, service);
+    warn_unhonoured(reader, spec);
+    return;
+  }
   service.selector = reader.labels(spec.child("selector"));
   parse_cluster_ip(reader, spec.child("clusterIP"), service);
   parse_ports(reader, spec, service);
@@ -412,8 +443,8 @@ void parse_spec(YamlReader& reader, const Field& spec, Service& service) {
   parse_ip_families(reader, spec, service);
   if (auto distribution = reader.string(spec.child("trafficDistribution")))
     if (*distribution != "PreferClose")
-      reader.error(spec.child("trafficDistribution"),
-                   "Unsupported value: \"" + *distribution + "\": supported values: \"PreferClose\"");
+      reader.error(spec.child("trafficDistribution"), "Unsupported value: \"" + *distribution +
+                                                          "\": supported values: \"PreferClose\"");
   warn_unhonoured(reader, spec);
   service.publish_not_ready_addresses =
       reader.boolean(spec.child("publishNotReadyAddresses")).value_or(false);

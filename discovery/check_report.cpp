@@ -47,6 +47,14 @@ Row make_row(const conf::Snapshot& snapshot, const PodIndex& pods, const conf::S
              const conf::ServicePort& port) {
   const std::string port_label = port.name.empty() ? std::to_string(port.port) : port.name;
   const std::string address = service.headless ? "None" : service.cluster_ip;
+  if (service.type == conf::ServiceType::ExternalName)  // a name, nothing to listen or balance
+    return {service.key() + ":" + port_label,
+            "ExternalName",
+            service.external_name,
+            "-",
+            "-",
+            "-",
+            "-"};
   return {service.key() + ":" + port_label,
           conf::to_string(service.type),
           address + ":" + std::to_string(port.port),
@@ -75,9 +83,12 @@ std::string format_rows(const std::vector<Row>& rows) {
 std::string format_check_report(const conf::Snapshot& snapshot) {
   std::vector<Row> rows;
   const PodIndex pods(snapshot.pods);
-  for (const auto& service : snapshot.services)
+  for (const auto& service : snapshot.services) {
+    if (service.type == conf::ServiceType::ExternalName && service.ports.empty())
+      rows.push_back({service.key(), "ExternalName", service.external_name, "-", "-", "-", "-"});
     for (const auto& port : service.ports)
       rows.push_back(make_row(snapshot, pods, service, port));
+  }
   return format_rows(rows);
 }
 

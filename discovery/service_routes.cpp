@@ -22,7 +22,7 @@ Routes routes_of(const conf::Service& service, const conf::ProxySettings& proxy)
   routes.items[routes.count++] = ExternalRoute::Cluster;
   if (internal_route(service) == ExternalRoute::NodeLocal)
     routes.items[routes.count++] = ExternalRoute::NodeLocal;
-  if (service.type == conf::ServiceType::ClusterIP) return routes;
+  if (!conf::has_node_ports(service)) return routes;
   for (const bool load_balancer : {false, true}) {
     if (load_balancer && service.type != conf::ServiceType::LoadBalancer) continue;
     const ExternalRoute route = external_route(service, proxy, load_balancer);

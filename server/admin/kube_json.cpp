@@ -73,10 +73,15 @@ json::object load_balancer_status(const conf::Service& service, const conf::Prox
 }
 
 json::object service_spec(const conf::Service& service) {
-  const std::string cluster_ip = service.headless ? "None" : service.cluster_ip;
   json::array ports;
   for (const auto& port : service.ports)
     ports.push_back(port_json(port));
+  if (service.type == conf::ServiceType::ExternalName)
+    return {{"type", "ExternalName"},
+            {"externalName", service.external_name},
+            {"ports", std::move(ports)},
+            {"sessionAffinity", "None"}};
+  const std::string cluster_ip = service.headless ? "None" : service.cluster_ip;
   json::object spec{{"type", conf::to_string(service.type)},
                     {"clusterIP", cluster_ip},
                     {"clusterIPs", json::array{json::value(cluster_ip)}},
@@ -88,7 +93,7 @@ json::object service_spec(const conf::Service& service) {
   if (service.session_affinity == conf::SessionAffinity::ClientIP)
     spec["sessionAffinityConfig"] = {
         {"clientIP", {{"timeoutSeconds", service.affinity_timeout.count() / 1000}}}};
-  if (service.type != conf::ServiceType::ClusterIP)
+  if (conf::has_node_ports(service))
     spec["externalTrafficPolicy"] = conf::to_string(service.external_traffic_policy);
   return spec;
 }

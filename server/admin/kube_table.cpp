@@ -155,7 +155,9 @@ std::string service_ports(const json::value& service) {
 }
 
 std::string service_external_ip(const json::value& service) {
-  if (text_at(service, {"spec", "type"}) != "LoadBalancer") return "<none>";
+  const std::string type = text_at(service, {"spec", "type"});
+  if (type == "ExternalName") return text_at(service, {"spec", "externalName"});
+  if (type != "LoadBalancer") return "<none>";
   std::vector<std::string> ips;
   for (const auto& ingress : array_at(service, {"status", "loadBalancer", "ingress"}))
     ips.push_back(text_at(ingress, {"ip"}));

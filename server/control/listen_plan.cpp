@@ -40,7 +40,7 @@ void add_port_listeners(const conf::Service& service, const conf::ServicePort& p
   };
   if (!service.headless && !service.cluster_ip.empty())
     add(service.cluster_ip, port.port, ListenerRole::ClusterIP);
-  if (service.type == conf::ServiceType::ClusterIP) return;
+  if (!conf::has_node_ports(service)) return;
   if (port.node_port != 0)
     for (const auto& ip : proxy.node_port_addresses)
       add(ip, port.node_port, ListenerRole::NodePort);

@@ -62,6 +62,20 @@ def a_load_balancer_with_allocate_node_ports_false_has_no_node_port(env):
 
 
 @test(timeout=60)
+def an_external_name_service_is_listed_and_listens_nowhere(env):
+    admin_port = harness.free_port()
+    external = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+                "spec": {"type": "ExternalName", "externalName": "db.example.com",
+                         "ports": [{"port": 5432}]}}
+    proxy = env.svcproxy([harness.proxy_config_doc(admin_port), external])
+    _, services = admin.get_json(admin_port, "/api/v1/services")
+    spec = next(s for s in services["items"] if s["metadata"]["name"] == "db")["spec"]
+    assert spec["type"] == "ExternalName" and spec["externalName"] == "db.example.com", spec
+    assert "clusterIP" not in spec, spec
+    assert "svcproxy ready: 0 listeners" in proxy.log_text(), proxy.log_text()
+
+
+@test(timeout=60)
 def manifests_kubernetes_refuses_are_refused_with_its_field_path(env):
     service = harness.service_doc("web", 80, 8080)
     service["spec"]["selector"] = {"app": "web", "version": 1}

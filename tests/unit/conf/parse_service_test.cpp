@@ -127,10 +127,33 @@ TEST_CASE("Service names are RFC 1035 labels") {
         "test.yaml:3:11: metadata.name: is required");
 }
 
-TEST_CASE("type must be ClusterIP, NodePort or LoadBalancer") {
-  CHECK(only_error(service("  type: ExternalName\n  ports: [{port: 80}]\n")) ==
-        "test.yaml:5:9: spec.type: unknown type \"ExternalName\" (expected ClusterIP, NodePort or "
-        "LoadBalancer)");
+TEST_CASE("type must be ClusterIP, NodePort, LoadBalancer or ExternalName") {
+  CHECK(only_error(service("  type: Ingress\n  ports: [{port: 80}]\n")) ==
+        "test.yaml:5:9: spec.type: unknown type \"Ingress\" (expected ClusterIP, NodePort, "
+        "LoadBalancer or ExternalName)");
+}
+
+// ValidateService's ExternalName case; nothing is allocated for it (allocClusterIPs).
+TEST_CASE("an ExternalName Service is a DNS name: no ports needed, no ClusterIP, no NodePort") {
+  const Snapshot snapshot = load_ok(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec:\n"
+      "  type: ExternalName\n  externalName: db.example.com.\n");
+  REQUIRE(snapshot.services.size() == 1);
+  CHECK(snapshot.services[0].type == ServiceType::ExternalName);
+  CHECK(snapshot.services[0].external_name == "db.example.com");
+  CHECK(snapshot.services[0].cluster_ip.empty());
+  const std::string head =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec:\n  type: ExternalName\n";
+  CHECK(only_error(head) == "test.yaml:5:3: spec.externalName: is required");
+  CHECK(only_error(head + "  externalName: Not_A_Name\n")
+            .starts_with("test.yaml:6:17: spec.externalName: Invalid value: \"Not_A_Name\": a "
+                         "lowercase RFC 1123 subdomain must consist of"));
+  CHECK(only_error(head + "  externalName: db.example.com\n  clusterIP: 127.96.0.5\n") ==
+        "test.yaml:7:14: spec.clusterIP: Forbidden: may not be set for ExternalName services");
+  CHECK(only_error(head + "  externalName: db.example.com\n  ports: [{port: 5432, nodePort: "
+                          "30432}]\n") ==
+        "test.yaml:7:34: spec.ports[0].nodePort: Forbidden: may not be used when `type` is "
+        "'ExternalName'");
 }
 
 TEST_CASE("appProtocol: http, https and kubernetes.io/ws at L7, tcp at L4, in any case") {
