@@ -314,6 +314,8 @@ struct ProxySettings {
   std::string service_cidr = "127.96.0.0/12";
   PortRange node_port_range;
   std::string admin_address = "127.0.0.1:10249";
+  // kube-proxy's health endpoint (/healthz, /livez with its JSON); "" turns it off.
+  std::string healthz_address = "127.0.0.1:10256";
   // A second listener for the Kubernetes API (kubectl); empty: the admin listener serves it.
   std::string api_address;
   // The bearer token API writes must carry: required off loopback, and everywhere once set.

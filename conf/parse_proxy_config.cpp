@@ -165,6 +165,11 @@ void read_address(YamlReader& reader, const Field& field, std::string& address) 
 void parse_endpoints(YamlReader& reader, const Field& spec, ProxySettings& proxy) {
   read_address(reader, spec.child("adminAddress"), proxy.admin_address);
   read_address(reader, spec.child("apiAddress"), proxy.api_address);
+  if (const Field healthz = spec.child("healthzAddress");
+      healthz.node.is_scalar() && healthz.node.scalar().empty())
+    proxy.healthz_address.clear();  // "" turns it off
+  else
+    read_address(reader, healthz, proxy.healthz_address);
   const Field token = spec.child("apiTokenFile");
   if (auto text = reader.string(token)) {
     if (text->empty())

@@ -35,6 +35,8 @@ struct AdminSources {
   // The bearer token writes must carry (ProxyConfig apiTokenFile): nullopt when none is
   // configured; "" when the file could not be read (then no write is let in).
   std::function<std::optional<std::string>()> api_token = {};
+  // When the running configuration was applied (kube-proxy's health lastUpdated).
+  std::function<std::chrono::system_clock::time_point()> last_update = {};
 };
 
 using AdminRequest = boost::beast::http::request<boost::beast::http::string_body>;

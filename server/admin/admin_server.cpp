@@ -17,6 +17,7 @@
 
 #include "server/admin/admin_api.hpp"
 #include "server/admin/api_watch.hpp"
+#include "server/admin/kube_proxy_health.hpp"
 #include "server/log/log.hpp"
 
 namespace svcproxy::server {
@@ -177,6 +178,16 @@ asio::awaitable<void> AdminServer::session(tcp::socket socket) {
     const AdminRequest& request = parser.get();
     const bool reading =
         request.method() == http::verb::get || request.method() == http::verb::head;
+    if (role_ == AdminRole::KubeProxyHealth) {
+      const auto now = std::chrono::system_clock::now();
+      AdminResponse response = kube_proxy_health_response(
+          request, readiness_, sources_.last_update ? sources_.last_update() : now, now);
+      stream.expires_after(limits.write_timeout);
+      auto [write_error, written] =
+          co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+      if (write_error || !response.keep_alive()) break;
+      continue;
+    }
     if (!reading && sources_.write &&
         parse_api_path(request.target().substr(0, request.target().find('?')))) {
       AdminResponse response = co_await write(request);

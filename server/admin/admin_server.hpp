@@ -15,10 +15,15 @@
 
 namespace svcproxy::server {
 
+// What a listener serves: everything (adminAddress, apiAddress), or only kube-proxy's
+// health endpoints (healthzAddress, kube_proxy_health.hpp).
+enum class AdminRole { Admin, KubeProxyHealth };
+
 class AdminServer {
  public:
-  AdminServer(boost::asio::io_context& control, AdminSources sources)
-      : control_(control), sources_(sources) {}
+  AdminServer(boost::asio::io_context& control, AdminSources sources,
+              AdminRole role = AdminRole::Admin)
+      : control_(control), sources_(sources), role_(role) {}
 
   // Binds `address` ("ip:port", "[v6]:port") and starts accepting. False with `error`
   // set when the address is malformed or cannot be bound.
@@ -44,6 +49,7 @@ class AdminServer {
 
   boost::asio::io_context& control_;
   AdminSources sources_;
+  AdminRole role_;
   Readiness readiness_ = Readiness::Starting;
   boost::asio::ip::tcp::acceptor acceptor_{control_};
   std::string bound_;

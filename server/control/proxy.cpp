@@ -381,8 +381,10 @@ void Proxy::reload() {
   if (worker_count(loaded.snapshot->proxy) != static_cast<int>(workers_.size()))
     log(LogLevel::Warn, "a change of workers takes effect at the next start");
   if (loaded.snapshot->proxy.admin_address != snapshot_.proxy.admin_address ||
+      loaded.snapshot->proxy.healthz_address != snapshot_.proxy.healthz_address ||
       loaded.snapshot->proxy.api_address != snapshot_.proxy.api_address)
-    log(LogLevel::Warn, "a change of adminAddress or apiAddress takes effect at the next start");
+    log(LogLevel::Warn,
+        "a change of adminAddress, apiAddress or healthzAddress takes effect at the next start");
   const bool applied = apply(std::move(*loaded.snapshot));
   if (applied) read_api_token();
   record_config_reload(control_stats_, applied);
@@ -400,6 +402,11 @@ AdminSources Proxy::admin_sources() {
   AdminSources sources{snapshot_, backend_builder_.current(), metrics_,
                        [this] { return cluster_ ? cluster_->health_line() : std::string(); }};
   sources.api_token = [this] { return api_token_; };
+  sources.last_update = [this] {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::duration<double>(control_stats_.last_reload_success_unix_seconds)));
+  };
   if (etcd_endpoints_.empty()) return sources;  // file mode: the files are the truth
   sources.resource_versions = [this](ApiResource resource, std::string_view namespace_name,
                                      std::string_view name) {
@@ -427,6 +434,7 @@ asio::awaitable<ApiAnswer> Proxy::write_api(ApiWriteRequest request) {
 void Proxy::set_readiness(Readiness readiness) {
   admin_.set_readiness(readiness);
   if (api_) api_->set_readiness(readiness);
+  if (healthz_) healthz_->set_readiness(readiness);
 }
 
 void Proxy::read_api_token() {
@@ -456,6 +464,13 @@ void Proxy::start_admin() {
     log(LogLevel::Info, "admin listening on ", snapshot_.proxy.admin_address);
   else
     log(LogLevel::Error, error, "; continuing without /metrics and /readyz");
+  if (const std::string& healthz = snapshot_.proxy.healthz_address; !healthz.empty()) {
+    healthz_ = std::make_unique<AdminServer>(control_, admin_sources(), AdminRole::KubeProxyHealth);
+    if (healthz_->start(healthz, error))
+      log(LogLevel::Info, "kube-proxy health (/healthz, /livez) listening on ", healthz);
+    else
+      log(LogLevel::Warn, error, "; continuing without kube-proxy's health endpoint");
+  }
   const std::string& api_address = snapshot_.proxy.api_address;
   if (api_address.empty()) return;
   api_ = std::make_unique<AdminServer>(control_, admin_sources());
@@ -522,6 +537,7 @@ void Proxy::on_worker_drained() {
 void Proxy::finish() {
   admin_.stop();
   if (api_) api_->stop();
+  if (healthz_) healthz_->stop();
   signals_.cancel();
   drain_deadline_.cancel();
   termination_sweep_.cancel();

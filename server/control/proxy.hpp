@@ -108,7 +108,8 @@ class Proxy {
   ControlStats control_stats_;
   MetricsCollector metrics_{service_metrics_, backend_builder_.current(), control_stats_};
   AdminServer admin_{control_, admin_sources()};
-  std::unique_ptr<AdminServer> api_;  // apiAddress, when set
+  std::unique_ptr<AdminServer> api_;      // apiAddress, when set
+  std::unique_ptr<AdminServer> healthz_;  // healthzAddress, when set
   std::optional<std::string> api_token_;
   bool draining_ = false;
   std::size_t workers_draining_ = 0;

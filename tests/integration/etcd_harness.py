@@ -193,7 +193,7 @@ def svcproxy_apply(env, etcd, paths, command="apply", extra=(), timeout=60, endp
 
 
 def node_config(admin_port, node_name, node_address, **extra_spec):
-    spec = {"nodeName": node_name, "nodePortAddresses": [node_address],
+    spec = {"nodeName": node_name, "nodePortAddresses": [node_address], "healthzAddress": "",
             "adminAddress": f"127.0.0.1:{admin_port}", "workers": 1,
             "timeouts": {"connect": "1s", "idle": "60s", "drain": "2s"}}
     spec.update(extra_spec)

@@ -440,8 +440,9 @@ def service_doc(name, port, target_port, type="ClusterIP", cluster_ip=None, node
 
 def proxy_config_doc(admin_port, workers=2, drain="10s", service_cidr="127.96.0.0/12",
                      **extra_spec):
+    # No kube-proxy health listener unless a test asks: instances would contend for 10256.
     spec = {"nodePortAddresses": ["127.0.0.1"], "serviceCIDR": service_cidr,
-            "adminAddress": f"127.0.0.1:{admin_port}", "workers": workers,
+            "adminAddress": f"127.0.0.1:{admin_port}", "healthzAddress": "", "workers": workers,
             "timeouts": {"connect": "1s", "idle": "60s", "drain": drain}}
     spec.update(extra_spec)
     return {"apiVersion": "svcproxy.io/v1", "kind": "ProxyConfig",

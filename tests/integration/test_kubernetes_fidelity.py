@@ -3,6 +3,7 @@
 ClusterIP traffic on this node's pods, terminated pods get no traffic, a LoadBalancer with
 allocateLoadBalancerNodePorts false has no NodePort, and manifests Kubernetes refuses are
 refused by `svcproxy --check` with Kubernetes' field path."""
+import json
 import subprocess
 
 import admin
@@ -73,6 +74,27 @@ def an_external_name_service_is_listed_and_listens_nowhere(env):
     assert spec["type"] == "ExternalName" and spec["externalName"] == "db.example.com", spec
     assert "clusterIP" not in spec, spec
     assert "svcproxy ready: 0 listeners" in proxy.log_text(), proxy.log_text()
+
+
+@test(timeout=60)
+def kube_proxy_healthz_answers_with_its_json(env):
+    """healthzAddress (kube-proxy's 10256 by default) answers /healthz and /livez as
+    kube-proxy does, so a load balancer's node check works against svcproxy unchanged."""
+    health_port = harness.free_port()
+    config = harness.proxy_config_doc(harness.free_port(),
+                                      healthzAddress=f"127.0.0.1:{health_port}")
+    proxy = env.svcproxy([config])
+    proxy.wait_for_log(r"kube-proxy health \(/healthz, /livez\) listening on", timeout=5)
+    for path in ("/healthz", "/livez"):
+        reply = harness.http_request(("127.0.0.1", health_port), path=path, timeout=5)
+        assert reply.status == 200, reply
+        assert reply.headers["content-type"] == "application/json", reply.headers
+        assert reply.headers["x-content-type-options"] == "nosniff", reply.headers
+        body = json.loads(reply.body)
+        assert body["healthy"] is True and "currentTime" in body and "lastUpdated" in body, body
+        assert body.get("nodeEligible", path == "/livez") is True, body
+    assert harness.http_request(("127.0.0.1", health_port), path="/metrics",
+                                timeout=5).status == 404
 
 
 @test(timeout=60)
