@@ -88,13 +88,15 @@ void claim_explicit_cluster_ip(const ServiceList& services, std::size_t i, Pool&
   const Service& service = services[i];
   auto address = parse_ipv4(service.cluster_ip);
   if (!address || !pool.contains(*address)) {
-    errors.push_back({service.cluster_ip_location, "spec.clusterIP",
-                      "clusterIP " + service.cluster_ip +
-                          " is not a usable address of serviceCIDR " + cidr_text});
+    errors.push_back(
+        {service.cluster_ip_location, "spec.clusterIP",
+         "clusterIP " + service.cluster_ip + " is not a usable address of serviceCIDR " + cidr_text,
+         object_name("Service", service.name)});
   } else if (const auto holder = pool.holder(*address)) {
     errors.push_back(
         {service.cluster_ip_location, "spec.clusterIP",
-         "clusterIP " + service.cluster_ip + " is already used by " + services[*holder].key()});
+         "clusterIP " + service.cluster_ip + " is already allocated by " + services[*holder].key(),
+         object_name("Service", service.name)});
   } else {
     pool.claim(*address, i);
   }
@@ -132,10 +134,12 @@ void claim_explicit_node_port(const ServiceList& services, std::size_t i, const 
   if (!range.contains(port.node_port)) {
     errors.push_back({port.node_port_location, port_path(service, port),
                       node_port + " is outside the nodePortRange " + std::to_string(range.first) +
-                          "-" + std::to_string(range.last)});
+                          "-" + std::to_string(range.last),
+                      object_name("Service", service.name)});
   } else if (const auto holder = pool.holder(port.node_port)) {
     errors.push_back({port.node_port_location, port_path(service, port),
-                      node_port + " is already used by " + services[*holder].key()});
+                      node_port + " is already allocated by " + services[*holder].key(),
+                      object_name("Service", service.name)});
   } else {
     pool.claim(port.node_port, i);
   }

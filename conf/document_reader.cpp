@@ -79,7 +79,10 @@ void read_document(YamlReader& reader, const Field& document, LoadState& state) 
                                  (api_version.empty() ? "" : " (apiVersion " + api_version + ")"));
     return;
   }
+  const Field name = document.child("metadata").child("name");
+  reader.set_object(conf::object_name(kind, name.node.is_scalar() ? name.node.scalar() : ""));
   handler->second(reader, document, state);
+  reader.set_object("");
 }
 
 // A std::istream over text it does not own, pointed at one document after another:

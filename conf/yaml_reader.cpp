@@ -62,7 +62,7 @@ SourceLocation YamlReader::location(const Field& field) const {
 }
 
 void YamlReader::error(const Field& field, std::string message) {
-  errors_.push_back({location(field), field.path, std::move(message)});
+  errors_.push_back({location(field), field.path, std::move(message), object_});
 }
 
 void YamlReader::warning(const Field& field, std::string message) {

@@ -40,6 +40,8 @@ class YamlReader {
   void set_line_offset(int lines) { line_offset_ = lines; }
   SourceLocation location(const Field& field) const;
   SourceLocation location(const YAML::Mark& mark) const;
+  // The object the next errors are about (`Service "web"`; Diagnostic::object).
+  void set_object(std::string object) { object_ = std::move(object); }
   void error(const Field& field, std::string message);
   void warning(const Field& field, std::string message);
   std::size_t error_count() const { return errors_.size(); }
@@ -71,6 +73,7 @@ class YamlReader {
   bool expect(const Field& field, YamlNode::Type type, const char* what);
 
   std::string file_;
+  std::string object_;
   int line_offset_ = 0;
   Diagnostics& errors_;
   Diagnostics& warnings_;

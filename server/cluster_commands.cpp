@@ -20,7 +20,7 @@ namespace {
 
 void print_errors(const conf::Diagnostics& errors) {
   for (const auto& error : errors)
-    std::cerr << error.to_string() << "\n";
+    std::cerr << error.describe() << "\n";
 }
 
 awaitable<int> run(cluster::EtcdClient& client, const cluster::StoreSettings& settings,

@@ -20,7 +20,7 @@ int check(const conf::LoadResult& loaded) {
     std::cerr << "warning: " << warning.to_string() << "\n";
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors)
-      std::cout << error.to_string() << "\n";
+      std::cout << error.describe() << "\n";
     return 1;
   }
   std::cout << discovery::format_check_report(*loaded.snapshot);
@@ -58,7 +58,7 @@ int main(int argc, char* argv[]) {
     server::log(server::LogLevel::Warn, warning.to_string());
   if (!loaded.ok()) {
     for (const auto& failure : loaded.errors)
-      server::log(server::LogLevel::Error, failure.to_string());
+      server::log(server::LogLevel::Error, failure.describe());
     server::log(server::LogLevel::Error, "configuration rejected: ", loaded.errors.size(),
                 " errors");
     return 1;

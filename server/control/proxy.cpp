@@ -372,7 +372,7 @@ void Proxy::reload() {
     log(LogLevel::Warn, warning.to_string());
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors)
-      log(LogLevel::Error, error.to_string());
+      log(LogLevel::Error, error.describe());
     log(LogLevel::Error, "reload rejected: ", loaded.errors.size(),
         " errors; the previous configuration keeps serving");
     record_config_reload(control_stats_, false);

@@ -63,7 +63,8 @@ def a_bad_file_stores_nothing_and_names_the_field(env):
     assert out == "", out
     # FILE:LINE:COL of the bad value itself, as --check says it.
     line = next(n for n, text in enumerate(open(path), 1) if "70000" in text)
-    where = re.search(rf"^{re.escape(path)}:(\d+):(\d+): spec\.ports\[0\]\.port: ", err, re.M)
+    where = re.search(rf"^{re.escape(path)}:(\d+):(\d+): Service \"broken\" is invalid: "
+                      rf"spec\.ports\[0\]\.port: ", err, re.M)
     assert where and int(where.group(1)) == line, (line, err)
     # Nothing at all, not even the good Service and Pod that came before it.
     assert etcd.get_prefix("/") == {}, "a bad file must store nothing"

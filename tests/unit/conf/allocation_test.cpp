@@ -130,8 +130,25 @@ spec:
       nodePort: 30080
 )");
   CHECK(text ==
-        "test.yaml:13:17: spec.ports[0].nodePort: nodePort 30080 is already used by "
+        "test.yaml:13:17: spec.ports[0].nodePort: nodePort 30080 is already allocated by "
         "default/web-nodeport");
+}
+
+// As kube-apiserver says it: the object is named before the field.
+TEST_CASE("errors name their object for the user, as Kubernetes does") {
+  const LoadResult result = testing::load(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: svc-one}\nspec: {type: NodePort, ports: "
+      "[{port: 80, nodePort: 30080}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: "
+      "svc-two}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}\n");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].describe() ==
+        "test.yaml:9:53: Service \"svc-two\" is invalid: spec.ports[0].nodePort: nodePort 30080 "
+        "is already allocated by default/svc-one");
+  const LoadResult parse =
+      testing::load("apiVersion: v1\nkind: Pod\nmetadata: {name: web-1}\nstatus: {phase: Done}\n");
+  REQUIRE(parse.errors.size() == 1);
+  CHECK(parse.errors[0].describe().starts_with(
+      "test.yaml:4:17: Pod \"web-1\" is invalid: status.phase: unknown phase \"Done\""));
 }
 
 // Kubernetes' initNodePorts: "don't allocate new ports, but do respect specific requests".
@@ -197,7 +214,7 @@ TEST_CASE("explicit clusterIPs: outside the CIDR or used twice") {
             .ends_with("is not a usable address of serviceCIDR 127.96.0.0/12"));
   CHECK(only_error(head + "a}\nspec: {clusterIP: 127.96.0.10, ports: [{port: 80}]}\n---\n" + head +
                    "b}\nspec: {clusterIP: 127.96.0.10, ports: [{port: 80}]}\n") ==
-        "test.yaml:9:19: spec.clusterIP: clusterIP 127.96.0.10 is already used by default/a");
+        "test.yaml:9:19: spec.clusterIP: clusterIP 127.96.0.10 is already allocated by default/a");
 }
 
 TEST_CASE("the ProxyConfig's CIDR and range are used") {
