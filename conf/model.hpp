@@ -172,6 +172,8 @@ struct Pod {
   SourceLocation location;
 
   std::string key() const { return namespace_name + "/" + name; }
+  // Succeeded or Failed: never an endpoint (Kubernetes' ShouldPodBeInEndpoints).
+  bool terminated() const { return phase == "Succeeded" || phase == "Failed"; }
   friend bool operator==(const Pod&, const Pod&) = default;
 };
 

@@ -15,11 +15,6 @@ int find_named_port(const conf::Pod& pod, const std::string& name, std::string_v
   return 0;
 }
 
-// Terminated pods are never endpoints (Kubernetes' ShouldPodBeInEndpoints).
-bool terminated(const conf::Pod& pod) {
-  return pod.phase == "Succeeded" || pod.phase == "Failed";
-}
-
 // The probe of the container that serves the target port, else the first one declared.
 std::optional<conf::Probe> readiness_probe_for(const conf::Pod& pod, int target_port) {
   const conf::Container* chosen = nullptr;
@@ -59,7 +54,7 @@ std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
   std::vector<lb::EndpointAddress> selected;
   for (const conf::Pod* candidate : pods.select(service.namespace_name, service.selector)) {
     const conf::Pod& pod = *candidate;
-    if (pod.pod_ip.empty() || terminated(pod)) continue;
+    if (pod.pod_ip.empty() || pod.terminated()) continue;
     // Service ports are TCP (conf refuses the others).
     const int target = port.target_port.is_named()
                            ? find_named_port(pod, port.target_port.name, "TCP")

@@ -186,11 +186,9 @@ json::object pod_json(const conf::Pod& pod, std::optional<bool> ready) {
   json::object spec{{"containers", containers_json(pod.containers)}};
   if (!pod.node_name.empty()) spec["nodeName"] = pod.node_name;
   // A terminated pod is never Ready; one without a phase is Running, as svcproxy treats it.
-  const std::string phase = pod.phase.empty() ? "Running" : pod.phase;
-  const bool terminated = phase == "Succeeded" || phase == "Failed";
   json::object status{
-      {"phase", phase},
-      {"conditions", json::array{ready_condition(!terminated && ready.value_or(true))}}};
+      {"phase", pod.phase.empty() ? "Running" : pod.phase},
+      {"conditions", json::array{ready_condition(!pod.terminated() && ready.value_or(true))}}};
   if (!pod.pod_ip.empty()) {
     status["podIP"] = pod.pod_ip;
     status["podIPs"] = json::array{json::object{{"ip", pod.pod_ip}}};
