@@ -80,7 +80,10 @@ struct PortView {
 
 struct ServiceView {
   bool node_ports = false;  // NodePort or LoadBalancer
-  std::string cluster_ip;   // "" when none is written; "None" for headless
+  // LoadBalancer + externalTrafficPolicy Local: holds a healthCheckNodePort.
+  bool health_check = false;
+  int health_check_node_port = 0;
+  std::string cluster_ip;  // "" when none is written; "None" for headless
   std::vector<PortView> ports;
 };
 
@@ -94,6 +97,9 @@ ServiceView service_view(const json::object& service) {
   view.node_ports =
       type == "NodePort" ||
       (type == "LoadBalancer" && !(allocate && allocate->is_bool() && !allocate->as_bool()));
+  view.health_check =
+      type == "LoadBalancer" && string_at(*spec, "externalTrafficPolicy") == "Local";
+  if (view.health_check) view.health_check_node_port = int_at(*spec, "healthCheckNodePort");
   view.cluster_ip = string_at(*spec, "clusterIP");
   if (const json::value* ports = spec->if_contains("ports"); ports && ports->is_array())
     for (const auto& item : ports->as_array()) {
@@ -116,6 +122,8 @@ Claims claims_of(const ServiceView& view, const StoreSettings& settings) {
   if (view.node_ports)
     for (const auto& port : view.ports)
       if (port.node_port != 0) claims[settings.layout.node_port_key(port.node_port)];
+  if (view.health_check_node_port != 0)
+    claims[settings.layout.node_port_key(view.health_check_node_port)];
   return claims;
 }
 
@@ -169,11 +177,32 @@ std::optional<std::string> allocate(json::object& stored, const json::object* ex
   }
   spec["clusterIP"] = ip;
   spec["clusterIPs"] = json::array{json::string(ip)};
-  if (!wanted.node_ports) return std::nullopt;
 
   std::set<int> chosen;
-  for (const auto& port : wanted.ports)
-    if (port.node_port != 0) chosen.insert(port.node_port);
+  if (wanted.node_ports)
+    for (const auto& port : wanted.ports)
+      if (port.node_port != 0) chosen.insert(port.node_port);
+  const auto free_port = [&](int candidate) {
+    if (chosen.contains(candidate)) return false;
+    auto found = taken_ports.find(settings.layout.node_port_key(candidate));
+    return found == taken_ports.end() || found->second == owner;
+  };
+  if (wanted.health_check) {
+    int port = wanted.health_check_node_port;
+    if (port == 0 && held.health_check_node_port != 0 &&
+        !chosen.contains(held.health_check_node_port))
+      port = held.health_check_node_port;
+    if (port == 0) {
+      const auto picked = conf::pick_node_port(
+          settings.node_port_range, conf::health_check_node_port_hash_key(owner),
+          [&](int candidate) { return !free_port(candidate); });
+      if (!picked) return "nodePortRange has no free port left";
+      port = *picked;
+    }
+    chosen.insert(port);
+    spec["healthCheckNodePort"] = port;
+  }
+  if (!wanted.node_ports) return std::nullopt;
   json::array& ports = spec["ports"].as_array();
   for (std::size_t i = 0; i < wanted.ports.size(); ++i) {
     const PortView& port = wanted.ports[i];
@@ -188,11 +217,7 @@ std::optional<std::string> allocate(json::object& stored, const json::object* ex
     if (node_port == 0) {
       const auto picked = conf::pick_node_port(
           settings.node_port_range, conf::node_port_hash_key(owner, port.name, port.port),
-          [&](int candidate) {
-            if (chosen.contains(candidate)) return true;
-            auto found = taken_ports.find(settings.layout.node_port_key(candidate));
-            return found != taken_ports.end() && found->second != owner;
-          });
+          [&](int candidate) { return !free_port(candidate); });
       if (!picked) return "nodePortRange has no free port left";
       node_port = *picked;
     }
@@ -416,6 +441,11 @@ awaitable<StoreReport> apply_object(KvStore& store, const StoreSettings& setting
         co_return failed(
             object, name, "spec.clusterIP",
             "clusterIP " + manifest.cluster_ip + " is already allocated by " + kvs.front().value);
+      if (manifest.health_check_node_port != 0 &&
+          claimed[i] == settings.layout.node_port_key(manifest.health_check_node_port))
+        co_return failed(object, name, "spec.healthCheckNodePort",
+                         "healthCheckNodePort " + std::to_string(manifest.health_check_node_port) +
+                             " is already allocated by " + kvs.front().value);
       for (std::size_t p = 0; p < manifest.ports.size(); ++p)
         if (manifest.ports[p].node_port != 0 &&
             claimed[i] == settings.layout.node_port_key(manifest.ports[p].node_port))

@@ -145,6 +145,28 @@ void claim_explicit_node_port(const ServiceList& services, std::size_t i, const 
   }
 }
 
+void claim_explicit_health_check_node_port(const ServiceList& services, std::size_t i, Pool& pool,
+                                           const PortRange& range, Diagnostics& errors) {
+  const Service& service = services[i];
+  const std::string port = "healthCheckNodePort " + std::to_string(service.health_check_node_port);
+  if (!range.contains(service.health_check_node_port)) {
+    errors.push_back({service.health_check_node_port_location, "spec.healthCheckNodePort",
+                      port + " is outside the nodePortRange " + std::to_string(range.first) + "-" +
+                          std::to_string(range.last),
+                      object_name("Service", service.name)});
+  } else if (const auto holder = pool.holder(service.health_check_node_port)) {
+    errors.push_back({service.health_check_node_port_location, "spec.healthCheckNodePort",
+                      port + " is already allocated by " + services[*holder].key(),
+                      object_name("Service", service.name)});
+  } else {
+    pool.claim(service.health_check_node_port, i);
+  }
+}
+
+bool wants_health_check_node_port(const Service& service) {
+  return needs_health_check_node_port(service) && service.health_check_node_port == 0;
+}
+
 }  // namespace
 
 std::uint64_t stable_hash(std::string_view text) {
@@ -159,6 +181,10 @@ std::uint64_t stable_hash(std::string_view text) {
 std::string node_port_hash_key(std::string_view service_key, std::string_view port_name, int port) {
   return std::string(service_key) + ":" +
          (port_name.empty() ? std::to_string(port) : std::string(port_name));
+}
+
+std::string health_check_node_port_hash_key(std::string_view service_key) {
+  return std::string(service_key) + ":healthCheckNodePort";
 }
 
 std::optional<std::uint32_t> pick_cluster_ip(const Ipv4Cidr& cidr, std::string_view service_key,
@@ -217,8 +243,25 @@ void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnost
     for (const auto& port : services[i].ports)
       if (gets_node_ports(services[i]) && port.node_port != 0)
         claim_explicit_node_port(services, i, port, pool, range, errors);
-  if (std::none_of(services.begin(), services.end(), allocates_node_ports)) return;
+  for (std::size_t i = 0; i < services.size(); ++i)
+    if (needs_health_check_node_port(services[i]) && services[i].health_check_node_port != 0)
+      claim_explicit_health_check_node_port(services, i, pool, range, errors);
+  const auto allocates = [](const Service& s) {
+    return allocates_node_ports(s) || wants_health_check_node_port(s);
+  };
+  if (std::none_of(services.begin(), services.end(), allocates)) return;
   for (const std::size_t i : in_name_order(services)) {
+    if (wants_health_check_node_port(services[i])) {
+      Service& service = services.mutate(i);
+      if (auto chosen = pool.pick(stable_hash(health_check_node_port_hash_key(service.key())))) {
+        pool.claim(*chosen, i);
+        service.health_check_node_port = static_cast<int>(*chosen);
+      } else {
+        errors.push_back({service.location, "spec.healthCheckNodePort",
+                          "nodePortRange has no free port left",
+                          object_name("Service", service.name)});
+      }
+    }
     if (!allocates_node_ports(services[i])) continue;
     const auto& ports = services[i].ports;
     if (std::none_of(ports.begin(), ports.end(), [](const auto& p) { return p.node_port == 0; }))

@@ -41,6 +41,10 @@ std::optional<int> pick_node_port(const PortRange& range, std::string_view hash_
 // The key a NodePort's hash is taken from: "namespace/name:portName" (or the port number).
 std::string node_port_hash_key(std::string_view service_key, std::string_view port_name, int port);
 
+// The key a healthCheckNodePort's hash is taken from: "namespace/name:healthCheckNodePort"
+// (no port name has capitals, so it never meets a port's key).
+std::string health_check_node_port_hash_key(std::string_view service_key);
+
 // The size of the low band kept for explicit NodePorts in a range of `size` ports.
 int reserved_node_port_band(int size);
 

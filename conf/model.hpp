@@ -95,6 +95,11 @@ struct Service {
   // allocateLoadBalancerNodePorts (LoadBalancer only): false allocates no NodePort unless
   // a port asks for one.
   bool allocate_load_balancer_node_ports = true;
+  // LoadBalancer + externalTrafficPolicy Local: the NodePort where each node answers how
+  // many of the Service's pods it holds (0 until allocated), so a load balancer in front
+  // skips nodes with none, as kube-proxy's service health server.
+  int health_check_node_port = 0;
+  SourceLocation health_check_node_port_location;  // where an explicit one is written
   // Where a LoadBalancer listens: spec.loadBalancerIP and status.loadBalancer.ingress[].ip.
   // Empty: every ProxySettings::node_port_addresses address.
   std::vector<std::string> load_balancer_ips;
@@ -271,6 +276,18 @@ struct OutlierDetection {
   friend bool operator==(const OutlierDetection&, const OutlierDetection&) = default;
 };
 
+// How an edge checks a node's healthCheckNodePort before sending it a Service's
+// externalTrafficPolicy Local traffic (ProxyConfig spec.nodeHealthCheck): like a cloud load
+// balancer's health check, an HTTP GET that must answer 200.
+struct NodeHealthCheck {
+  Duration period = std::chrono::seconds(2);
+  Duration timeout = std::chrono::seconds(1);
+  int failure_threshold = 2;
+  int success_threshold = 1;
+
+  friend bool operator==(const NodeHealthCheck&, const NodeHealthCheck&) = default;
+};
+
 struct AccessLog {
   enum class Format { Text, Json };
   bool enabled = true;  // false: no line at all, as nginx's `access_log off`
@@ -329,6 +346,7 @@ struct ProxySettings {
   Limits limits;
   AdminLimits admin;
   OutlierDetection outlier_detection;
+  NodeHealthCheck node_health_check;
   AccessLog access_log;
   std::vector<NodeRef> nodes;
   EtcdSettings etcd;
@@ -356,6 +374,13 @@ const char* to_string(ServiceType type);
 // NodePort and LoadBalancer Services hold NodePorts; ClusterIP and ExternalName ones none.
 inline bool has_node_ports(const Service& service) {
   return service.type == ServiceType::NodePort || service.type == ServiceType::LoadBalancer;
+}
+
+// A LoadBalancer whose external traffic stays on the node holds a healthCheckNodePort
+// (Kubernetes' NeedsHealthCheck), whether or not it holds NodePorts for its ports.
+inline bool needs_health_check_node_port(const Service& service) {
+  return service.type == ServiceType::LoadBalancer &&
+         service.external_traffic_policy == TrafficPolicy::Local;
 }
 const char* to_string(AppProtocol protocol);
 const char* to_string(LoadBalancing policy);

@@ -105,6 +105,14 @@ void parse_outlier_detection(YamlReader& reader, const Field& field, OutlierDete
     reader.error(field.child("maxEjectionTime"), "must not be shorter than baseEjectionTime");
 }
 
+void parse_node_health_check(YamlReader& reader, const Field& field, NodeHealthCheck& out) {
+  if (!field.present() || !reader.mapping(field)) return;
+  read_duration(reader, field.child("period"), out.period, false);
+  read_duration(reader, field.child("timeout"), out.timeout, false);
+  read_int(reader, field.child("failureThreshold"), 1, out.failure_threshold);
+  read_int(reader, field.child("successThreshold"), 1, out.success_threshold);
+}
+
 void parse_access_log(YamlReader& reader, const Field& field, AccessLog& out) {
   if (!field.present() || !reader.mapping(field)) return;
   if (auto enabled = reader.boolean(field.child("enabled"))) out.enabled = *enabled;
@@ -262,6 +270,7 @@ ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
   parse_limits(reader, spec.child("limits"), proxy.limits);
   parse_admin_limits(reader, spec.child("admin"), proxy.admin);
   parse_outlier_detection(reader, spec.child("outlierDetection"), proxy.outlier_detection);
+  parse_node_health_check(reader, spec.child("nodeHealthCheck"), proxy.node_health_check);
   parse_access_log(reader, spec.child("accessLog"), proxy.access_log);
   parse_nodes(reader, spec.child("nodes"), proxy.nodes);
   parse_etcd(reader, spec.child("etcd"), proxy.etcd);

@@ -314,6 +314,24 @@ void parse_affinity(YamlReader& reader, const Field& spec, Service& service) {
 // The traffic policies and allocateLoadBalancerNodePorts, with Kubernetes' rules
 // (validateServiceExternalTrafficPolicy, validateServiceInternalTrafficFieldsValue,
 // ValidateService's allocateLoadBalancerNodePorts check) and messages.
+// validateServiceExternalTrafficPolicy: only a LoadBalancer with externalTrafficPolicy
+// Local has one; 0 (or none) asks allocation for one.
+void parse_health_check_node_port(YamlReader& reader, const Field& field, Service& service) {
+  auto value = reader.integer(field);
+  if (!value || *value == 0) return;
+  if (!needs_health_check_node_port(service)) {
+    reader.error(field, "Invalid value: " + std::to_string(*value) +
+                            ": may only be set when `type` is 'LoadBalancer' and "
+                            "`externalTrafficPolicy` is 'Local'");
+  } else if (*value < 1 || *value > 65535) {
+    reader.error(field, "Invalid value: " + std::to_string(*value) +
+                            ": must be between 1 and 65535, inclusive");
+  } else {
+    service.health_check_node_port = static_cast<int>(*value);
+    service.health_check_node_port_location = reader.location(field);
+  }
+}
+
 void parse_traffic_fields(YamlReader& reader, const Field& spec, Service& service) {
   const Field external = spec.child("externalTrafficPolicy");
   if (auto policy = parse_choice(reader, external, "externalTrafficPolicy", {"Cluster", "Local"})) {
@@ -336,6 +354,7 @@ void parse_traffic_fields(YamlReader& reader, const Field& spec, Service& servic
     else
       reader.error(allocate, "Forbidden: may only be used when `type` is 'LoadBalancer'");
   }
+  parse_health_check_node_port(reader, spec.child("healthCheckNodePort"), service);
 }
 
 // ipFamilies, ipFamilyPolicy and clusterIPs against what svcproxy allocates: one IPv4
@@ -394,7 +413,6 @@ void warn_unhonoured(YamlReader& reader, const Field& spec) {
       {"externalIPs", "svcproxy listens on no external IP (use a LoadBalancer's loadBalancerIP)"},
       {"loadBalancerSourceRanges", "svcproxy does not filter clients by source address"},
       {"loadBalancerClass", "svcproxy serves every LoadBalancer Service"},
-      {"healthCheckNodePort", "svcproxy serves no per-Service health check port"},
       {"trafficDistribution", "svcproxy knows no zones; traffic goes to every ready pod"},
       {"externalName", "only type ExternalName uses it"},
   };

@@ -108,6 +108,24 @@ void carry_over_terminating(const EndpointIndex& old_endpoints, lb::Clock::time_
   }
 }
 
+// What an edge asks a node before sending it traffic that stays on the node: its
+// healthCheckNodePort, which answers 200 only while the node holds a ready pod.
+std::optional<conf::Probe> node_health_probe(const conf::Service& service,
+                                             const conf::ProxySettings& proxy) {
+  if (!conf::needs_health_check_node_port(service) || service.health_check_node_port == 0)
+    return std::nullopt;
+  const conf::NodeHealthCheck& check = proxy.node_health_check;
+  conf::Probe probe;
+  probe.kind = conf::Probe::Kind::HttpGet;
+  probe.path = "/healthz";
+  probe.port.number = service.health_check_node_port;
+  probe.period = check.period;
+  probe.timeout = check.timeout;
+  probe.failure_threshold = check.failure_threshold;
+  probe.success_threshold = check.success_threshold;
+  return probe;
+}
+
 // The addresses behind one route of a service port.
 std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
                                                  const conf::ServicePort& port,
@@ -115,8 +133,9 @@ std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
                                                  const PodIndex& pods, ExternalRoute route) {
   std::vector<lb::EndpointAddress> addresses;
   if (route == ExternalRoute::EdgeNodes) {
+    const auto probe = node_health_probe(service, snapshot.proxy);
     for (const auto& node : snapshot.proxy.nodes)
-      addresses.push_back({"", node.name, node.address, port.node_port, node.name, std::nullopt});
+      addresses.push_back({"", node.name, node.address, port.node_port, node.name, probe});
     return addresses;
   }
   addresses = select_endpoints(service, port, pods);

@@ -113,14 +113,13 @@ AdminResponse refuse_method(std::string_view path) {
   return response;
 }
 
-// HEAD: the headers GET would send, Content-Length included, and no body.
+}  // namespace
+
 void strip_body_for_head(AdminResponse& response) {
   const auto length = response.body().size();
   response.body().clear();
   response.content_length(length);
 }
-
-}  // namespace
 
 AdminResponse api_response(ApiAnswer answer, bool keep_alive) {
   AdminResponse response = json_response(std::move(answer));

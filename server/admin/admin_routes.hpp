@@ -47,6 +47,9 @@ using AdminResponse = boost::beast::http::response<boost::beast::http::string_bo
 AdminResponse route_admin_request(const AdminRequest& request, const AdminSources& sources,
                                   Readiness readiness);
 
+// HEAD: the headers GET would send, Content-Length included, and no body.
+void strip_body_for_head(AdminResponse& response);
+
 // An API answer as a response: JSON, with its warnings as Warning headers.
 AdminResponse api_response(ApiAnswer answer, bool keep_alive);
 

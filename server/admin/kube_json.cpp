@@ -95,6 +95,8 @@ json::object service_spec(const conf::Service& service) {
         {"clientIP", {{"timeoutSeconds", service.affinity_timeout.count() / 1000}}}};
   if (conf::has_node_ports(service))
     spec["externalTrafficPolicy"] = conf::to_string(service.external_traffic_policy);
+  if (service.health_check_node_port != 0)
+    spec["healthCheckNodePort"] = service.health_check_node_port;
   return spec;
 }
 

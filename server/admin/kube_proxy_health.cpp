@@ -60,11 +60,7 @@ AdminResponse kube_proxy_health_response(const AdminRequest& request, Readiness 
   response.set("X-Content-Type-Options", "nosniff");
   response.body() = json::serialize(body);
   response.prepare_payload();
-  if (request.method() == http::verb::head) {  // GET's headers, Content-Length included
-    const auto length = response.body().size();
-    response.body().clear();
-    response.content_length(length);
-  }
+  if (request.method() == http::verb::head) strip_body_for_head(response);
   return response;
 }
 

@@ -164,6 +164,7 @@ bool Proxy::apply(conf::Snapshot snapshot) {
   // reported.
   auto previous = std::make_shared<conf::Snapshot>(std::exchange(snapshot_, std::move(snapshot)));
   asio::post(control_, [previous = std::move(previous)] {});
+  service_health_.sync(plan_service_health(snapshot_));
   return true;
 }
 
@@ -435,6 +436,7 @@ void Proxy::set_readiness(Readiness readiness) {
   admin_.set_readiness(readiness);
   if (api_) api_->set_readiness(readiness);
   if (healthz_) healthz_->set_readiness(readiness);
+  service_health_.set_readiness(readiness);
 }
 
 void Proxy::read_api_token() {
@@ -538,6 +540,7 @@ void Proxy::finish() {
   admin_.stop();
   if (api_) api_->stop();
   if (healthz_) healthz_->stop();
+  service_health_.stop();
   signals_.cancel();
   drain_deadline_.cancel();
   termination_sweep_.cancel();

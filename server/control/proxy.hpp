@@ -17,6 +17,7 @@
 #include "discovery/backend_builder.hpp"
 #include "discovery/dns_discovery.hpp"
 #include "server/admin/admin_server.hpp"
+#include "server/admin/service_health_server.hpp"
 #include "server/control/cluster_node.hpp"
 #include "server/control/config_watcher.hpp"
 #include "server/control/control_stats.hpp"
@@ -110,6 +111,7 @@ class Proxy {
   AdminServer admin_{control_, admin_sources()};
   std::unique_ptr<AdminServer> api_;      // apiAddress, when set
   std::unique_ptr<AdminServer> healthz_;  // healthzAddress, when set
+  ServiceHealthServer service_health_{control_, snapshot_, backend_builder_.current()};
   std::optional<std::string> api_token_;
   bool draining_ = false;
   std::size_t workers_draining_ = 0;

@@ -28,7 +28,9 @@ struct ProbeTarget {
       : probe(*address.readiness_probe),
         ip(address.ip),
         port(port),
-        description("pod " + address.pod_key() + " " + ip + ":" + std::to_string(port)),
+        // An edge probes nodes (their healthCheckNodePort), which have no namespace.
+        description((address.pod_namespace.empty() ? "node " : "pod ") + address.pod_key() + " " +
+                    ip + ":" + std::to_string(port)),
         health(probe.success_threshold, probe.failure_threshold),
         sleeper(std::move(executor)),
         log(std::move(log_fn)),
@@ -37,7 +39,7 @@ struct ProbeTarget {
   const conf::Probe probe;
   const std::string ip;
   const int port;
-  const std::string description;  // "pod default/web-1 127.0.1.1:8080"
+  const std::string description;  // "pod default/web-1 127.0.1.1:8080", "node node-a ..."
   lb::HealthState health;
   bool announced = false;  // a line about this target was logged
   bool stopped = false;

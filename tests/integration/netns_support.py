@@ -76,6 +76,21 @@ def require_root_and_netns():
     subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=10)
 
 
+def client_fetch(topology, address, path="/"):
+    """One GET from the client namespace: (status code, body)."""
+    script = ("import socket,sys\n"
+              "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
+              "s.sendall(b'GET ' + sys.argv[3].encode() + b' HTTP/1.0\\r\\n\\r\\n'); data = b''\n"
+              "while chunk := s.recv(65536): data += chunk\n"
+              "sys.stdout.buffer.write(data)\n")
+    result = subprocess.run(["ip", "netns", "exec", topology.ns("client"), harness.PYTHON, "-c",
+                             script, address[0], str(address[1]), path],
+                            capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr.decode()
+    head, _, body = result.stdout.decode().partition("\r\n\r\n")
+    return int(head.split()[1]), body
+
+
 def client_get(topology, address, count):
     """`count` requests from the client namespace, one connection each; the X-Pod values."""
     script = ("import socket,sys\n"

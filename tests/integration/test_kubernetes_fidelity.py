@@ -98,6 +98,44 @@ def kube_proxy_healthz_answers_with_its_json(env):
 
 
 @test(timeout=60)
+def health_check_node_port_counts_this_nodes_ready_pods(env):
+    """A LoadBalancer with externalTrafficPolicy Local: its healthCheckNodePort answers as
+    kube-proxy's does, 200 with localEndpoints while this node holds a ready pod and 503
+    once it holds none (node-b's pod does not count), so a load balancer stops sending."""
+    pods = env.web_pods(3)
+    admin_port = harness.free_port()
+    health_port = harness.free_node_port()
+    docs = [harness.proxy_config_doc(admin_port, nodeName="node-a")]
+    for pod, node in zip(harness.pod_docs(pods, readiness_probe=harness.http_probe(period=1)),
+                         ("node-a", "node-a", "node-b")):
+        pod["spec"]["nodeName"] = node
+        docs.append(pod)
+    docs.append(harness.service_doc("lb", harness.free_port(), pods[0].port, type="LoadBalancer",
+                                    externalTrafficPolicy="Local",
+                                    healthCheckNodePort=health_port))
+    proxy = env.svcproxy(docs)
+    proxy.wait_for_log(rf"healthCheckNodePort listening on 127.0.0.1:{health_port} for default/lb",
+                       timeout=5)
+
+    def check():
+        reply = harness.http_request(("127.0.0.1", health_port), path="/healthz", timeout=5)
+        assert reply.headers["content-type"] == "application/json", reply.headers
+        body = json.loads(reply.body)
+        assert body["service"] == {"namespace": "default", "name": "lb"}, body
+        assert reply.headers["x-load-balancing-endpoint-weight"] == str(body["localEndpoints"])
+        return reply.status, body["localEndpoints"], body["serviceProxyHealthy"]
+
+    harness.wait_until(lambda: check() == (200, 2, True), timeout=10, what="two local pods")
+    pods[0].stop()
+    harness.wait_until(lambda: check() == (200, 1, True), timeout=10, what="one local pod")
+    pods[1].stop()
+    harness.wait_until(lambda: check() == (503, 0, True), timeout=10, what="no local pod")
+    _, services = admin.get_json(admin_port, "/api/v1/services")
+    spec = next(s for s in services["items"] if s["metadata"]["name"] == "lb")["spec"]
+    assert spec["healthCheckNodePort"] == health_port, spec
+
+
+@test(timeout=60)
 def manifests_kubernetes_refuses_are_refused_with_its_field_path(env):
     service = harness.service_doc("web", 80, 8080)
     service["spec"]["selector"] = {"app": "web", "version": 1}

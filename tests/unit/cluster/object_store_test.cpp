@@ -158,6 +158,36 @@ TEST_CASE("a ClusterIP Service turned NodePort gets a port; turned back, frees i
   CHECK(store.under("/registry/ranges/serviceips/").size() == 1);
 }
 
+// allocHealthCheckNodePort, as in file mode: LoadBalancer + Local holds one more port of the
+// NodePort range, kept across applies, freed when the policy goes back to Cluster.
+TEST_CASE("a LoadBalancer with externalTrafficPolicy Local holds a healthCheckNodePort") {
+  FakeStore store;
+  const auto settings = small_pools();
+  const auto local = service("web", R"({"type":"LoadBalancer","externalTrafficPolicy":"Local",
+                                       "ports":[{"port":80}]})");
+  REQUIRE(run_all(store, settings, {local})[0].outcome == StoreOutcome::Created);
+  const auto spec = stored(store, "/registry/services/specs/default/web").at("spec").as_object();
+  const auto health = spec.at("healthCheckNodePort").as_int64();
+  const auto node_port = spec.at("ports").as_array()[0].at("nodePort").as_int64();
+  CHECK(health != node_port);
+  CHECK(health >= 30000);
+  CHECK(health <= 30031);
+  CHECK(store.under("/registry/ranges/servicenodeports/").size() == 2);
+  CHECK(run_all(store, settings, {local})[0].outcome == StoreOutcome::Unchanged);
+  // Another Service asking for that port is told who holds it.
+  const auto taken = service("other", R"({"type":"LoadBalancer","externalTrafficPolicy":"Local",
+                                         "healthCheckNodePort":)" +
+                                          std::to_string(health) + R"(,"ports":[{"port":80}]})");
+  const auto report = run_all(store, settings, {taken})[0];
+  REQUIRE(report.error);
+  CHECK(report.error->field_path == "spec.healthCheckNodePort");
+  CHECK(report.error->message.find("default/web") != std::string::npos);
+  run_all(store, settings,
+          {service("web", R"({"type":"LoadBalancer","ports":[{"port":80,"nodePort":)" +
+                              std::to_string(node_port) + "}]}")});
+  CHECK(store.under("/registry/ranges/servicenodeports/").size() == 1);
+}
+
 TEST_CASE("re-applying a Pod keeps the Ready condition its node wrote") {
   FakeStore store;
   const auto settings = small_pools();

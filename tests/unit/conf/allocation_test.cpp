@@ -280,3 +280,68 @@ TEST_CASE("stable_hash is FNV-1a") {
 
 }  // namespace
 }  // namespace svcproxy::conf
+
+namespace svcproxy::conf {
+namespace {
+
+const std::string kLocalBalancer =
+    "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: LoadBalancer\n"
+    "  externalTrafficPolicy: Local\n";
+
+// Kubernetes' allocHealthCheckNodePort (pkg/registry/core/service/storage/alloc.go): a
+// LoadBalancer with externalTrafficPolicy Local gets one from the NodePort range, distinct
+// from every nodePort; no other Service gets one.
+TEST_CASE("healthCheckNodePort: allocated for LoadBalancer + Local from the NodePort pool") {
+  const Snapshot snapshot =
+      load_ok(kLocalBalancer + "  ports: [{name: a, port: 80}, {name: b, port: 81}]\n");
+  const Service& web = snapshot.services[0];
+  CHECK(PortRange{}.contains(web.health_check_node_port));
+  CHECK(web.health_check_node_port != web.ports[0].node_port);
+  CHECK(web.health_check_node_port != web.ports[1].node_port);
+  const Snapshot cluster_policy = load_ok(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: LoadBalancer\n"
+      "  ports: [{port: 80}]\n");
+  CHECK(cluster_policy.services[0].health_check_node_port == 0);
+  // needsHCNodePort does not look at allocateLoadBalancerNodePorts.
+  const Snapshot no_node_ports =
+      load_ok(kLocalBalancer + "  allocateLoadBalancerNodePorts: false\n  ports: [{port: 80}]\n");
+  CHECK(no_node_ports.services[0].ports[0].node_port == 0);
+  CHECK(no_node_ports.services[0].health_check_node_port != 0);
+}
+
+TEST_CASE("healthCheckNodePort: a written one is kept, checked against the range and holders") {
+  CHECK(load_ok(kLocalBalancer + "  healthCheckNodePort: 30555\n  ports: [{port: 80}]\n")
+            .services[0]
+            .health_check_node_port == 30555);
+  CHECK(only_error(kLocalBalancer + "  healthCheckNodePort: 8080\n  ports: [{port: 80}]\n") ==
+        "test.yaml:7:24: spec.healthCheckNodePort: healthCheckNodePort 8080 is outside the "
+        "nodePortRange 30000-32767");
+  CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {name: first}\nspec: {type: NodePort, "
+                   "ports: [{port: 80, nodePort: 30555}]}\n---\n" +
+                   kLocalBalancer + "  healthCheckNodePort: 30555\n  ports: [{port: 80}]\n") ==
+        "test.yaml:12:24: spec.healthCheckNodePort: healthCheckNodePort 30555 is already "
+        "allocated by default/first");
+}
+
+// validateServiceExternalTrafficPolicy (pkg/apis/core/validation/validation.go).
+TEST_CASE("healthCheckNodePort: only on a LoadBalancer with externalTrafficPolicy Local") {
+  CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: "
+                   "LoadBalancer\n  healthCheckNodePort: 30555\n  ports: [{port: 80}]\n") ==
+        "test.yaml:6:24: spec.healthCheckNodePort: Invalid value: 30555: may only be set when "
+        "`type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'");
+  CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: "
+                   "NodePort\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 30555\n  "
+                   "ports: [{port: 80}]\n")
+            .ends_with("may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` "
+                       "is 'Local'"));
+  CHECK(only_error(kLocalBalancer + "  healthCheckNodePort: 70000\n  ports: [{port: 80}]\n") ==
+        "test.yaml:7:24: spec.healthCheckNodePort: Invalid value: 70000: must be between 1 and "
+        "65535, inclusive");
+  // No longer "not honoured": no warning.
+  const LoadResult result =
+      testing::load(kLocalBalancer + "  healthCheckNodePort: 30555\n  ports: [{port: 80}]\n");
+  CHECK(result.warnings.empty());
+}
+
+}  // namespace
+}  // namespace svcproxy::conf

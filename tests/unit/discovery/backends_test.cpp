@@ -148,3 +148,28 @@ TEST_CASE("kept Backends are taken as they are, and their endpoints do not termi
   CHECK(find(second, "a") == find(first, "a"));  // rebuilt, over the same Endpoint
   CHECK_FALSE(second.at("default/api:80")->endpoints()[0]->terminating());
 }
+
+// The edge checks each node's healthCheckNodePort, as a cloud load balancer does for
+// externalTrafficPolicy Local: a node without a ready pod of the Service takes none of it.
+TEST_CASE("an edge probes each node's healthCheckNodePort for externalTrafficPolicy Local") {
+  auto snapshot = web_snapshot();
+  snapshot.services.mutate(0).type = conf::ServiceType::LoadBalancer;
+  snapshot.services.mutate(0).ports[0].node_port = 30080;
+  snapshot.services.mutate(0).external_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.services.mutate(0).health_check_node_port = 30555;
+  snapshot.proxy.nodes = {{"node-a", "127.0.7.1"}, {"node-b", "127.0.7.2"}};
+  snapshot.proxy.node_health_check.period = std::chrono::seconds(3);
+  const auto backends = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
+  const auto& nodes = backends.at("default/web:80@nodes")->endpoints();
+  REQUIRE(nodes.size() == 2);
+  const auto& probe = nodes[0]->address().readiness_probe;
+  REQUIRE(probe);
+  CHECK(probe->kind == conf::Probe::Kind::HttpGet);
+  CHECK(probe->port.number == 30555);
+  CHECK(probe->period == std::chrono::seconds(3));
+  CHECK(nodes[0]->address().key() == "127.0.7.1:30080");  // traffic still goes to the nodePort
+  snapshot.services.mutate(0).external_traffic_policy = conf::TrafficPolicy::Cluster;
+  snapshot.services.mutate(0).health_check_node_port = 0;
+  const auto cluster = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
+  CHECK_FALSE(cluster.at("default/web:80@nodes")->endpoints()[0]->address().readiness_probe);
+}
