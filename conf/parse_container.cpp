@@ -143,7 +143,7 @@ std::vector<Container> parse_containers(YamlReader& reader, const Field& field) 
       auto [first, inserted] = port_names.emplace(ports[i].name, name.path);
       if (!inserted)
         reader.error(name,
-                     "duplicate port name \"" + ports[i].name + "\" (also " + first->second + ")");
+                     "Duplicate value: \"" + ports[i].name + "\" (also " + first->second + ")");
     }
   }
   return containers;

@@ -194,7 +194,8 @@ void parse_node_port(YamlReader& reader, const Field& field, ServiceType type, S
   } else if (type == ServiceType::ExternalName) {
     reader.error(field, "Forbidden: may not be used when `type` is 'ExternalName'");
   } else if (*value < 1 || *value > 65535) {
-    reader.error(field, "must be between 1 and 65535, got " + std::to_string(*value));
+    reader.error(field, "Invalid value: " + std::to_string(*value) +
+                            ": must be between 1 and 65535, inclusive");
   } else {
     port.node_port = static_cast<int>(*value);
     port.node_port_location = reader.location(field);
@@ -226,12 +227,13 @@ void check_port_names(YamlReader& reader, const Field& ports,
     const Field field = ports.item(i).child("name");
     if (name.empty()) {
       if (parsed.size() > 1)
-        reader.error(field, "a name is required when a Service has more than one port");
+        reader.error(field,
+                     "Required value: a name is required when a Service has more than one port");
     } else if (!is_dns1123_label(name)) {
       reader.error(field, "\"" + name + "\" is not a valid port name (a lowercase DNS label)");
     } else if (auto [first, inserted] = seen.emplace(name, i); !inserted) {
-      reader.error(field, "duplicate port name \"" + name + "\" (also " +
-                              ports.item(first->second).path + ")");
+      reader.error(
+          field, "Duplicate value: \"" + name + "\" (also " + ports.item(first->second).path + ")");
     }
   }
 }
@@ -244,7 +246,7 @@ void check_duplicate_ports(YamlReader& reader, const Field& ports,
     const std::string key = std::to_string(parsed[i].port.port) + "/" + parsed[i].protocol;
     if (auto [first, inserted] = seen.emplace(key, i); !inserted)
       reader.error(ports.item(i).child("port"),
-                   "duplicate port " + key + " (also " + ports.item(first->second).path + ")");
+                   "Duplicate value: " + key + " (also " + ports.item(first->second).path + ")");
   }
 }
 

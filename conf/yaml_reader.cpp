@@ -113,11 +113,14 @@ std::optional<int> YamlReader::integer_in(const Field& field, int min, int max) 
   auto value = integer(field);
   if (!value) return std::nullopt;
   if (*value < min || *value > max) {
-    const std::string range =
-        max == std::numeric_limits<int>::max()
-            ? "at least " + std::to_string(min)
-            : "between " + std::to_string(min) + " and " + std::to_string(max);
-    error(field, "must be " + range + ", got " + std::to_string(*value));
+    // Kubernetes' wording (field.Invalid with validation.InclusiveRangeError and
+    // IsValidPortNum's messages), so a message reads the same as kubectl's.
+    std::string message = "Invalid value: " + std::to_string(*value) + ": must be ";
+    if (max == std::numeric_limits<int>::max())
+      message += "greater than or equal to " + std::to_string(min);
+    else
+      message += "between " + std::to_string(min) + " and " + std::to_string(max) + ", inclusive";
+    error(field, message);
     return std::nullopt;
   }
   return static_cast<int>(*value);
@@ -142,7 +145,7 @@ std::optional<PortRef> YamlReader::port_ref(const Field& field) {
 
 bool YamlReader::require(const Field& field) {
   if (field.present()) return true;
-  error(field, "is required");
+  error(field, "Required value");
   return false;
 }
 

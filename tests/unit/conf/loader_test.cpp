@@ -204,7 +204,8 @@ spec:
   REQUIRE(result.errors.size() == 2);
   CHECK(result.errors[0].location.line == 3);
   CHECK(result.errors[1].to_string() ==
-        "test.yaml:9:18: spec.ports[0].port: must be between 1 and 65535, got 0");
+        "test.yaml:9:18: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, "
+        "inclusive");
 }
 
 TEST_CASE("a syntax error in one document does not hide the errors of the next") {
@@ -226,7 +227,8 @@ metadata: {name: Bad_Name}
   CHECK(result.errors[0].message.starts_with("YAML syntax error: "));
   CHECK(result.errors[0].location.line <= 4);
   CHECK(result.errors[1].to_string() ==
-        "test.yaml:9:18: spec.ports[0].port: must be between 1 and 65535, got 0");
+        "test.yaml:9:18: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, "
+        "inclusive");
   CHECK(result.errors[2].location.line == 13);
 }
 
@@ -269,8 +271,8 @@ TEST_CASE("inline documents load after the files, each a stream named in its dia
   REQUIRE(result.errors.size() == 2);
   CHECK(result.errors[0].to_string().starts_with("/registry/pods/default/p:3:18: metadata.name: "));
   CHECK(result.errors[1].to_string() ==
-        "/registry/services/specs/default/c:1:86: spec.ports[0].port: must be between 1 and "
-        "65535, got 0");
+        "/registry/services/specs/default/c:1:86: spec.ports[0].port: Invalid value: 0: must be "
+        "between 1 and 65535, inclusive");
 
   const LoadResult valid = load_files({a}, {documents[0]});
   INFO(joined(valid.errors));

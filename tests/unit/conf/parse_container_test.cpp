@@ -77,7 +77,7 @@ TEST_CASE("probe errors") {
         "test.yaml:11:39: spec.containers[0].readinessProbe.httpGet.scheme: Unsupported value: "
         "\"https\": supported values: \"HTTP\", \"HTTPS\"");
   CHECK(only_error(pod_with_probe("        httpGet: {path: /}\n")) ==
-        "test.yaml:11:18: spec.containers[0].readinessProbe.httpGet.port: is required");
+        "test.yaml:11:18: spec.containers[0].readinessProbe.httpGet.port: Required value");
   CHECK(only_error(pod_with_probe("        periodSeconds: 5\n")) ==
         "test.yaml:11:9: spec.containers[0].readinessProbe: a probe needs httpGet or tcpSocket");
   CHECK(
@@ -85,8 +85,8 @@ TEST_CASE("probe errors") {
       "test.yaml:11:9: spec.containers[0].readinessProbe: a probe takes one of httpGet and "
       "tcpSocket, not both");
   CHECK(only_error(pod_with_probe("        httpGet: {port: http, httpHeaders: [{value: x}]}\n")) ==
-        "test.yaml:11:45: spec.containers[0].readinessProbe.httpGet.httpHeaders[0].name: is "
-        "required");
+        "test.yaml:11:45: spec.containers[0].readinessProbe.httpGet.httpHeaders[0].name: "
+        "Required value");
 }
 
 TEST_CASE("probe timing fields must be positive (initialDelaySeconds may be 0)") {
@@ -97,12 +97,13 @@ TEST_CASE("probe timing fields must be positive (initialDelaySeconds may be 0)")
     CAPTURE(field);
     const std::string text = only_error(pod_with_probe(handler + "        " + field + ": 0\n"));
     CHECK(text.starts_with("test.yaml:12:"));
-    CHECK(text.ends_with(std::string("readinessProbe.") + field + ": must be between 1 and " +
-                         (std::string(field).ends_with("Threshold") ? "1000" : "86400") +
-                         ", got 0"));
+    CHECK(text.ends_with(
+        std::string("readinessProbe.") + field + ": Invalid value: 0: must be between 1 and " +
+        (std::string(field).ends_with("Threshold") ? "1000" : "86400") + ", inclusive"));
   }
   CHECK(only_error(pod_with_probe(handler + "        initialDelaySeconds: -1\n"))
-            .ends_with("initialDelaySeconds: must be between 0 and 86400, got -1"));
+            .ends_with(
+                "initialDelaySeconds: Invalid value: -1: must be between 0 and 86400, inclusive"));
 }
 
 TEST_CASE("exec probes are skipped with a warning, so real manifests still load") {

@@ -61,16 +61,17 @@ TEST_CASE("matchLabels must be a subset of the template labels") {
 TEST_CASE("a Deployment needs a non-empty selector and a template") {
   const LoadResult result = load(deployment("", "  replicas: 1\n"));
   REQUIRE(result.errors.size() == 2);
-  CHECK(result.errors[0].to_string() == "test.yaml:6:3: spec.selector: is required");
-  CHECK(result.errors[1].to_string() == "test.yaml:6:3: spec.template: is required");
+  CHECK(result.errors[0].to_string() == "test.yaml:6:3: spec.selector: Required value");
+  CHECK(result.errors[1].to_string() == "test.yaml:6:3: spec.template: Required value");
   CHECK(only_error(deployment("", "  selector: {matchLabels: {}}\n  template: {}\n")) ==
         "test.yaml:6:27: spec.selector.matchLabels: an empty selector is not allowed for a "
         "Deployment");
 }
 
 TEST_CASE("replicas must not be negative; names are RFC 1123 subdomains") {
-  CHECK(only_error(deployment("", "  replicas: -1\n" + template_spec.substr(14))) ==
-        "test.yaml:6:13: spec.replicas: must be between 0 and 1000000, got -1");
+  CHECK(
+      only_error(deployment("", "  replicas: -1\n" + template_spec.substr(14))) ==
+      "test.yaml:6:13: spec.replicas: Invalid value: -1: must be between 0 and 1000000, inclusive");
   CHECK(only_error("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: Web}\n" +
                    std::string("spec:\n") + template_spec)
             .starts_with("test.yaml:3:18: metadata.name: \"Web\" is not a valid name"));

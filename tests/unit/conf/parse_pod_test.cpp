@@ -67,16 +67,17 @@ TEST_CASE("Pod names are RFC 1123 subdomains; namespaces are labels") {
 TEST_CASE("containerPort must be present and in 1-65535; port names are IANA names") {
   const std::string head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n";
   CHECK(only_error(head + "    - ports: [{containerPort: 70000}]\n") ==
-        "test.yaml:6:31: spec.containers[0].ports[0].containerPort: must be between 1 and 65535, "
-        "got 70000");
+        "test.yaml:6:31: spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be "
+        "between 1 "
+        "and 65535, inclusive");
   CHECK(only_error(head + "    - ports: [{name: http}]\n") ==
-        "test.yaml:6:15: spec.containers[0].ports[0].containerPort: is required");
+        "test.yaml:6:15: spec.containers[0].ports[0].containerPort: Required value");
   CHECK(only_error(head + "    - ports: [{name: a-very-long-port-name, containerPort: 80}]\n")
             .starts_with("test.yaml:6:22: spec.containers[0].ports[0].name: \"a-very-long-port-"
                          "name\" is neither a port number nor a valid port name"));
   CHECK(only_error(head + "    - ports: [{name: http, containerPort: 80}]\n"
                           "    - ports: [{name: http, containerPort: 81}]\n") ==
-        "test.yaml:7:22: spec.containers[1].ports[0].name: duplicate port name \"http\" (also "
+        "test.yaml:7:22: spec.containers[1].ports[0].name: Duplicate value: \"http\" (also "
         "spec.containers[0].ports[0].name)");
 }
 

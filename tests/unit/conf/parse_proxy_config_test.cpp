@@ -147,7 +147,8 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
        "test.yaml:4:34: spec.nodePortAddresses[1]: \"eth0\" is not an IP address"},
       {"  dnsServers: [dns.example]\n",
        "test.yaml:4:16: spec.dnsServers[0]: \"dns.example\" is not ip[:port]"},
-      {"  workers: -1\n", "test.yaml:4:12: spec.workers: must be at least 0, got -1"},
+      {"  workers: -1\n",
+       "test.yaml:4:12: spec.workers: Invalid value: -1: must be greater than or equal to 0"},
       {"  loadBalancing: random\n",
        "test.yaml:4:18: spec.loadBalancing: unknown loadBalancing \"random\" (expected round-robin "
        "or least-connections)"},
@@ -157,16 +158,18 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
       {"  timeouts: {idle: 0s}\n",
        "test.yaml:4:20: spec.timeouts.idle: must be a positive duration"},
       {"  limits: {maxConnections: 0}\n",
-       "test.yaml:4:28: spec.limits.maxConnections: must be at least 1, got 0"},
+       "test.yaml:4:28: spec.limits.maxConnections: Invalid value: 0: must be greater than or "
+       "equal to 1"},
       {"  limits: {maxHeaderCount: 0}\n",
-       "test.yaml:4:28: spec.limits.maxHeaderCount: must be at least 1, got 0"},
+       "test.yaml:4:28: spec.limits.maxHeaderCount: Invalid value: 0: must be greater than or "
+       "equal to 1"},
       {"  timeouts: {requestBody: 0s}\n",
        "test.yaml:4:27: spec.timeouts.requestBody: must be a positive duration"},
       {"  limits: {maxBodyBytes: -5}\n",
        "test.yaml:4:26: spec.limits.maxBodyBytes: must be at least 0 (0: unlimited), got -5"},
       {"  outlierDetection: {maxEjectionPercent: 101}\n",
-       "test.yaml:4:42: spec.outlierDetection.maxEjectionPercent: must be between 0 and 100, got "
-       "101"},
+       "test.yaml:4:42: spec.outlierDetection.maxEjectionPercent: Invalid value: 101: must be "
+       "between 0 and 100, inclusive"},
       {"  outlierDetection: {enabled: maybe}\n",
        "test.yaml:4:31: spec.outlierDetection.enabled: expected true or false, got \"maybe\""},
       {"  outlierDetection: {baseEjectionTime: 5m, maxEjectionTime: 1m}\n",
@@ -176,7 +179,7 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
        "test.yaml:4:23: spec.accessLog.format: unknown format \"xml\" (expected text or json)"},
       {"  nodes: [{name: a, address: host-a}]\n",
        "test.yaml:4:30: spec.nodes[0].address: \"host-a\" is not an IP address"},
-      {"  nodes: [{name: a}]\n", "test.yaml:4:11: spec.nodes[0].address: is required"},
+      {"  nodes: [{name: a}]\n", "test.yaml:4:11: spec.nodes[0].address: Required value"},
       {"  timeouts: 5s\n", "test.yaml:4:13: spec.timeouts: expected a mapping"},
   };
   for (const Case& c : cases) {

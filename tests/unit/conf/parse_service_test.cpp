@@ -42,7 +42,7 @@ TEST_CASE("a named targetPort is kept as a name") {
 
 TEST_CASE("a missing port is an error at the port entry") {
   CHECK(only_error(service("  ports:\n    - name: http\n")) ==
-        "test.yaml:6:7: spec.ports[0].port: is required");
+        "test.yaml:6:7: spec.ports[0].port: Required value");
 }
 
 TEST_CASE("a Service without ports is an error unless headless") {
@@ -53,11 +53,14 @@ TEST_CASE("a Service without ports is an error unless headless") {
 
 TEST_CASE("port, targetPort and nodePort must be in 1-65535") {
   CHECK(only_error(service("  ports: [{port: 70000}]\n")) ==
-        "test.yaml:5:18: spec.ports[0].port: must be between 1 and 65535, got 70000");
+        "test.yaml:5:18: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, "
+        "inclusive");
   CHECK(only_error(service("  ports: [{port: 80, targetPort: -1}]\n")) ==
-        "test.yaml:5:34: spec.ports[0].targetPort: must be between 1 and 65535, got -1");
+        "test.yaml:5:34: spec.ports[0].targetPort: Invalid value: -1: must be between 1 and 65535, "
+        "inclusive");
   CHECK(only_error(service("  type: NodePort\n  ports: [{port: 80, nodePort: 65536}]\n")) ==
-        "test.yaml:6:32: spec.ports[0].nodePort: must be between 1 and 65535, got 65536");
+        "test.yaml:6:32: spec.ports[0].nodePort: Invalid value: 65536: must be between 1 and "
+        "65535, inclusive");
 }
 
 TEST_CASE("UDP and SCTP are rejected clearly; TCP is the default") {
@@ -72,7 +75,8 @@ TEST_CASE("every port needs a name when there is more than one") {
   const LoadResult result = load(service("  ports:\n    - port: 80\n    - port: 443\n"));
   REQUIRE(result.errors.size() == 2);
   CHECK(result.errors[0].to_string() ==
-        "test.yaml:6:7: spec.ports[0].name: a name is required when a Service has more than one "
+        "test.yaml:6:7: spec.ports[0].name: Required value: a name is required when a Service has "
+        "more than one "
         "port");
   CHECK(result.errors[1].field_path == "spec.ports[1].name");
 }
@@ -80,7 +84,7 @@ TEST_CASE("every port needs a name when there is more than one") {
 TEST_CASE("port names must be unique DNS labels") {
   CHECK(only_error(
             service("  ports:\n    - {name: http, port: 80}\n    - {name: http, port: 81}\n")) ==
-        "test.yaml:7:14: spec.ports[1].name: duplicate port name \"http\" (also spec.ports[0])");
+        "test.yaml:7:14: spec.ports[1].name: Duplicate value: \"http\" (also spec.ports[0])");
   CHECK(only_error(service("  ports: [{name: HTTP, port: 80}]\n")) ==
         "test.yaml:5:18: spec.ports[0].name: \"HTTP\" is not a valid port name (a lowercase DNS "
         "label)");
@@ -88,7 +92,7 @@ TEST_CASE("port names must be unique DNS labels") {
 
 TEST_CASE("the same port and protocol twice is an error") {
   CHECK(only_error(service("  ports:\n    - {name: a, port: 80}\n    - {name: b, port: 80}\n")) ==
-        "test.yaml:7:23: spec.ports[1].port: duplicate port 80/TCP (also spec.ports[0])");
+        "test.yaml:7:23: spec.ports[1].port: Duplicate value: 80/TCP (also spec.ports[0])");
 }
 
 TEST_CASE("sessionAffinity and its timeout") {
@@ -101,10 +105,10 @@ TEST_CASE("sessionAffinity and its timeout") {
       "  ports: [{port: 80}]\n  sessionAffinity: ClientIP\n"
       "  sessionAffinityConfig: {clientIP: {timeoutSeconds: ";
   CHECK(only_error(service(config + "0}}\n")) ==
-        "test.yaml:7:54: spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be between 1 "
-        "and 86400, got 0");
+        "test.yaml:7:54: spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: 0: "
+        "must be between 1 and 86400, inclusive");
   CHECK(only_error(service(config + "86401}}\n"))
-            .ends_with("must be between 1 and 86400, got 86401"));
+            .ends_with("Invalid value: 86401: must be between 1 and 86400, inclusive"));
   CHECK(only_error(service("  ports: [{port: 80}]\n  sessionAffinity: Sticky\n")) ==
         "test.yaml:6:20: spec.sessionAffinity: unknown sessionAffinity \"Sticky\" (expected None "
         "or ClientIP)");
@@ -124,7 +128,7 @@ TEST_CASE("Service names are RFC 1035 labels") {
                                        "\" is not a valid name: a DNS label (RFC 1035)"));
   }
   CHECK(only_error("apiVersion: v1\nkind: Service\nmetadata: {}\nspec: {ports: [{port: 80}]}\n") ==
-        "test.yaml:3:11: metadata.name: is required");
+        "test.yaml:3:11: metadata.name: Required value");
 }
 
 TEST_CASE("type must be ClusterIP, NodePort, LoadBalancer or ExternalName") {
@@ -144,7 +148,7 @@ TEST_CASE("an ExternalName Service is a DNS name: no ports needed, no ClusterIP,
   CHECK(snapshot.services[0].cluster_ip.empty());
   const std::string head =
       "apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec:\n  type: ExternalName\n";
-  CHECK(only_error(head) == "test.yaml:5:3: spec.externalName: is required");
+  CHECK(only_error(head) == "test.yaml:5:3: spec.externalName: Required value");
   CHECK(only_error(head + "  externalName: Not_A_Name\n")
             .starts_with("test.yaml:6:17: spec.externalName: Invalid value: \"Not_A_Name\": a "
                          "lowercase RFC 1123 subdomain must consist of"));
