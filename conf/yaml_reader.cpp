@@ -25,6 +25,40 @@ bool decode(const YamlNode& scalar, T& value) {
   return YAML::convert<T>::decode(text, value);
 }
 
+// A plain scalar YAML 1.1 resolves to a float, as the YAML library under kubectl
+// (go-yaml v2: yamlStyleFloat, and .inf/.nan) does: "1.5", "1e3", ".5", "-.inf".
+bool is_yaml_float(std::string_view text) {
+  for (std::string_view special : {".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"})
+    if (text == special ||
+        (text.size() == special.size() + 1 && (text[0] == '+' || text[0] == '-') &&
+         text.substr(1) == special && special[1] != 'n' && special[1] != 'N'))
+      return true;
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9')
+      ++i;
+    return i - start;
+  };
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (digits() == 0) return false;
+  } else {
+    if (digits() == 0) return false;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      digits();
+    }
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == text.size();
+}
+
 }  // namespace
 
 Field Field::child(const std::string& key) const {
@@ -183,11 +217,13 @@ Labels YamlReader::string_map(const Field& field) {
     }
     auto text = string(value);
     if (!text) continue;
-    // Integers and booleans, as manifest_json makes them JSON numbers and booleans (a float
-    // stays text there, to read back exactly, so it stays text here too).
+    // Numbers and booleans: kubectl's YAML makes them JSON numbers and booleans, which a
+    // map of strings refuses (manifest_json keeps a float as text to read it back exactly;
+    // it is refused here all the same).
     long long integer = 0;
     bool boolean = false;
-    if (!value.node.is_quoted() && (decode(value.node, integer) || decode(value.node, boolean))) {
+    if (!value.node.is_quoted() && (decode(value.node, integer) || decode(value.node, boolean) ||
+                                    is_yaml_float(value.node.scalar()))) {
       error(value, "expected a string, got " + *text + " (a YAML " +
                        (decode(value.node, boolean) ? "boolean" : "number") +
                        ", which Kubernetes refuses here; quote it: \"" + *text + "\")");

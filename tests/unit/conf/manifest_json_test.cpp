@@ -364,3 +364,23 @@ TEST_CASE("a missing path is an error, as for the loader") {
 
 }  // namespace
 }  // namespace svcproxy::conf
+
+// go-yaml v2 (under kubectl) resolves these plain scalars to floats: refused in a label, a
+// selector or an annotation; a version-like "1.2.3" or a quoted "1.5" is a string.
+TEST_CASE("a float where Kubernetes wants a string is refused; float-looking strings are not") {
+  const auto service = [](const std::string& value) {
+    return "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {version: " +
+           value + "}, ports: [{port: 80}]}\n";
+  };
+  for (const char* value : {"1.5", "1e3", ".5", "-2.", "+.inf", ".NaN"}) {
+    CAPTURE(value);
+    CHECK(svcproxy::conf::testing::only_error(service(value))
+              .ends_with(std::string("spec.selector.version: expected a string, got ") + value +
+                         " (a YAML number, which Kubernetes refuses here; quote it: \"" + value +
+                         "\")"));
+  }
+  for (const char* value : {"1.2.3", "'1.5'", "v1.5", "1.5a", "e3", "1e"}) {
+    CAPTURE(value);
+    CHECK(svcproxy::conf::load_text(service(value), "a.yaml").errors.empty());
+  }
+}
