@@ -137,9 +137,16 @@ void claim_explicit_node_port(const ServiceList& services, std::size_t i, const 
                           "-" + std::to_string(range.last),
                       object_name("Service", service.name)});
   } else if (const auto holder = pool.holder(port.node_port)) {
-    errors.push_back({port.node_port_location, port_path(service, port),
-                      node_port + " is already allocated by " + services[*holder].key(),
-                      object_name("Service", service.name)});
+    // One Service may give its TCP and UDP ports of a number the same nodePort
+    // (validateServicePort's Duplicate check is per protocol).
+    const bool other_transport_of_same_service =
+        *holder == i && std::none_of(service.ports.data(), &port, [&](const ServicePort& before) {
+          return before.node_port == port.node_port && before.transport == port.transport;
+        });
+    if (!other_transport_of_same_service)
+      errors.push_back({port.node_port_location, port_path(service, port),
+                        node_port + " is already allocated by " + services[*holder].key(),
+                        object_name("Service", service.name)});
   } else {
     pool.claim(port.node_port, i);
   }

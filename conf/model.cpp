@@ -20,6 +20,10 @@ const char* to_string(AppProtocol protocol) {
   return protocol == AppProtocol::Http ? "http" : "tcp";
 }
 
+const char* to_string(Transport transport) {
+  return transport == Transport::Udp ? "UDP" : "TCP";
+}
+
 const char* to_string(LoadBalancing policy) {
   return policy == LoadBalancing::LeastConnections ? "least-connections" : "round-robin";
 }

@@ -27,6 +27,8 @@ struct SourceLocation {
 
 enum class ServiceType { ClusterIP, NodePort, LoadBalancer, ExternalName };
 enum class AppProtocol { Tcp, Http };
+// spec.ports[].protocol: what the port carries (SCTP is refused).
+enum class Transport { Tcp, Udp };
 enum class SessionAffinity { None, ClientIP };
 enum class TrafficPolicy { Cluster, Local };
 enum class LoadBalancing { RoundRobin, LeastConnections };
@@ -53,7 +55,8 @@ struct ServicePort {
   int port = 0;
   PortRef target_port;  // defaults to `port`
   int node_port = 0;    // 0 for ClusterIP services; allocated for NodePort/LoadBalancer
-  AppProtocol app_protocol = AppProtocol::Tcp;
+  Transport transport = Transport::Tcp;
+  AppProtocol app_protocol = AppProtocol::Tcp;  // what a TCP port speaks
   std::string app_protocol_name;  // spec.ports[].appProtocol as written; empty when absent
   bool tls = false;  // terminates TLS (svcproxy.io/tls-ports; all ports when not given)
   // Speaks TLS to the pods (svcproxy.io/backend-protocol: https, or appProtocol https);
@@ -238,10 +241,14 @@ struct Timeouts {
   Duration drain = std::chrono::seconds(30);
   Duration request_body = std::chrono::seconds(60);   // between two reads of a request body
   Duration tls_handshake = std::chrono::seconds(10);  // accept to a finished TLS handshake
+  // A UDP session with no datagram either way for this long ends (kube-proxy's conntrack
+  // UDP timeout); the client's next datagram opens a new one.
+  Duration udp_idle = std::chrono::seconds(30);
 };
 
 struct Limits {
   int max_connections = 100000;               // per process, across all listeners
+  int max_udp_sessions = 100000;              // per process; the oldest idle one makes room
   int max_header_bytes = 64 * 1024;           // a request head; also the trailer section
   std::int64_t max_body_bytes = 0;            // 0: unlimited
   int max_request_line_bytes = 8192;          // method, target and version (414 above)
@@ -383,6 +390,7 @@ inline bool needs_health_check_node_port(const Service& service) {
          service.external_traffic_policy == TrafficPolicy::Local;
 }
 const char* to_string(AppProtocol protocol);
+const char* to_string(Transport transport);  // "TCP", "UDP"
 const char* to_string(LoadBalancing policy);
 const char* to_string(SessionAffinity affinity);
 const char* to_string(TrafficPolicy policy);

@@ -52,11 +52,13 @@ void parse_timeouts(YamlReader& reader, const Field& field, Timeouts& timeouts) 
   read_duration(reader, field.child("drain"), timeouts.drain, true);
   read_duration(reader, field.child("requestBody"), timeouts.request_body, false);
   read_duration(reader, field.child("tlsHandshake"), timeouts.tls_handshake, false);
+  read_duration(reader, field.child("udpIdle"), timeouts.udp_idle, false);
 }
 
 void parse_limits(YamlReader& reader, const Field& field, Limits& limits) {
   if (!field.present() || !reader.mapping(field)) return;
   read_int(reader, field.child("maxConnections"), 1, limits.max_connections);
+  read_int(reader, field.child("maxUdpSessions"), 1, limits.max_udp_sessions);
   read_int(reader, field.child("maxHeaderBytes"), 1, limits.max_header_bytes);
   read_int(reader, field.child("maxRequestLineBytes"), 1, limits.max_request_line_bytes);
   read_int(reader, field.child("maxHeaderCount"), 1, limits.max_header_count);

@@ -73,12 +73,17 @@ void parse_tls_annotations(YamlReader& reader, const Field& annotations, Service
                               "Service");
       continue;
     }
-    for (auto& port : service.ports)
-      if (matches(port)) port.tls = true;
+    for (auto& port : service.ports) {
+      if (!matches(port)) continue;
+      if (port.transport == Transport::Udp)
+        reader.error(ports, "\"" + item + "\" is a UDP port: svcproxy terminates TLS on TCP ports");
+      else
+        port.tls = true;
+    }
   }
   if (!ports.present())
     for (auto& port : service.ports)
-      port.tls = true;
+      port.tls = port.transport == Transport::Tcp;  // "every port": every TCP port
 }
 
 // TLS to the pods, as cloud load balancers' backend-protocol annotation turns it on (or a
@@ -144,14 +149,18 @@ struct ParsedPort {
   std::string protocol = "TCP";
 };
 
+// TCP and UDP (validateServicePort names SCTP too, which svcproxy does not carry).
 void parse_protocol(YamlReader& reader, const Field& field, ParsedPort& parsed) {
   auto protocol = reader.string(field);
   if (!protocol) return;
   parsed.protocol = *protocol;
-  if (*protocol == "UDP" || *protocol == "SCTP") {
-    reader.error(field, "protocol " + *protocol + " is not supported (TCP only)");
+  if (*protocol == "UDP") {
+    parsed.port.transport = Transport::Udp;
+  } else if (*protocol == "SCTP") {
+    reader.error(field, "Unsupported value: \"SCTP\": svcproxy carries \"TCP\" and \"UDP\"");
   } else if (*protocol != "TCP") {
-    reader.error(field, "unknown protocol \"" + *protocol + "\" (expected TCP)");
+    reader.error(field, "Unsupported value: \"" + *protocol +
+                            "\": supported values: \"SCTP\", \"TCP\", \"UDP\"");
   }
 }
 
@@ -216,6 +225,13 @@ ParsedPort parse_service_port(YamlReader& reader, const Field& field, ServiceTyp
     if (auto ref = reader.port_ref(target)) port.target_port = *ref;
   parse_node_port(reader, field.child("nodePort"), type, port);
   parse_app_protocol(reader, field.child("appProtocol"), port);
+  if (port.transport == Transport::Udp && port.app_protocol == AppProtocol::Http) {
+    reader.warning(field.child("appProtocol"),
+                   "appProtocol \"" + port.app_protocol_name +
+                       "\" on a UDP port: its datagrams are relayed as they are");
+    port.app_protocol = AppProtocol::Tcp;
+    port.backend_tls = false;
+  }
   return parsed;
 }
 

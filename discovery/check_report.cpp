@@ -59,7 +59,7 @@ Row make_row(const conf::Snapshot& snapshot, const PodIndex& pods, const conf::S
           conf::to_string(service.type),
           address + ":" + std::to_string(port.port),
           port.node_port != 0 ? std::to_string(port.node_port) : "-",
-          conf::to_string(port.app_protocol),
+          port.transport == conf::Transport::Udp ? "udp" : conf::to_string(port.app_protocol),
           conf::to_string(conf::effective_load_balancing(service, snapshot.proxy)),
           endpoints_column(snapshot, pods, service, port)};
 }

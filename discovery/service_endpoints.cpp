@@ -55,9 +55,8 @@ std::vector<lb::EndpointAddress> select_endpoints(const conf::Service& service,
   for (const conf::Pod* candidate : pods.select(service.namespace_name, service.selector)) {
     const conf::Pod& pod = *candidate;
     if (pod.pod_ip.empty() || pod.terminated()) continue;
-    // Service ports are TCP (conf refuses the others).
     const int target = port.target_port.is_named()
-                           ? find_named_port(pod, port.target_port.name, "TCP")
+                           ? find_named_port(pod, port.target_port.name, to_string(port.transport))
                            : port.target_port.number;
     if (target == 0) continue;
     selected.push_back({pod.namespace_name, pod.name, pod.pod_ip, target, pod.node_name,

@@ -39,6 +39,8 @@ void assign_route_key(std::string& key, const conf::Service& service, const conf
   key += service.name;
   key += ':';
   key += std::to_string(port.port);
+  // TCP and UDP may share a number in one Service (DNS does); TCP keys stay as they were.
+  if (port.transport == conf::Transport::Udp) key += "/UDP";
   switch (route) {
     case ExternalRoute::Cluster:
       break;

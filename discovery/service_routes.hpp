@@ -1,7 +1,8 @@
 // The routes of a service port and the one key each route's Backend is known by everywhere
-// (routing, listeners, logs, metrics, the admin API): "namespace/name:port", plus "@local"
-// or "@nodes" for the external routes. Listeners (server/control/listen_plan) and the
-// backends built for them must agree on these keys, so both ask here.
+// (routing, listeners, logs, metrics, the admin API): "namespace/name:port" ("...:53/UDP"
+// for a UDP port), plus "@local" or "@nodes" for the external routes. Listeners
+// (server/control/listen_plan) and the backends built for them must agree on these keys, so both
+// ask here.
 #pragma once
 
 #include <array>

@@ -49,7 +49,8 @@ json::array containers_json(const std::vector<conf::Container>& containers) {
 }
 
 json::object port_json(const conf::ServicePort& port) {
-  json::object out{{"name", port.name}, {"protocol", "TCP"}, {"port", port.port}};
+  json::object out{
+      {"name", port.name}, {"protocol", conf::to_string(port.transport)}, {"port", port.port}};
   if (port.target_port.is_named())
     out["targetPort"] = port.target_port.name;
   else
@@ -132,8 +133,8 @@ void add_subsets(const conf::ServicePort& port, const lb::Backend& backend,
     json::object subset;
     if (!addresses.first.empty()) subset["addresses"] = std::move(addresses.first);
     if (!addresses.second.empty()) subset["notReadyAddresses"] = std::move(addresses.second);
-    subset["ports"] =
-        json::array{json::object{{"name", port.name}, {"port", number}, {"protocol", "TCP"}}};
+    subset["ports"] = json::array{json::object{
+        {"name", port.name}, {"port", number}, {"protocol", conf::to_string(port.transport)}}};
     subsets.push_back(std::move(subset));
   }
 }
@@ -273,7 +274,7 @@ std::vector<json::object> endpoint_slices_json(const conf::Service& service,
       meta["labels"] = {{"kubernetes.io/service-name", service.name},
                         {"endpointslice.kubernetes.io/managed-by", "svcproxy.io"}};
       if (!service.created.rfc3339.empty()) meta["creationTimestamp"] = service.created.rfc3339;
-      json::object slice_port{{"port", number}, {"protocol", "TCP"}};
+      json::object slice_port{{"port", number}, {"protocol", conf::to_string(port.transport)}};
       if (!port.name.empty()) slice_port["name"] = port.name;
       slices.push_back({{"kind", "EndpointSlice"},
                         {"apiVersion", "discovery.k8s.io/v1"},

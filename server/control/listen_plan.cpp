@@ -8,7 +8,11 @@ namespace svcproxy::server {
 
 std::string ListenAddress::to_string() const {
   const bool v6 = ip.find(':') != std::string::npos;
-  return (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
+  std::string text = v6 ? "[" + ip + "]" : ip;
+  text += ':';
+  text += std::to_string(port);
+  if (udp) text += "/udp";
+  return text;
 }
 
 const char* to_string(ListenerRole role) {
@@ -32,7 +36,7 @@ void add_port_listeners(const conf::Service& service, const conf::ServicePort& p
         role == ListenerRole::ClusterIP
             ? discovery::internal_route(service)
             : discovery::external_route(service, proxy, role == ListenerRole::LoadBalancer);
-    plan.push_back({{ip, listen_port},
+    plan.push_back({{ip, listen_port, port.transport == conf::Transport::Udp},
                     discovery::route_key(service, port, route),
                     port.app_protocol,
                     role,

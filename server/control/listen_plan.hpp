@@ -14,6 +14,7 @@ namespace svcproxy::server {
 struct ListenAddress {
   std::string ip;
   int port = 0;
+  bool udp = false;  // a UDP port's socket; TCP and UDP of one ip:port are two addresses
 
   std::string to_string() const;
   friend auto operator<=>(const ListenAddress&, const ListenAddress&) = default;

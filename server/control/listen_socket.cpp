@@ -45,7 +45,8 @@ std::variant<int, ListenError> open_listen_socket(const ListenAddress& address, 
   socklen_t length = 0;
   if (!fill_sockaddr(address, storage, length))
     return ListenError{"cannot listen on " + address.to_string() + ": not an IP address"};
-  const int fd = ::socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int type = address.udp ? SOCK_DGRAM : SOCK_STREAM;
+  const int fd = ::socket(storage.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return error_for(address, "socket", errno);
   const int on = 1;
   const bool options_ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
@@ -54,14 +55,21 @@ std::variant<int, ListenError> open_listen_socket(const ListenAddress& address, 
   const int freebind = storage.ss_family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND;
   ::setsockopt(fd, level, freebind, &on, sizeof on);  // best effort: only helps non-local IPs
   if (storage.ss_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-  // Accepted sockets inherit both: no setsockopt(2) per connection.
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  enable_inq(fd);
+  if (!address.udp) {
+    // Accepted sockets inherit both: no setsockopt(2) per connection.
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    enable_inq(fd);
+  } else {
+    // Bursts of datagrams wait here while the worker is busy; the kernel caps the size
+    // at net.core.rmem_max.
+    const int buffer = 4 << 20;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  }
   const char* failed_step = !options_ok ? "setsockopt"
                             : ::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0
                                 ? "bind"
-                            : ::listen(fd, backlog) != 0 ? "listen"
-                                                         : nullptr;
+                            : !address.udp && ::listen(fd, backlog) != 0 ? "listen"
+                                                                         : nullptr;
   if (!failed_step) return fd;
   const int error = errno;
   ::close(fd);

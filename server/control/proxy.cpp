@@ -142,7 +142,8 @@ bool Proxy::apply(conf::Snapshot snapshot) {
     for (std::size_t w = 0; w < workers_.size(); ++w)
       workers_[w]->open_listener(*added[i], descriptors[i][w]);
     log(each, "listening on ", added[i]->address.to_string(), " for ", added[i]->backend_key, " (",
-        to_string(added[i]->role), ", ", conf::to_string(added[i]->protocol), ")");
+        to_string(added[i]->role), ", ",
+        added[i]->address.udp ? "udp" : conf::to_string(added[i]->protocol), ")");
   }
   if (each == LogLevel::Debug)
     log(LogLevel::Info, "listening on ", added.size(),

@@ -23,6 +23,7 @@ std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
   append(families, control_families(control_));
   append(families, local_fault_families(local_fault_counters()));
   append(families, tls_families(tls_counters()));
+  append(families, udp_families(udp_counters()));
   append(families, process_families());
   return families;
 }

@@ -281,4 +281,44 @@ std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters) 
   return {std::move(handshakes), std::move(failures), std::move(upstream)};
 }
 
+std::vector<prometheus::MetricFamily> udp_families(const UdpCounters& counters) {
+  const auto read = [](const UdpCounters::Counter& counter) {
+    return static_cast<double>(counter.load(std::memory_order_relaxed));
+  };
+  MetricFamily sessions{
+      "svcproxy_udp_sessions",
+      "UDP sessions open now (one per client address and listener).",
+      MetricType::Gauge,
+      {gauge({}, static_cast<double>(counters.sessions.load(std::memory_order_relaxed)))}};
+  MetricFamily ended{"svcproxy_udp_sessions_ended_total",
+                     "UDP sessions ended early: idle past timeouts.udpIdle (expired), the least "
+                     "recently active at limits.maxUdpSessions (evicted), or their pod stopped "
+                     "serving and the next datagram went to another (moved).",
+                     MetricType::Counter,
+                     {counter({{"reason", "expired"}}, read(counters.sessions_expired)),
+                      counter({{"reason", "evicted"}}, read(counters.sessions_evicted)),
+                      counter({{"reason", "moved"}}, read(counters.sessions_moved))}};
+  MetricFamily datagrams{
+      "svcproxy_udp_datagrams_total",
+      "UDP datagrams relayed, to pods and back to clients.",
+      MetricType::Counter,
+      {counter({{"direction", "to_pods"}}, read(counters.datagrams_to_pods)),
+       counter({{"direction", "to_clients"}}, read(counters.datagrams_to_clients))}};
+  MetricFamily bytes{"svcproxy_udp_bytes_total",
+                     "UDP payload bytes relayed, to pods and back to clients.",
+                     MetricType::Counter,
+                     {counter({{"direction", "to_pods"}}, read(counters.bytes_to_pods)),
+                      counter({{"direction", "to_clients"}}, read(counters.bytes_to_clients))}};
+  MetricFamily dropped{
+      "svcproxy_udp_dropped_total",
+      "UDP datagrams dropped: no pod may take them, a socket buffer was full or the pod's port "
+      "refused, or limits.maxUdpSessions was taken by other listeners.",
+      MetricType::Counter,
+      {counter({{"reason", "no_endpoint"}}, read(counters.dropped_no_endpoint)),
+       counter({{"reason", "send_failed"}}, read(counters.dropped_send_failed)),
+       counter({{"reason", "session_limit"}}, read(counters.dropped_session_limit))}};
+  return {std::move(sessions), std::move(ended), std::move(datagrams), std::move(bytes),
+          std::move(dropped)};
+}
+
 }  // namespace svcproxy::server

@@ -10,6 +10,7 @@
 #include "server/control/control_stats.hpp"
 #include "server/metrics/metrics.hpp"
 #include "server/tls/tls_counters.hpp"
+#include "server/udp/udp_counters.hpp"
 
 namespace svcproxy::server {
 
@@ -29,5 +30,9 @@ std::vector<prometheus::MetricFamily> local_fault_families(const LocalFaultCount
 // svcproxy_tls_handshakes_total{result="success",version}, and the failures by reason in
 // svcproxy_tls_handshake_errors_total{reason}.
 std::vector<prometheus::MetricFamily> tls_families(const TlsCounters& counters);
+
+// svcproxy_udp_sessions, _sessions_ended_total{reason}, _datagrams_total{direction},
+// _bytes_total{direction}, _dropped_total{reason}.
+std::vector<prometheus::MetricFamily> udp_families(const UdpCounters& counters);
 
 }  // namespace svcproxy::server

@@ -39,14 +39,20 @@ struct UdpRelay::Session {
   bool ended = false;
 };
 
+UdpCounters& udp_counters() {
+  static UdpCounters counters;
+  return counters;
+}
+
 UdpRelay::UdpRelay(asio::io_context& io, udp::socket listener, BackendLookup backend,
-                   UdpRelaySettings settings)
+                   UdpRelaySettings settings, UdpCounters& counters)
     : io_(io),
       listener_(std::move(listener)),
       backend_(std::move(backend)),
       settings_(settings),
       buffer_(kMaxDatagram + 1),
-      sweeper_(io) {
+      sweeper_(io),
+      counters_(counters) {
   boost::system::error_code ignored;
   listener_.non_blocking(true, ignored);  // replies are sent without waiting; a full buffer drops
 }
@@ -93,41 +99,47 @@ void UdpRelay::forward(const udp::endpoint& client, std::size_t size, lb::Clock:
       if (next != session->pod.endpoint()) {
         end_session(session);
         session = nullptr;
-        ++stats_.sessions_moved;
+        counters_.sessions_moved.fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
   if (!session) session = open_session(client, std::move(key), now);
-  if (!session) {
-    ++stats_.dropped_no_endpoint;
-    return;
-  }
+  if (!session) return;  // counted where it was refused
   touch(*session, now);
   boost::system::error_code error;
   session->upstream.send(asio::buffer(buffer_.data(), size), 0, error);
   if (error) {
-    ++stats_.dropped_send_failed;
+    counters_.dropped_send_failed.fetch_add(1, std::memory_order_relaxed);
     if (error == asio::error::connection_refused) end_session(session);  // the pod's port is shut
     return;
   }
-  ++stats_.datagrams_to_pods;
-  stats_.bytes_to_pods += size;
+  counters_.datagrams_to_pods.fetch_add(1, std::memory_order_relaxed);
+  counters_.bytes_to_pods.fetch_add(size, std::memory_order_relaxed);
 }
 
 UdpRelay::SessionPtr UdpRelay::open_session(const udp::endpoint& client, std::string key,
                                             lb::Clock::time_point now) {
   const lb::BackendPtr backend = backend_ ? backend_() : nullptr;
-  if (!backend) return nullptr;
+  if (!backend) {
+    counters_.dropped_no_endpoint.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
   const std::string ip = client.address().to_string();
   lb::EndpointPtr pod = backend->pick({ip, now, {}});
-  if (!pod) return nullptr;
+  if (!pod) {
+    counters_.dropped_no_endpoint.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
   boost::system::error_code error;
   const auto address = asio::ip::make_address(pod->address().ip, error);
   if (error) return nullptr;
-  if (sessions_.size() >= std::max<std::size_t>(settings_.max_sessions, 1) &&
-      !by_activity_.empty()) {
+  if (counters_.sessions.load(std::memory_order_relaxed) >= settings_.max_sessions) {
+    if (by_activity_.empty()) {
+      counters_.dropped_session_limit.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
     end_session(sessions_.at(by_activity_.back()->key));
-    ++stats_.sessions_evicted;
+    counters_.sessions_evicted.fetch_add(1, std::memory_order_relaxed);
   }
   auto session = std::make_shared<Session>(io_, client, key);
   const udp::endpoint target(address, static_cast<unsigned short>(pod->address().port));
@@ -140,7 +152,8 @@ UdpRelay::SessionPtr UdpRelay::open_session(const udp::endpoint& client, std::st
   by_activity_.push_front(session.get());
   session->activity = by_activity_.begin();
   sessions_.emplace(std::move(key), session);
-  ++stats_.sessions_opened;
+  counters_.sessions.fetch_add(1, std::memory_order_relaxed);
+  counters_.sessions_opened.fetch_add(1, std::memory_order_relaxed);
   asio::co_spawn(io_, reply_loop(shared_from_this(), session), asio::detached);
   return session;
 }
@@ -164,11 +177,11 @@ asio::awaitable<void> UdpRelay::reply_loop(std::shared_ptr<UdpRelay> self, Sessi
     boost::system::error_code send_error;
     self->listener_.send_to(asio::buffer(buffer.data(), size), session->client, 0, send_error);
     if (send_error) {
-      ++self->stats_.dropped_send_failed;
+      self->counters_.dropped_send_failed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    ++self->stats_.datagrams_to_clients;
-    self->stats_.bytes_to_clients += size;
+    self->counters_.datagrams_to_clients.fetch_add(1, std::memory_order_relaxed);
+    self->counters_.bytes_to_clients.fetch_add(size, std::memory_order_relaxed);
   }
 }
 
@@ -188,7 +201,7 @@ void UdpRelay::expire_idle(lb::Clock::time_point now) {
   while (!by_activity_.empty() &&
          now - by_activity_.back()->last_active >= settings_.idle_timeout) {
     end_session(sessions_.at(by_activity_.back()->key));
-    ++stats_.sessions_expired;
+    counters_.sessions_expired.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -207,6 +220,7 @@ void UdpRelay::end_session(const SessionPtr& ending) {
   session->pod.release();
   by_activity_.erase(session->activity);
   sessions_.erase(session->key);
+  counters_.sessions.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace svcproxy::server

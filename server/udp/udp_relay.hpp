@@ -6,6 +6,7 @@
 // Everything runs on the worker's io_context; nothing here is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -20,26 +21,15 @@
 
 #include "conf/model.hpp"
 #include "lb/backend.hpp"
+#include "server/udp/udp_counters.hpp"
 
 namespace svcproxy::server {
 
 struct UdpRelaySettings {
   conf::Duration idle_timeout = std::chrono::seconds(30);  // timeouts.udpIdle
-  std::size_t max_sessions = 65536;                        // this relay's share of maxUdpSessions
-};
-
-// What one relay did, for /metrics and tests.
-struct UdpRelayStats {
-  std::uint64_t sessions_opened = 0;
-  std::uint64_t sessions_expired = 0;  // idle past idle_timeout
-  std::uint64_t sessions_evicted = 0;  // the oldest idle one, to make room at max_sessions
-  std::uint64_t sessions_moved = 0;    // their pod stopped serving: another was picked
-  std::uint64_t datagrams_to_pods = 0;
-  std::uint64_t datagrams_to_clients = 0;
-  std::uint64_t bytes_to_pods = 0;
-  std::uint64_t bytes_to_clients = 0;
-  std::uint64_t dropped_no_endpoint = 0;  // no pod may take it: dropped, as kube-proxy
-  std::uint64_t dropped_send_failed = 0;  // a socket buffer was full or the pod refused
+  // limits.maxUdpSessions: across every relay counting into the same UdpCounters. At the
+  // bound a relay evicts its least recently active session; one with none drops.
+  std::int64_t max_sessions = 100000;
 };
 
 class UdpRelay : public std::enable_shared_from_this<UdpRelay> {
@@ -48,7 +38,8 @@ class UdpRelay : public std::enable_shared_from_this<UdpRelay> {
   using BackendLookup = std::function<lb::BackendPtr()>;
 
   UdpRelay(boost::asio::io_context& io, boost::asio::ip::udp::socket listener,
-           BackendLookup backend, UdpRelaySettings settings);
+           BackendLookup backend, UdpRelaySettings settings,
+           UdpCounters& counters = udp_counters());
   ~UdpRelay();
   UdpRelay(const UdpRelay&) = delete;
   UdpRelay& operator=(const UdpRelay&) = delete;
@@ -60,7 +51,7 @@ class UdpRelay : public std::enable_shared_from_this<UdpRelay> {
   void set_backend(BackendLookup backend) { backend_ = std::move(backend); }
 
   std::size_t session_count() const { return sessions_.size(); }
-  const UdpRelayStats& stats() const { return stats_; }
+  const UdpCounters& counters() const { return counters_; }
 
  private:
   struct Session;
@@ -88,7 +79,7 @@ class UdpRelay : public std::enable_shared_from_this<UdpRelay> {
   std::list<Session*> by_activity_;  // most recently active first
   std::vector<char> buffer_;
   boost::asio::steady_timer sweeper_;
-  UdpRelayStats stats_;
+  UdpCounters& counters_;
   bool closed_ = false;
 };
 

@@ -36,6 +36,9 @@ Worker::~Worker() {
   join();
   // Acceptors must go while io_ (declared last, destroyed first) still exists.
   listeners_.clear();
+  for (auto& [address, relay] : udp_relays_)
+    relay->close();
+  udp_relays_.clear();
   // Pooled sockets belong to io_, which is destroyed before context_.
   WorkerResources& resources = context_.resources();
   resources.upstream_pool.clear();
@@ -65,12 +68,43 @@ void Worker::stop() {
 }
 
 void Worker::publish(RoutingTablePtr routes) {
-  asio::post(io_,
-             [this, routes = std::move(routes)]() mutable { context_.publish(std::move(routes)); });
+  asio::post(io_, [this, routes = std::move(routes)]() mutable {
+    context_.publish(std::move(routes));
+    for (auto& [address, relay] : udp_relays_)
+      relay->set_settings(udp_settings());
+  });
+}
+
+UdpRelaySettings Worker::udp_settings() const {
+  const RoutingTablePtr& routes = context_.routes();
+  if (!routes) return {};
+  return {routes->settings.timeouts.udp_idle, routes->settings.limits.max_udp_sessions};
+}
+
+UdpRelay::BackendLookup Worker::backend_lookup(std::string backend_key) const {
+  return [this, key = std::move(backend_key)]() -> lb::BackendPtr {
+    const RoutingTablePtr& routes = context_.routes();
+    return routes ? routes->find(key) : nullptr;
+  };
+}
+
+void Worker::open_udp_listener(const ListenerSpec& spec, int socket_fd) {
+  const bool v6 = spec.address.ip.find(':') != std::string::npos;
+  asio::ip::udp::socket socket(io_, v6 ? asio::ip::udp::v6() : asio::ip::udp::v4(), socket_fd);
+  // The route in force for this listener, looked up per new session: a reload that
+  // replaces the Backend (or the key) reaches sessions opened after it.
+  auto relay = std::make_shared<UdpRelay>(io_, std::move(socket), backend_lookup(spec.backend_key),
+                                          udp_settings());
+  relay->start();
+  udp_relays_[spec.address] = std::move(relay);
 }
 
 void Worker::open_listener(ListenerSpec spec, int listening_fd) {
   asio::post(io_, [this, spec = std::move(spec), listening_fd] {
+    if (spec.address.udp) {
+      open_udp_listener(spec, listening_fd);
+      return;
+    }
     const bool v6 = spec.address.ip.find(':') != std::string::npos;
     auto listener = std::make_shared<Listener>(
         Listener{spec, tcp::acceptor(io_, v6 ? tcp::v6() : tcp::v4(), listening_fd)});
@@ -83,6 +117,10 @@ void Worker::open_listener(ListenerSpec spec, int listening_fd) {
 
 void Worker::update_listener(ListenerSpec spec) {
   asio::post(io_, [this, spec = std::move(spec)] {
+    if (const auto relay = udp_relays_.find(spec.address); relay != udp_relays_.end()) {
+      relay->second->set_backend(backend_lookup(spec.backend_key));
+      return;
+    }
     const auto found = listeners_.find(spec.address);
     if (found != listeners_.end()) found->second->spec = spec;
   });
@@ -90,6 +128,11 @@ void Worker::update_listener(ListenerSpec spec) {
 
 void Worker::close_listener(ListenAddress address) {
   asio::post(io_, [this, address] {
+    if (const auto relay = udp_relays_.find(address); relay != udp_relays_.end()) {
+      relay->second->close();
+      udp_relays_.erase(relay);
+      return;
+    }
     const auto found = listeners_.find(address);
     if (found == listeners_.end()) return;
     boost::system::error_code ignored;
@@ -107,6 +150,10 @@ void Worker::drain(std::function<void()> on_drained) {
       listener->acceptor.close(ignored);
     }
     listeners_.clear();
+    // UDP has no connection to finish: its sessions end with the drain's start.
+    for (auto& [address, relay] : udp_relays_)
+      relay->close();
+    udp_relays_.clear();
     // Keep-alive connections between requests close now; busy ones after their response.
     context_.deadlines().close_idle_sessions();
     context_.resources().upstream_pool.clear();

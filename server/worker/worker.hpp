@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "server/control/listen_plan.hpp"
+#include "server/udp/udp_relay.hpp"
 #include "server/worker/routing_table.hpp"
 #include "server/worker/worker_context.hpp"
 
@@ -43,6 +44,11 @@ class Worker {
  private:
   struct Listener;
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
+  void open_udp_listener(const ListenerSpec& spec, int socket_fd);
+  // A UDP listener's relay settings from the routing table in force.
+  UdpRelaySettings udp_settings() const;
+  // The Backend of `backend_key` in the routing table in force when it is called.
+  UdpRelay::BackendLookup backend_lookup(std::string backend_key) const;
   void start_session(boost::asio::ip::tcp::socket socket,
                      const boost::asio::ip::tcp::endpoint& peer, const ListenerSpec& spec);
   void session_ended();
@@ -52,6 +58,7 @@ class Worker {
   const int index_;
   std::atomic<int>& open_connections_;
   std::map<ListenAddress, std::shared_ptr<Listener>> listeners_;
+  std::map<ListenAddress, std::shared_ptr<UdpRelay>> udp_relays_;
   std::size_t sessions_ = 0;
   std::function<void()> on_drained_;
   std::thread thread_;

@@ -28,6 +28,9 @@ logged as `seen` (so it "ran"), and then, without any answer, the connection is 
 eof mode (raw TCP): reads until the client shuts down its write side, then answers
 "NAME length=N sha256=HEX\n" and closes — it can only answer if half-close got through.
 
+udp mode: HTTP as in http mode on TCP, and on UDP at the same address every datagram is
+answered with "NAME:" followed by the datagram (an echo that names the pod)
+
 reset mode (raw TCP): accepts every connection and closes it at once with an RST
 (SO_LINGER 0) — a broken pod whose port is open.
 """
@@ -255,11 +258,22 @@ def serve_reset(address):
         conn.close()
 
 
+def serve_udp_echo(address, name):
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.bind(address)
+    prefix = name.encode() + b":"
+    while True:
+        data, peer = sock.recvfrom(65535)
+        sock.sendto(prefix + data, peer)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True)
     parser.add_argument("--listen", required=True, help="IP:PORT")
-    parser.add_argument("--mode", choices=["http", "eof", "reset"], default="http")
+    parser.add_argument("--mode", choices=["http", "eof", "reset", "udp"], default="http")
     parser.add_argument("--delay", type=float, default=0.0,
                         help="seconds before every answer (http mode)")
     parser.add_argument("--record", action="store_true",
@@ -280,6 +294,9 @@ def main():
     Handler.fail_how = args.fail_how
     Handler.record = args.record or bool(Handler.fail_methods)
     Handler.pod_name = args.name
+    if args.mode == "udp":
+        threading.Thread(target=serve_udp_echo, args=((host, int(port)), args.name),
+                         daemon=True).start()
     server = ThreadingHTTPServer((host, int(port)), Handler)
     print("ready", flush=True)
     server.serve_forever()

@@ -65,7 +65,7 @@ spec:
     port: 70000
   - name: b
     port: 53
-    protocol: UDP
+    protocol: SCTP
 ---
 apiVersion: v1
 kind: Pod

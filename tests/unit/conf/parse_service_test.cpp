@@ -63,11 +63,24 @@ TEST_CASE("port, targetPort and nodePort must be in 1-65535") {
         "65535, inclusive");
 }
 
-TEST_CASE("UDP and SCTP are rejected clearly; TCP is the default") {
-  CHECK(only_error(service("  ports: [{port: 53, protocol: UDP}]\n")) ==
-        "test.yaml:5:32: spec.ports[0].protocol: protocol UDP is not supported (TCP only)");
+// validateServicePort: TCP, UDP and SCTP; svcproxy carries TCP and UDP, and one Service may
+// use a port number for both (a DNS Service does).
+TEST_CASE("UDP ports load, TCP and UDP may share a number, SCTP is refused clearly") {
+  const Snapshot dns = load_ok(
+      service("  ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: "
+              "TCP}]\n"));
+  REQUIRE(dns.services[0].ports.size() == 2);
+  CHECK(dns.services[0].ports[0].transport == Transport::Udp);
+  CHECK(dns.services[0].ports[1].transport == Transport::Tcp);
   CHECK(only_error(service("  ports: [{port: 53, protocol: SCTP}]\n")) ==
-        "test.yaml:5:32: spec.ports[0].protocol: protocol SCTP is not supported (TCP only)");
+        "test.yaml:5:32: spec.ports[0].protocol: Unsupported value: \"SCTP\": svcproxy carries "
+        "\"TCP\" and \"UDP\"");
+  CHECK(only_error(service("  ports: [{port: 53, protocol: QUIC}]\n")) ==
+        "test.yaml:5:32: spec.ports[0].protocol: Unsupported value: \"QUIC\": supported values: "
+        "\"SCTP\", \"TCP\", \"UDP\"");
+  CHECK(only_error(service("  ports: [{name: a, port: 53, protocol: UDP}, {name: b, port: 53, "
+                           "protocol: UDP}]\n"))
+            .ends_with("Duplicate value: 53/UDP (also spec.ports[0])"));
   CHECK(load(service("  ports: [{port: 53, protocol: TCP}]\n")).ok());
 }
 
@@ -353,7 +366,7 @@ TEST_CASE("fields Kubernetes acts on and svcproxy does not load with one warning
 
 TEST_CASE("all errors of one Service are collected") {
   const LoadResult result = load(service(
-      "  type: Bogus\n  ports:\n    - {port: 0, protocol: UDP}\n    - {name: UPPER, port: 80}\n"));
+      "  type: Bogus\n  ports:\n    - {port: 0, protocol: SCTP}\n    - {name: UPPER, port: 80}\n"));
   CHECK(result.errors.size() == 5);
 }
 

@@ -54,6 +54,7 @@ struct Fixture {
   EchoPod a{io, "web-a"};
   EchoPod b{io, "web-b"};
   lb::BackendPtr backend;
+  UdpCounters counters;
   std::shared_ptr<UdpRelay> relay;
   udp::endpoint service;
 
@@ -68,7 +69,7 @@ struct Fixture {
     listener.bind({kLoopback, 0});
     service = listener.local_endpoint();
     relay = std::make_shared<UdpRelay>(
-        io, std::move(listener), [this] { return backend; }, settings);
+        io, std::move(listener), [this] { return backend; }, settings, counters);
     relay->start();
   }
   ~Fixture() { relay->close(); }
@@ -128,8 +129,8 @@ TEST_CASE("UDP: a client's datagrams go to one pod and replies come from the Ser
   const std::string reply = f.exchange(client, large).first;
   CHECK(reply.size() == pod.size() + 1 + large.size());
   CHECK(reply.substr(pod.size() + 1) == large);
-  CHECK(f.relay->stats().datagrams_to_pods == 7);
-  CHECK(f.relay->stats().datagrams_to_clients == 7);
+  CHECK(f.counters.datagrams_to_pods.load() == 7);
+  CHECK(f.counters.datagrams_to_clients.load() == 7);
 }
 
 TEST_CASE("UDP: sessions of different clients are balanced over the pods") {
@@ -150,14 +151,14 @@ TEST_CASE("UDP: a session whose pod stops serving moves to another pod on its ne
   (before == "web-a" ? f.a : f.b).endpoint()->set_terminating();
   const std::string after = pod_of(f.exchange(client, "y").first);
   CHECK(after != before);
-  CHECK(f.relay->stats().sessions_moved == 1);
+  CHECK(f.counters.sessions_moved.load() == 1);
   // A terminating pod still serves when no other can (Kubernetes' terminating-endpoint
   // rule); once neither is ready, nothing does.
   CHECK(pod_of(f.exchange(client, "y2").first) == after);
   f.a.endpoint()->set_ready(false);
   f.b.endpoint()->set_ready(false);
   CHECK(f.exchange(client, "z").first.empty());
-  CHECK(f.relay->stats().dropped_no_endpoint == 1);
+  CHECK(f.counters.dropped_no_endpoint.load() == 1);
   CHECK(f.relay->session_count() == 0);
 }
 
@@ -168,7 +169,7 @@ TEST_CASE("UDP: idle sessions expire after timeouts.udpIdle") {
   CHECK(f.relay->session_count() == 1);
   f.run_for(std::chrono::milliseconds(300));
   CHECK(f.relay->session_count() == 0);
-  CHECK(f.relay->stats().sessions_expired == 1);
+  CHECK(f.counters.sessions_expired.load() == 1);
 }
 
 TEST_CASE("UDP: at maxUdpSessions the least recently active session is evicted") {
@@ -179,11 +180,11 @@ TEST_CASE("UDP: at maxUdpSessions the least recently active session is evicted")
   f.exchange(one, "1 again");  // two is now the oldest idle
   CHECK_FALSE(f.exchange(three, "3").first.empty());
   CHECK(f.relay->session_count() == 2);
-  CHECK(f.relay->stats().sessions_evicted == 1);
-  CHECK(f.relay->stats().sessions_opened == 3);
+  CHECK(f.counters.sessions_evicted.load() == 1);
+  CHECK(f.counters.sessions_opened.load() == 3);
   // Evicted, not refused: two's next datagram opens a session again (evicting one).
   CHECK_FALSE(f.exchange(two, "2 again").first.empty());
-  CHECK(f.relay->stats().sessions_evicted == 2);
+  CHECK(f.counters.sessions_evicted.load() == 2);
 }
 
 TEST_CASE("UDP: ClientIP affinity keeps a client address on one pod across its sessions") {
@@ -191,7 +192,7 @@ TEST_CASE("UDP: ClientIP affinity keeps a client address on one pod across its s
   udp::socket one = f.client(), two = f.client();  // one client IP, two ports
   const std::string first = pod_of(f.exchange(one, "1").first);
   CHECK(pod_of(f.exchange(two, "2").first) == first);  // a new session (one evicted), same pod
-  CHECK(f.relay->stats().sessions_evicted == 1);
+  CHECK(f.counters.sessions_evicted.load() == 1);
 }
 
 TEST_CASE("UDP: with no pod a datagram is dropped and counted") {
@@ -200,6 +201,6 @@ TEST_CASE("UDP: with no pod a datagram is dropped and counted") {
   f.b.endpoint()->set_ready(false);
   udp::socket client = f.client();
   CHECK(f.exchange(client, "x").first.empty());
-  CHECK(f.relay->stats().dropped_no_endpoint == 1);
+  CHECK(f.counters.dropped_no_endpoint.load() == 1);
   CHECK(f.relay->session_count() == 0);
 }
