@@ -269,6 +269,7 @@ def main():
     parser.add_argument("--fail-how", choices=["reset", "close"], default="reset")
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
+    host = host.strip("[]")  # "[fd00::1]:8080" or "fd00::1:8080": an IPv6 pod
     if args.mode == "eof":
         serve_eof((host, int(port)), args.name)
         return
@@ -280,7 +281,11 @@ def main():
     Handler.fail_how = args.fail_how
     Handler.record = args.record or bool(Handler.fail_methods)
     Handler.pod_name = args.name
-    server = ThreadingHTTPServer((host, int(port)), Handler)
+    server_class = ThreadingHTTPServer
+    if ":" in host:
+        server_class = type("ThreadingHTTPServer6", (ThreadingHTTPServer,),
+                            {"address_family": socket.AF_INET6})
+    server = server_class((host, int(port)), Handler)
     print("ready", flush=True)
     server.serve_forever()
 
