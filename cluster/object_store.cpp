@@ -285,6 +285,13 @@ json::object stored_form(const conf::ManifestObject& object, const json::object*
 
 }  // namespace store_detail
 
+std::optional<std::string> unsupported_service_cidr(const conf::ProxySettings& proxy) {
+  if (conf::parse_ipv4_cidr(proxy.service_cidr)) return std::nullopt;
+  return "serviceCIDR \"" + proxy.service_cidr +
+         "\": cluster mode allocates IPv4 ClusterIPs only (an IPv6 or dual-stack serviceCIDR "
+         "works in file mode)";
+}
+
 StoreSettings store_settings(const conf::ProxySettings& proxy, const std::string& prefix) {
   StoreSettings settings{RegistryLayout(prefix), {}, proxy.service_cidr, proxy.node_port_range};
   if (auto cidr = conf::parse_ipv4_cidr(proxy.service_cidr)) settings.service_cidr = *cidr;

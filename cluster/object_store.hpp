@@ -32,6 +32,10 @@ struct StoreSettings {
   int max_attempts = 64;  // lost races before giving up
 };
 
+// Why cluster mode cannot run with `proxy`'s serviceCIDR: its etcd allocation is IPv4 only,
+// so an IPv6 or dual-stack serviceCIDR (file mode only, so far) is refused.
+std::optional<std::string> unsupported_service_cidr(const conf::ProxySettings& proxy);
+
 // serviceCIDR and nodePortRange of `proxy`, under `prefix`.
 StoreSettings store_settings(const conf::ProxySettings& proxy, const std::string& prefix);
 

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "conf/ip_families.hpp"
+
 namespace svcproxy::conf {
 namespace {
 
@@ -78,33 +80,86 @@ std::uint64_t reserved_cluster_ip_band(std::uint64_t usable) {
   return std::min<std::uint64_t>(std::max<std::uint64_t>(16, usable / 16), 256);
 }
 
-Pool cluster_ip_pool(const Ipv4Cidr& cidr, std::size_t services) {
-  const std::uint64_t usable = cidr.size() - 2;  // without network and broadcast
-  return Pool(std::uint64_t{cidr.network} + 1, usable, reserved_cluster_ip_band(usable), services);
+// The addresses of a range ClusterIPs come from, as offsets from its network address, as
+// Kubernetes' ipallocator has them: never the network address (IPv6: the subnet-router
+// anycast address), nor IPv4's broadcast address; of IPv6 only the first 65536 addresses
+// (the size of its bitmap).
+std::uint64_t usable_cluster_ips(const IpCidr& range) {
+  if (range.family == IpFamily::IPv4) return (std::uint64_t{1} << range.host_bits()) - 2;
+  return (std::uint64_t{1} << std::min(range.host_bits(), 16)) - 1;
 }
 
-void claim_explicit_cluster_ip(const ServiceList& services, std::size_t i, Pool& pool,
-                               const std::string& cidr_text, Diagnostics& errors) {
+// One range of serviceCIDR with who holds what in it.
+struct RangePool {
+  const IpCidr* range;
+  Pool pool;
+  std::string text;  // "fd00:10:96::/112", for messages
+};
+
+RangePool cluster_ip_pool(const IpCidr& range, std::size_t services) {
+  const std::uint64_t usable = usable_cluster_ips(range);
+  return {&range, Pool(1, usable, reserved_cluster_ip_band(usable), services), range.to_string()};
+}
+
+RangePool* pool_of(std::vector<RangePool>& pools, IpFamily family) {
+  for (auto& pool : pools)
+    if (pool.range->family == family) return &pool;
+  return nullptr;
+}
+
+// A written ClusterIP (spec.clusterIP, or spec.clusterIPs[1] of a dual-stack Service) of a
+// family the cluster has (ip_family_fields reported the others).
+void claim_explicit_cluster_ip(const ServiceList& services, std::size_t i, bool secondary,
+                               std::vector<RangePool>& pools, Diagnostics& errors) {
   const Service& service = services[i];
-  auto address = parse_ipv4(service.cluster_ip);
-  if (!address || !pool.contains(*address)) {
-    errors.push_back(
-        {service.cluster_ip_location, "spec.clusterIP",
-         "clusterIP " + service.cluster_ip + " is not a usable address of serviceCIDR " + cidr_text,
-         object_name("Service", service.name)});
-  } else if (const auto holder = pool.holder(*address)) {
-    errors.push_back(
-        {service.cluster_ip_location, "spec.clusterIP",
-         "clusterIP " + service.cluster_ip + " is already allocated by " + services[*holder].key(),
-         object_name("Service", service.name)});
+  const std::string& ip = secondary ? service.secondary_cluster_ip : service.cluster_ip;
+  const auto family = ip_family_of(ip);
+  RangePool* pool = family ? pool_of(pools, *family) : nullptr;
+  if (!pool) return;
+  const SourceLocation& at =
+      secondary ? service.secondary_cluster_ip_location : service.cluster_ip_location;
+  const char* path = secondary ? "spec.clusterIPs[1]" : "spec.clusterIP";
+  const auto offset = pool->range->offset_of(ip);
+  if (!offset || !pool->pool.contains(*offset)) {
+    errors.push_back({at, path,
+                      "clusterIP " + ip + " is not a usable address of serviceCIDR " + pool->text,
+                      object_name("Service", service.name)});
+  } else if (const auto holder = pool->pool.holder(*offset)) {
+    errors.push_back({at, path,
+                      "clusterIP " + ip + " is already allocated by " + services[*holder].key(),
+                      object_name("Service", service.name)});
   } else {
-    pool.claim(*address, i);
+    pool->pool.claim(*offset, i);
   }
 }
 
-bool wants_cluster_ip(const Service& service) {
-  return service.cluster_ip.empty() && !service.headless && !service.name.empty() &&
-         service.type != ServiceType::ExternalName;
+// Whether a Service still lacks one of the ClusterIPs its families call for.
+bool wants_cluster_ip(const Service& service, const IpFamilyFields& fields) {
+  if (service.headless || service.name.empty() || service.type == ServiceType::ExternalName)
+    return false;
+  return service.cluster_ip.empty() ||
+         (fields.families.size() == 2 && service.secondary_cluster_ip.empty());
+}
+
+// Picks the ClusterIPs a Service lacks, family by family (clusterIPs[k] is of ipFamilies[k]).
+void allocate_missing_cluster_ips(ServiceList& services, std::size_t i,
+                                  const IpFamilyFields& fields, std::vector<RangePool>& pools,
+                                  Diagnostics& errors) {
+  for (std::size_t k = 0; k < fields.families.size() && k < 2; ++k) {
+    const Service& service = services[i];
+    if (!(k == 0 ? service.cluster_ip : service.secondary_cluster_ip).empty()) continue;
+    RangePool* pool = pool_of(pools, fields.families[k]);
+    if (!pool) continue;
+    auto offset = pool->pool.pick(stable_hash(service.key()));
+    if (!offset) {
+      errors.push_back({service.location, k == 0 ? "spec.clusterIP" : "spec.clusterIPs[1]",
+                        "serviceCIDR " + pool->text + " has no free address left"});
+      continue;
+    }
+    pool->pool.claim(*offset, i);
+    Service& changed = services.mutate(i);
+    (k == 0 ? changed.cluster_ip : changed.secondary_cluster_ip) = pool->range->address_at(*offset);
+  }
 }
 
 // NodePorts a Service may hold (written ones are claimed) ...
@@ -220,27 +275,35 @@ int reserved_node_port_band(int size) {
 
 // Only the Services that get a value are changed, through ServiceList::mutate: the others
 // stay shared with the document cache and the previous snapshot.
-void allocate_cluster_ips(ServiceList& services, const Ipv4Cidr& cidr, Diagnostics& errors) {
-  Pool pool = cluster_ip_pool(cidr, services.size());
-  const std::string cidr_text =
-      format_ipv4(cidr.network) + "/" + std::to_string(cidr.prefix_length);
-  for (std::size_t i = 0; i < services.size(); ++i)
-    if (!services[i].cluster_ip.empty())
-      claim_explicit_cluster_ip(services, i, pool, cidr_text, errors);
-  // Sorting 10,000 names for nothing shows in a reload: most Services carry their IP.
-  if (std::none_of(services.begin(), services.end(), wants_cluster_ip)) return;
-  for (const std::size_t i : in_name_order(services)) {
-    const Service& service = services[i];
-    if (!wants_cluster_ip(service)) continue;
-    auto address = pool.pick(stable_hash(service.key()));
-    if (!address) {
-      errors.push_back({service.location, "spec.clusterIP",
-                        "serviceCIDR " + cidr_text + " has no free address left"});
-      continue;
-    }
-    pool.claim(*address, i);
-    services.mutate(i).cluster_ip = format_ipv4(static_cast<std::uint32_t>(*address));
+void allocate_cluster_ips(ServiceList& services, const ServiceCidr& cidr, Diagnostics& errors) {
+  std::vector<RangePool> pools;
+  pools.reserve(cidr.ranges.size());
+  for (const auto& range : cidr.ranges)
+    pools.push_back(cluster_ip_pool(range, services.size()));
+  // A Service the cluster's families cannot satisfy gets nothing (and claims nothing).
+  std::vector<std::optional<IpFamilyFields>> fields(services.size());
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const std::size_t before = errors.size();
+    IpFamilyFields settled = ip_family_fields(services[i], cidr, &errors);
+    if (errors.size() == before) fields[i] = std::move(settled);
   }
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    if (!fields[i] || services[i].headless) continue;
+    if (!services[i].cluster_ip.empty())
+      claim_explicit_cluster_ip(services, i, false, pools, errors);
+    if (!services[i].secondary_cluster_ip.empty())
+      claim_explicit_cluster_ip(services, i, true, pools, errors);
+  }
+  const auto wants = [&](std::size_t i) {
+    return fields[i] && wants_cluster_ip(services[i], *fields[i]);
+  };
+  // Sorting 10,000 names for nothing shows in a reload: most Services carry their IP.
+  bool any = false;
+  for (std::size_t i = 0; i < services.size() && !any; ++i)
+    any = wants(i);
+  if (!any) return;
+  for (const std::size_t i : in_name_order(services))
+    if (wants(i)) allocate_missing_cluster_ips(services, i, *fields[i], pools, errors);
 }
 
 void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnostics& errors) {
@@ -289,9 +352,10 @@ void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnost
 }
 
 void allocate(Snapshot& snapshot, Diagnostics& errors) {
-  // The ProxyConfig parser accepted only a valid CIDR, so this parse cannot fail.
-  if (auto cidr = parse_ipv4_cidr(snapshot.proxy.service_cidr))
-    allocate_cluster_ips(snapshot.services, *cidr, errors);
+  // The ProxyConfig parser accepted only a valid serviceCIDR, so this parse cannot fail.
+  const auto cidr = parse_service_cidr(snapshot.proxy.service_cidr);
+  if (const auto* ranges = std::get_if<ServiceCidr>(&cidr))
+    allocate_cluster_ips(snapshot.services, *ranges, errors);
   allocate_node_ports(snapshot.services, snapshot.proxy.node_port_range, errors);
 }
 

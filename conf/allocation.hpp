@@ -9,7 +9,8 @@
 // automatic allocation takes the upper band and the low band only when the upper is full.
 // NodePorts: the lowest min(max(16, size/32), 128) ports (30000-30085 by default).
 // ClusterIPs: the lowest min(max(16, size/16), 256) addresses after the network address.
-// The network and broadcast addresses of serviceCIDR are never used.
+// The network and broadcast addresses of serviceCIDR are never used; of an IPv6 range, as
+// Kubernetes, neither the network (subnet-router) address nor any past its first 65536.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +29,9 @@ namespace svcproxy::conf {
 // Allocates both, reporting conflicts, values outside their pool and exhausted pools.
 void allocate(Snapshot& snapshot, Diagnostics& errors);
 
-void allocate_cluster_ips(ServiceList& services, const Ipv4Cidr& cidr, Diagnostics& errors);
+// Both families of a dual-stack serviceCIDR: ipFamilies and ipFamilyPolicy settled as
+// conf/ip_families.hpp says, clusterIPs[k] from the range of ipFamilies[k].
+void allocate_cluster_ips(ServiceList& services, const ServiceCidr& cidr, Diagnostics& errors);
 void allocate_node_ports(ServiceList& services, const PortRange& range, Diagnostics& errors);
 
 // What allocation would choose when `taken` says which values are in use elsewhere (cluster

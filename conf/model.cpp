@@ -44,4 +44,20 @@ const char* to_string(TrafficPolicy policy) {
   return policy == TrafficPolicy::Local ? "Local" : "Cluster";
 }
 
+const char* to_string(IpFamily family) {
+  return family == IpFamily::IPv6 ? "IPv6" : "IPv4";
+}
+
+const char* to_string(IpFamilyPolicy policy) {
+  switch (policy) {
+    case IpFamilyPolicy::SingleStack:
+      return "SingleStack";
+    case IpFamilyPolicy::PreferDualStack:
+      return "PreferDualStack";
+    case IpFamilyPolicy::RequireDualStack:
+      return "RequireDualStack";
+  }
+  return "?";
+}
+
 }  // namespace svcproxy::conf

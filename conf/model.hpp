@@ -32,6 +32,8 @@ enum class Transport { Tcp, Udp };
 enum class SessionAffinity { None, ClientIP };
 enum class TrafficPolicy { Cluster, Local };
 enum class LoadBalancing { RoundRobin, LeastConnections };
+enum class IpFamily { IPv4, IPv6 };
+enum class IpFamilyPolicy { SingleStack, PreferDualStack, RequireDualStack };
 
 // A port given by number or by a container port's name (Kubernetes' IntOrString).
 // metadata.creationTimestamp (RFC 3339), as the API shows it (parsers.hpp: Metadata). Not
@@ -87,8 +89,18 @@ struct Service {
   Labels selector;  // empty: the Service selects no pods
   ServiceType type = ServiceType::ClusterIP;
   std::string external_name;  // type ExternalName: the DNS name it stands for (no listener)
-  std::string cluster_ip;     // allocated when absent in YAML
+  std::string cluster_ip;     // spec.clusterIP = clusterIPs[0]; allocated when absent in YAML
   bool headless = false;      // clusterIP: None -> no listener
+  // A dual-stack Service's ClusterIP of its second family (spec.clusterIPs[1]): written, or
+  // allocated when its IP families are two. Listened on as cluster_ip is.
+  std::string secondary_cluster_ip;
+  // spec.ipFamilies and spec.ipFamilyPolicy as written (empty: not written). What they are
+  // after kube-apiserver's defaulting depends on serviceCIDR: see conf/ip_families.hpp.
+  std::vector<IpFamily> ip_families;
+  std::vector<SourceLocation> ip_family_locations;  // of each written ipFamilies item
+  std::optional<IpFamilyPolicy> ip_family_policy;
+  SourceLocation ip_family_policy_location;
+  SourceLocation secondary_cluster_ip_location;  // where a written clusterIPs[1] is
   std::vector<ServicePort> ports;
   SessionAffinity session_affinity = SessionAffinity::None;
   Duration affinity_timeout = std::chrono::seconds(10800);
@@ -394,6 +406,8 @@ const char* to_string(Transport transport);  // "TCP", "UDP"
 const char* to_string(LoadBalancing policy);
 const char* to_string(SessionAffinity affinity);
 const char* to_string(TrafficPolicy policy);
+const char* to_string(IpFamily family);
+const char* to_string(IpFamilyPolicy policy);
 
 // True when `labels` carry every pair of `selector` (an empty selector is contained in
 // anything; callers decide whether that selects).

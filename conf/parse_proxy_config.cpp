@@ -143,15 +143,11 @@ void parse_network(YamlReader& reader, const Field& spec, ProxySettings& proxy) 
       [](const std::string& text) { return is_ip(text); }, proxy.node_port_addresses);
   const Field cidr = spec.child("serviceCIDR");
   if (auto text = reader.string(cidr)) {
-    auto parsed = parse_ipv4_cidr(*text);
-    if (!parsed) {
-      reader.error(cidr,
-                   "\"" + *text + "\" is not an IPv4 CIDR (like 127.96.0.0/12, no host bits)");
-    } else if (parsed->prefix_length > 30) {
-      reader.error(cidr, "\"" + *text + "\" is too small: at most /30, to leave service addresses");
-    } else {
+    auto parsed = parse_service_cidr(*text);
+    if (const auto* problem = std::get_if<std::string>(&parsed))
+      reader.error(cidr, *problem);
+    else
       proxy.service_cidr = *text;
-    }
   }
   const Field range = spec.child("nodePortRange");
   if (auto text = reader.string(range)) {

@@ -375,53 +375,113 @@ void parse_traffic_fields(YamlReader& reader, const Field& spec, Service& servic
   parse_health_check_node_port(reader, spec.child("healthCheckNodePort"), service);
 }
 
-// ipFamilies, ipFamilyPolicy and clusterIPs against what svcproxy allocates: one IPv4
-// ClusterIP from serviceCIDR (a single-stack IPv4 cluster, in Kubernetes' terms;
-// ValidateServiceClusterIPsRelatedFields and the allocator's family checks).
-void parse_ip_families(YamlReader& reader, const Field& spec, const Service& service) {
+// spec.ipFamilies and spec.ipFamilyPolicy as written, with the checks that need no cluster
+// (ValidateServiceClusterIPsRelatedFields; the cluster's own are in conf/ip_families.cpp).
+void parse_family_fields(YamlReader& reader, const Field& spec, Service& service) {
   const Field families = spec.child("ipFamilies");
-  std::vector<std::string> seen;
   for (const Field& item : reader.items(families)) {
     auto family = reader.string(item);
     if (!family) continue;
     if (*family != "IPv4" && *family != "IPv6") {
       reader.error(item,
                    "Unsupported value: \"" + *family + "\": supported values: \"IPv4\", \"IPv6\"");
-    } else if (std::find(seen.begin(), seen.end(), *family) != seen.end()) {
-      reader.error(item, "Duplicate value: \"" + *family + "\"");
-    } else if (*family == "IPv6") {
-      reader.error(item,
-                   "Invalid value: \"IPv6\": not configured on this cluster (svcproxy's "
-                   "serviceCIDR is IPv4)");
+      continue;
     }
-    seen.push_back(*family);
+    const IpFamily value = *family == "IPv4" ? IpFamily::IPv4 : IpFamily::IPv6;
+    if (std::find(service.ip_families.begin(), service.ip_families.end(), value) !=
+        service.ip_families.end()) {
+      reader.error(item, "Duplicate value: \"" + *family + "\"");
+      continue;
+    }
+    service.ip_families.push_back(value);
+    service.ip_family_locations.push_back(reader.location(item));
   }
   const Field policy = spec.child("ipFamilyPolicy");
   if (auto index = parse_choice(reader, policy, "ipFamilyPolicy",
                                 {"SingleStack", "PreferDualStack", "RequireDualStack"})) {
-    if (*index == 2)
-      reader.error(policy,
-                   "Invalid value: \"RequireDualStack\": this cluster is not "
-                   "configured for dual-stack services");
-    else if (*index == 0 && seen.size() > 1)
-      reader.error(policy,
-                   "Invalid value: \"SingleStack\": must be 'RequireDualStack' or "
-                   "'PreferDualStack' when multiple IP families are specified");
+    service.ip_family_policy = static_cast<IpFamilyPolicy>(*index);
+    service.ip_family_policy_location = reader.location(policy);
   }
+}
+
+std::string scalar_text(const Field& field) {
+  return field.node.is_scalar() ? field.node.scalar() : std::string();
+}
+
+// spec.clusterIPs against spec.clusterIP and ipFamilies (ValidateServiceClusterIPsRelatedFields,
+// and initIPFamilyFields' SingleStack rules, which need no cluster): its first value is
+// clusterIP, a second one (dual-stack) of the other family.
+void parse_cluster_ips(YamlReader& reader, const Field& spec, Service& service) {
   const Field cluster_ips = spec.child("clusterIPs");
-  const std::vector<Field> ips = reader.items(cluster_ips);
-  if (ips.empty()) return;
-  const std::string first = ips[0].node.is_scalar() ? ips[0].node.scalar() : "";
-  const std::string cluster_ip =
-      service.headless ? "None" : reader.string(spec.child("clusterIP")).value_or("");
-  if (cluster_ip.empty())
+  const std::vector<Field> items = reader.items(cluster_ips);
+  const Field cluster_ip = spec.child("clusterIP");
+  // As written, read without reporting again what parse_cluster_ip reported.
+  const std::string written = service.headless ? "None" : scalar_text(cluster_ip);
+  if (!items.empty() && written.empty()) {
     reader.error(cluster_ips, "Invalid value: must be empty when `clusterIP` is not specified");
-  else if (first != cluster_ip)
+    return;
+  }
+  if (!items.empty() && scalar_text(items[0]) != written) {
     reader.error(cluster_ips, "Invalid value: first value must match `clusterIP`");
-  else if (ips.size() > 1)
-    reader.error(ips[1], "Invalid value: \"" +
-                             (ips[1].node.is_scalar() ? ips[1].node.scalar() : std::string()) +
-                             "\": this cluster is not configured for dual-stack services");
+    return;
+  }
+  if (items.size() > 2) {
+    reader.error(cluster_ips, "Invalid value: may only hold up to 2 values");
+    return;
+  }
+  // Unset, clusterIPs is [clusterIP] (NormalizeClusterIPs); what is checked below.
+  std::vector<std::pair<std::string, Field>> ips;
+  if (!written.empty()) {
+    Field first = items.empty() ? cluster_ip : items[0];
+    first.path = cluster_ips.path + "[0]";
+    ips.emplace_back(written, std::move(first));
+  }
+  if (items.size() == 2) {
+    const std::string second = scalar_text(items[1]);
+    if (written == "None") {
+      reader.error(cluster_ips, "Invalid value: 'None' must be the first and only value");
+      return;
+    }
+    if (!is_ip(second)) {
+      reader.error(items[1],
+                   "Invalid value: \"" + second +
+                       "\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+      return;
+    }
+    if (!is_ip(written)) return;  // reported as clusterIP's
+    if (ip_family_of(second) == ip_family_of(written)) {
+      reader.error(cluster_ips,
+                   "Invalid value: may specify no more than one IP for each IP family");
+      return;
+    }
+    ips.emplace_back(second, items[1]);
+    service.secondary_cluster_ip = second;
+    service.secondary_cluster_ip_location = reader.location(items[1]);
+  }
+  if (service.headless) return;
+  for (std::size_t i = 0; i < ips.size() && i < service.ip_families.size(); ++i) {
+    const auto family = ip_family_of(ips[i].first);
+    if (family && *family != service.ip_families[i])
+      reader.error(ips[i].second, "Invalid value: \"" + ips[i].first + "\": expected an " +
+                                      to_string(service.ip_families[i]) +
+                                      " value as indicated by `ipFamilies[" + std::to_string(i) +
+                                      "]`");
+  }
+}
+
+void parse_ip_families(YamlReader& reader, const Field& spec, Service& service) {
+  parse_family_fields(reader, spec, service);
+  parse_cluster_ips(reader, spec, service);
+  if (service.ip_family_policy != IpFamilyPolicy::SingleStack) return;
+  const Field policy = spec.child("ipFamilyPolicy");
+  if (!service.secondary_cluster_ip.empty())
+    reader.error(policy,
+                 "Invalid value: \"SingleStack\": must be 'RequireDualStack' or "
+                 "'PreferDualStack' when multiple cluster IPs are specified");
+  if (service.ip_families.size() > 1)
+    reader.error(policy,
+                 "Invalid value: \"SingleStack\": must be 'RequireDualStack' or "
+                 "'PreferDualStack' when multiple IP families are specified");
 }
 
 // Fields Kubernetes acts on that svcproxy does not: loaded, with one warning each, so

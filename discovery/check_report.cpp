@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "conf/ip_families.hpp"
 #include "discovery/service_endpoints.hpp"
 
 namespace svcproxy::discovery {
@@ -46,7 +47,14 @@ std::string endpoints_column(const conf::Snapshot& snapshot, const PodIndex& pod
 Row make_row(const conf::Snapshot& snapshot, const PodIndex& pods, const conf::Service& service,
              const conf::ServicePort& port) {
   const std::string port_label = port.name.empty() ? std::to_string(port.port) : port.name;
-  const std::string address = service.headless ? "None" : service.cluster_ip;
+  // Every ClusterIP with the port, IPv6 in brackets: "10.96.0.5:80,[fd00:10:96::5]:80".
+  std::string address;
+  for (const auto& ip : conf::cluster_ips(service)) {
+    if (!address.empty()) address += ',';
+    address += ip.find(':') == std::string::npos ? ip : "[" + ip + "]";
+    address += ':';
+    address += std::to_string(port.port);
+  }
   if (service.type == conf::ServiceType::ExternalName)  // a name, nothing to listen or balance
     return {service.key() + ":" + port_label,
             "ExternalName",
@@ -57,7 +65,7 @@ Row make_row(const conf::Snapshot& snapshot, const PodIndex& pods, const conf::S
             "-"};
   return {service.key() + ":" + port_label,
           conf::to_string(service.type),
-          address + ":" + std::to_string(port.port),
+          address,
           port.node_port != 0 ? std::to_string(port.node_port) : "-",
           port.transport == conf::Transport::Udp ? "udp" : conf::to_string(port.app_protocol),
           conf::to_string(conf::effective_load_balancing(service, snapshot.proxy)),

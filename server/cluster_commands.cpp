@@ -87,6 +87,10 @@ int run_cluster_command(const CommandLine& options) {
     return 1;
   }
   const conf::ProxySettings& proxy = loaded.snapshot->proxy;
+  if (auto problem = cluster::unsupported_service_cidr(proxy)) {
+    std::cerr << "svcproxy: " << *problem << "\n";
+    return 1;
+  }
   const std::string prefix = options.prefix.empty() ? proxy.etcd.prefix : options.prefix;
   const cluster::StoreSettings settings = cluster::store_settings(proxy, prefix);
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/object_store.hpp"
 #include "conf/loader.hpp"
 #include "discovery/check_report.hpp"
 #include "server/cluster_commands.hpp"
@@ -68,6 +69,10 @@ int main(int argc, char* argv[]) {
   const auto& etcd_urls =
       options->etcd.empty() ? loaded.snapshot->proxy.etcd.endpoints : options->etcd;
   if (!etcd_urls.empty()) {
+    if (auto problem = cluster::unsupported_service_cidr(loaded.snapshot->proxy)) {
+      server::log(server::LogLevel::Error, *problem);
+      return 1;
+    }
     auto parsed = cluster::parse_etcd_endpoints(etcd_urls, error);
     if (!parsed) {
       server::log(server::LogLevel::Error, error);

@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "conf/ip_families.hpp"
 #include "server/admin/endpoint_status.hpp"
 
 namespace svcproxy::server {
@@ -73,7 +74,26 @@ json::object load_balancer_status(const conf::Service& service, const conf::Prox
   return {{"loadBalancer", std::move(balancer)}};
 }
 
-json::object service_spec(const conf::Service& service) {
+// spec.clusterIPs, ipFamilies and ipFamilyPolicy as kube-apiserver stores them: defaulted
+// for this cluster's serviceCIDR.
+void add_ip_family_fields(const conf::Service& service, const conf::ProxySettings& proxy,
+                          json::object& spec) {
+  json::array ips;
+  for (const auto& ip : conf::cluster_ips(service))
+    ips.emplace_back(ip);
+  spec["clusterIPs"] = std::move(ips);
+  const auto cidr = conf::parse_service_cidr(proxy.service_cidr);
+  const auto* ranges = std::get_if<conf::ServiceCidr>(&cidr);
+  if (!ranges) return;
+  const conf::IpFamilyFields fields = conf::ip_family_fields(service, *ranges, nullptr);
+  json::array families;
+  for (const auto family : fields.families)
+    families.emplace_back(conf::to_string(family));
+  spec["ipFamilies"] = std::move(families);
+  spec["ipFamilyPolicy"] = conf::to_string(fields.policy);
+}
+
+json::object service_spec(const conf::Service& service, const conf::ProxySettings& proxy) {
   json::array ports;
   for (const auto& port : service.ports)
     ports.push_back(port_json(port));
@@ -85,12 +105,10 @@ json::object service_spec(const conf::Service& service) {
   const std::string cluster_ip = service.headless ? "None" : service.cluster_ip;
   json::object spec{{"type", conf::to_string(service.type)},
                     {"clusterIP", cluster_ip},
-                    {"clusterIPs", json::array{json::value(cluster_ip)}},
-                    {"ipFamilies", json::array{"IPv4"}},
-                    {"ipFamilyPolicy", "SingleStack"},
                     {"selector", labels_json(service.selector)},
                     {"ports", std::move(ports)},
                     {"sessionAffinity", conf::to_string(service.session_affinity)}};
+  add_ip_family_fields(service, proxy, spec);
   if (service.session_affinity == conf::SessionAffinity::ClientIP)
     spec["sessionAffinityConfig"] = {
         {"clientIP", {{"timeoutSeconds", service.affinity_timeout.count() / 1000}}}};
@@ -148,7 +166,7 @@ json::object service_json(const conf::Service& service, const conf::ProxySetting
   return {{"kind", "Service"},
           {"apiVersion", "v1"},
           {"metadata", std::move(meta)},
-          {"spec", service_spec(service)},
+          {"spec", service_spec(service, proxy)},
           {"status", load_balancer_status(service, proxy)}};
 }
 
@@ -251,7 +269,8 @@ std::vector<json::object> endpoint_slices_json(const conf::Service& service,
   for (const auto& port : service.ports) {
     const auto found = backends.find(discovery::service_port_key(service, port));
     if (found == backends.end()) continue;
-    std::map<int, json::array> by_port;
+    // Slices hold one address family each, as Kubernetes' (addressType IPv4 or IPv6).
+    std::map<std::pair<int, bool>, json::array> by_port;  // (target port, IPv6)
     for (const auto& endpoint : found->second->endpoints()) {
       const auto& address = endpoint->address();
       const EndpointStatus status = endpoint_status(*endpoint, now);
@@ -264,13 +283,20 @@ std::vector<json::object> endpoint_slices_json(const conf::Service& service,
           {"targetRef",
            {{"kind", "Pod"}, {"name", address.pod_name}, {"namespace", address.pod_namespace}}}};
       if (!address.node_name.empty()) item["nodeName"] = address.node_name;
-      by_port[address.port].push_back(std::move(item));
+      const bool v6 = address.ip.find(':') != std::string::npos;
+      by_port[{address.port, v6}].push_back(std::move(item));
     }
     const std::string base =
         service.name + "-" + (port.name.empty() ? std::to_string(port.port) : port.name);
-    for (auto& [number, endpoints] : by_port) {
-      json::object meta = metadata(by_port.size() == 1 ? base : base + "-" + std::to_string(number),
-                                   service.namespace_name);
+    for (auto& [group, endpoints] : by_port) {
+      const auto [number, v6] = group;
+      std::string name = base;
+      if (by_port.size() > 1) {
+        name += "-";
+        name += std::to_string(number);
+        if (v6) name += "-ipv6";
+      }
+      json::object meta = metadata(name, service.namespace_name);
       meta["labels"] = {{"kubernetes.io/service-name", service.name},
                         {"endpointslice.kubernetes.io/managed-by", "svcproxy.io"}};
       if (!service.created.rfc3339.empty()) meta["creationTimestamp"] = service.created.rfc3339;
@@ -279,7 +305,7 @@ std::vector<json::object> endpoint_slices_json(const conf::Service& service,
       slices.push_back({{"kind", "EndpointSlice"},
                         {"apiVersion", "discovery.k8s.io/v1"},
                         {"metadata", std::move(meta)},
-                        {"addressType", "IPv4"},
+                        {"addressType", v6 ? "IPv6" : "IPv4"},
                         {"endpoints", std::move(endpoints)},
                         {"ports", json::array{std::move(slice_port)}}});
     }

@@ -42,8 +42,11 @@ void add_port_listeners(const conf::Service& service, const conf::ServicePort& p
                     role,
                     port.tls ? service.key() + ":" + std::to_string(port.port) : std::string()});
   };
-  if (!service.headless && !service.cluster_ip.empty())
-    add(service.cluster_ip, port.port, ListenerRole::ClusterIP);
+  // Each ClusterIP of a dual-stack Service, the same way (listen_socket.cpp sets freebind:
+  // an IPv6 one needs only a local route, no address on an interface).
+  if (!service.headless)
+    for (const std::string* ip : {&service.cluster_ip, &service.secondary_cluster_ip})
+      if (!ip->empty()) add(*ip, port.port, ListenerRole::ClusterIP);
   if (!conf::has_node_ports(service)) return;
   if (port.node_port != 0)
     for (const auto& ip : proxy.node_port_addresses)

@@ -13,6 +13,7 @@
 #include <utility>
 #include <variant>
 
+#include "cluster/object_store.hpp"
 #include "conf/loader.hpp"
 #include "discovery/service_routes.hpp"
 #include "server/control/listen_socket.hpp"
@@ -380,6 +381,13 @@ void Proxy::reload() {
     record_config_reload(control_stats_, false);
     return;
   }
+  if (cluster_)
+    if (auto problem = cluster::unsupported_service_cidr(loaded.snapshot->proxy)) {
+      log(LogLevel::Error, "reload rejected: ", *problem,
+          "; the previous configuration keeps serving");
+      record_config_reload(control_stats_, false);
+      return;
+    }
   if (worker_count(loaded.snapshot->proxy) != static_cast<int>(workers_.size()))
     log(LogLevel::Warn, "a change of workers takes effect at the next start");
   if (loaded.snapshot->proxy.admin_address != snapshot_.proxy.admin_address ||

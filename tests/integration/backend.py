@@ -283,6 +283,7 @@ def main():
     parser.add_argument("--fail-how", choices=["reset", "close"], default="reset")
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
+    host = host.strip("[]")  # "[fd00::1]:8080" or "fd00::1:8080": an IPv6 pod
     if args.mode == "eof":
         serve_eof((host, int(port)), args.name)
         return
@@ -297,7 +298,11 @@ def main():
     if args.mode == "udp":
         threading.Thread(target=serve_udp_echo, args=((host, int(port)), args.name),
                          daemon=True).start()
-    server = ThreadingHTTPServer((host, int(port)), Handler)
+    server_class = ThreadingHTTPServer
+    if ":" in host:
+        server_class = type("ThreadingHTTPServer6", (ThreadingHTTPServer,),
+                            {"address_family": socket.AF_INET6})
+    server = server_class((host, int(port)), Handler)
     print("ready", flush=True)
     server.serve_forever()
 

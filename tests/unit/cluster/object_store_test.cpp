@@ -204,5 +204,17 @@ TEST_CASE("re-applying a Pod keeps the Ready condition its node wrote") {
   CHECK(pod_ready_condition(store.kvs.at("/registry/pods/default/p").value) == true);
 }
 
+// The etcd allocation picks IPv4 ClusterIPs only: an IPv6 range is refused, not half served.
+TEST_CASE("cluster mode refuses an IPv6 or dual-stack serviceCIDR") {
+  conf::ProxySettings proxy;
+  CHECK_FALSE(unsupported_service_cidr(proxy));
+  proxy.service_cidr = "127.96.0.0/12,fd00:10:96::/112";
+  CHECK(unsupported_service_cidr(proxy) ==
+        "serviceCIDR \"127.96.0.0/12,fd00:10:96::/112\": cluster mode allocates IPv4 ClusterIPs "
+        "only (an IPv6 or dual-stack serviceCIDR works in file mode)");
+  proxy.service_cidr = "fd00:10:96::/112";
+  CHECK(unsupported_service_cidr(proxy));
+}
+
 }  // namespace
 }  // namespace svcproxy::cluster

@@ -26,6 +26,47 @@ TEST_CASE("IPv4 CIDRs") {
     CHECK_FALSE(parse_ipv4_cidr(bad));
 }
 
+TEST_CASE("CIDRs of either family: offsets from the network address") {
+  const auto v6 = parse_ip_cidr("fd00:10:96::/112");
+  REQUIRE(v6);
+  CHECK(v6->family == IpFamily::IPv6);
+  CHECK(v6->host_bits() == 16);
+  CHECK(v6->to_string() == "fd00:10:96::/112");
+  CHECK(v6->address_at(0xa) == "fd00:10:96::a");
+  CHECK(v6->offset_of("fd00:10:96::ffff") == 0xffff);
+  CHECK(v6->offset_of("FD00:10:96:0::1") == 1);  // any spelling of the address
+  CHECK_FALSE(v6->offset_of("fd00:10:97::1"));
+  CHECK_FALSE(v6->offset_of("10.96.0.1"));
+  const auto v4 = parse_ip_cidr("10.96.0.0/16");
+  REQUIRE(v4);
+  CHECK(v4->address_at(0x0102) == "10.96.1.2");
+  CHECK(v4->offset_of("10.96.255.255") == 0xffff);
+  CHECK_FALSE(v4->offset_of("10.95.255.255"));
+  CHECK_FALSE(v4->offset_of("fd00::1"));
+  CHECK(parse_ip_cidr("::/0"));
+  for (const char* bad : {"fd00::1/112", "fd00::/129", "fd00::", "10.96.0.1/16", "x/8"})
+    CHECK_FALSE(parse_ip_cidr(bad));
+}
+
+// kube-apiserver's --service-cluster-ip-range (validateClusterIPFlags): one CIDR, or two of
+// different families; the first is the primary family.
+TEST_CASE("serviceCIDR: one range or two of different families") {
+  const auto dual = parse_service_cidr("127.96.0.0/12,fd00:10:96::/112");
+  const auto* ranges = std::get_if<ServiceCidr>(&dual);
+  REQUIRE(ranges);
+  CHECK(ranges->dual_stack());
+  CHECK(ranges->primary() == IpFamily::IPv4);
+  REQUIRE(ranges->range_of(IpFamily::IPv6));
+  CHECK(ranges->range_of(IpFamily::IPv6)->to_string() == "fd00:10:96::/112");
+  const auto v6 = parse_service_cidr("fd00:10:96::/108");
+  REQUIRE(std::holds_alternative<ServiceCidr>(v6));
+  CHECK(std::get<ServiceCidr>(v6).primary() == IpFamily::IPv6);
+  CHECK_FALSE(std::get<ServiceCidr>(v6).range_of(IpFamily::IPv4));
+  for (const char* bad : {"fd00::/107", "10.0.0.0/8,10.1.0.0/16", "10.0.0.0/8, fd00::/112",
+                          "10.0.0.0/8,fd00::/112,10.1.0.0/16", ""})
+    CHECK(std::holds_alternative<std::string>(parse_service_cidr(bad)));
+}
+
 TEST_CASE("port ranges") {
   const auto range = parse_port_range("30000-32767");
   REQUIRE(range);

@@ -35,6 +35,10 @@ Ipv4Cidr cidr(const char* text) {
   return *parse_ipv4_cidr(text);
 }
 
+ServiceCidr ranges(const char* text) {
+  return std::get<ServiceCidr>(parse_service_cidr(text));
+}
+
 TEST_CASE("the reserved NodePort band follows Kubernetes: min(max(16, size/32), 128)") {
   CHECK(reserved_node_port_band(2768) == 86);  // 30000-30085 by default
   CHECK(reserved_node_port_band(100) == 16);
@@ -174,7 +178,7 @@ TEST_CASE("ClusterIPs skip the network and broadcast addresses") {
   for (int i = 0; i < 6; ++i)
     services.push_back(make_service(numbered("s", i)));
   Diagnostics errors;
-  allocate_cluster_ips(services, cidr("10.0.0.0/29"), errors);
+  allocate_cluster_ips(services, ranges("10.0.0.0/29"), errors);
   CHECK(errors.empty());
   std::set<std::string> addresses;
   for (const auto& service : services)
@@ -184,7 +188,7 @@ TEST_CASE("ClusterIPs skip the network and broadcast addresses") {
   services.push_back(make_service("seventh"));
   for (std::size_t i = 0; i < services.size(); ++i)
     services.mutate(i).cluster_ip.clear();
-  allocate_cluster_ips(services, cidr("10.0.0.0/29"), errors);
+  allocate_cluster_ips(services, ranges("10.0.0.0/29"), errors);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].message == "serviceCIDR 10.0.0.0/29 has no free address left");
 }
@@ -194,7 +198,7 @@ TEST_CASE("automatic ClusterIPs avoid the low band kept for explicit ones") {
   for (int i = 0; i < 20; ++i)
     services.push_back(make_service(numbered("s", i)));
   Diagnostics errors;
-  allocate_cluster_ips(services, cidr("127.96.0.0/12"), errors);
+  allocate_cluster_ips(services, ranges("127.96.0.0/12"), errors);
   CHECK(errors.empty());
   for (const auto& service : services) {
     const auto address = *parse_ipv4(service.cluster_ip);
@@ -268,7 +272,7 @@ TEST_CASE("pools smaller than their reserved band pick inside the pool, as the f
   ServiceList services;
   services.push_back(make_service("s0"));
   Diagnostics errors;
-  allocate_cluster_ips(services, small, errors);
+  allocate_cluster_ips(services, ranges("127.99.1.0/28"), errors);
   CHECK(*parse_ipv4(services[0].cluster_ip) ==
         *pick_cluster_ip(small, services[0].key(), [](std::uint32_t) { return false; }));
 }

@@ -123,14 +123,34 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
   };
   const Case cases[] = {
       {"  serviceCIDR: 10.96.0.1/16\n",
-       "test.yaml:4:16: spec.serviceCIDR: \"10.96.0.1/16\" is not an IPv4 CIDR (like "
-       "127.96.0.0/12, no host bits)"},
+       "test.yaml:4:16: spec.serviceCIDR: \"10.96.0.1/16\" is not a CIDR (like "
+       "127.96.0.0/12 or fd00:10:96::/112, no host bits)"},
       {"  serviceCIDR: 10.96.0.0/31\n",
        "test.yaml:4:16: spec.serviceCIDR: \"10.96.0.0/31\" is too small: at most /30, to leave "
        "service addresses"},
+      // kube-apiserver's --service-cluster-ip-range rules (validateClusterIPFlags,
+      // validateMaxCIDRRange: at most 20 host bits).
       {"  serviceCIDR: 'fd00::/64'\n",
-       "test.yaml:4:16: spec.serviceCIDR: \"fd00::/64\" is not an IPv4 CIDR (like 127.96.0.0/12, "
-       "no host bits)"},
+       "test.yaml:4:16: spec.serviceCIDR: \"fd00::/64\" is too large; for 128-bit addresses, the "
+       "mask must be >= 108 (kube-apiserver's limit on a service range)"},
+      {"  serviceCIDR: 'fd00::/127'\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"fd00::/127\" is too small: at most /126, to leave "
+       "service addresses"},
+      {"  serviceCIDR: '10.96.0.0/16,10.97.0.0/16'\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"10.96.0.0/16,10.97.0.0/16\": serviceCIDR[0] and "
+       "serviceCIDR[1] must be of different IP family"},
+      {"  serviceCIDR: 'fd00::/112,fd01::/112'\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"fd00::/112,fd01::/112\": serviceCIDR[0] and "
+       "serviceCIDR[1] must be of different IP family"},
+      {"  serviceCIDR: '10.96.0.0/16,fd00::1/112'\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"fd00::1/112\" is not a CIDR (like 127.96.0.0/12 or "
+       "fd00:10:96::/112, no host bits)"},
+      {"  serviceCIDR: '10.96.0.0/16,fd00::/112,10.97.0.0/16'\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"10.96.0.0/16,fd00::/112,10.97.0.0/16\" must not "
+       "contain more than two entries (one per IP family)"},
+      {"  serviceCIDR: '10.96.0.0/16,'\n",
+       "test.yaml:4:16: spec.serviceCIDR: \"\" is not a CIDR (like 127.96.0.0/12 or "
+       "fd00:10:96::/112, no host bits)"},
       {"  nodePortRange: 32767-30000\n",
        "test.yaml:4:18: spec.nodePortRange: \"32767-30000\" is not a port range like 30000-32767"},
       {"  nodePortRange: 0-100\n",

@@ -241,15 +241,16 @@ TEST_CASE("traffic policies and allocateLoadBalancerNodePorts follow Kubernetes'
   CHECK_FALSE(snapshot.services[0].allocate_load_balancer_node_ports);
 }
 
-// ValidateServiceClusterIPsRelatedFields and the allocator's family checks, for what
-// svcproxy is: a single-stack IPv4 cluster.
+// ValidateServiceClusterIPsRelatedFields and initIPFamilyFields' family checks on the
+// default serviceCIDR: a single-stack IPv4 cluster (tests/unit/conf/ip_families_test.cpp has
+// IPv6 and dual-stack ones).
 TEST_CASE("ipFamilies, ipFamilyPolicy and clusterIPs a single-stack IPv4 cluster can satisfy") {
   CHECK(load(service("  ports: [{port: 80}]\n  ipFamilies: [IPv4]\n  ipFamilyPolicy: "
                      "PreferDualStack\n"))
             .ok());
   CHECK(only_error(service("  ports: [{port: 80}]\n  ipFamilies: [IPv6]\n")) ==
         "test.yaml:6:16: spec.ipFamilies[0]: Invalid value: \"IPv6\": not configured on this "
-        "cluster (svcproxy's serviceCIDR is IPv4)");
+        "cluster");
   CHECK(only_error(service("  ports: [{port: 80}]\n  ipFamilyPolicy: RequireDualStack\n")) ==
         "test.yaml:6:19: spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster "
         "is not configured for dual-stack services");

@@ -76,6 +76,20 @@ TEST_CASE("one aligned line per service port") {
   CHECK(format_check_report(load(manifests)) == expected_report);
 }
 
+TEST_CASE("a dual-stack Service shows each ClusterIP, IPv6 in brackets") {
+  const conf::Snapshot snapshot = load(R"(apiVersion: svcproxy.io/v1
+kind: ProxyConfig
+spec: {serviceCIDR: "127.96.0.0/12,fd00:10:96::/112"}
+---
+{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 127.96.0.10,
+  clusterIPs: [127.96.0.10, "fd00:10:96::a"], ipFamilyPolicy: RequireDualStack,
+  ports: [{port: 80}]}}
+)");
+  CHECK(format_check_report(snapshot) ==
+        "default/web:80  ClusterIP  127.96.0.10:80,[fd00:10:96::a]:80  -  tcp  round-robin  "
+        "endpoints=0\n");
+}
+
 TEST_CASE("an empty configuration gives an empty report") {
   CHECK(format_check_report(conf::Snapshot{}).empty());
 }

@@ -121,6 +121,33 @@ TEST_CASE("ServiceList carries allocated addresses and ports") {
   CHECK(item.at("status").at("loadBalancer").is_object());
 }
 
+// As kube-apiserver stores them after initIPFamilyFields: both clusterIPs of a dual-stack
+// Service; a headless selectorless one RequireDualStack with both families.
+TEST_CASE("Services show clusterIPs, ipFamilies and ipFamilyPolicy for the serviceCIDR") {
+  auto snapshot = snapshot_with_web();
+  snapshot.proxy.service_cidr = "127.96.0.0/12,fd00:10:96::/112";
+  conf::Service& web = snapshot.services.mutate(0);
+  web.secondary_cluster_ip = "fd00:10:96::a";
+  web.ip_family_policy = conf::IpFamilyPolicy::PreferDualStack;
+  conf::Service bare;
+  bare.name = "bare";
+  bare.namespace_name = "shop";
+  bare.headless = true;
+  snapshot.services.push_back(bare);
+  const auto answer =
+      answer_api_for(parse_api_path("/api/v1/services"), snapshot, {}, lb::Clock::now());
+  const auto& items = answer.body.at("items").as_array();
+  const auto& spec = items.at(0).at("spec").as_object();
+  CHECK(spec.at("clusterIPs") == json::array{"127.96.0.10", "fd00:10:96::a"});
+  CHECK(spec.at("ipFamilies") == json::array{"IPv4", "IPv6"});
+  CHECK(spec.at("ipFamilyPolicy") == "PreferDualStack");
+  const auto& headless = items.at(1).at("spec").as_object();
+  CHECK(headless.at("clusterIP") == "None");
+  CHECK(headless.at("clusterIPs") == json::array{"None"});
+  CHECK(headless.at("ipFamilies") == json::array{"IPv4", "IPv6"});
+  CHECK(headless.at("ipFamilyPolicy") == "RequireDualStack");
+}
+
 TEST_CASE("EndpointsList splits ready and not-ready addresses and says why") {
   const auto snapshot = snapshot_with_web();
   auto ready = endpoint("web-1", "127.0.1.1", false);
@@ -301,6 +328,23 @@ TEST_CASE("pods are Running, ready as svcproxy decided; endpoint slices carry co
   const auto endpoints = table_cells(answer_api_for(parse_api_path("/api/v1/endpoints"), snapshot,
                                                     backends, lb::Clock::now(), table));
   CHECK(endpoints[0][1] == "127.0.1.1:8080");
+}
+
+// EndpointSliceController: one addressType per slice, so IPv4 and IPv6 pods part.
+TEST_CASE("EndpointSlices hold one address family each") {
+  const auto snapshot = snapshot_with_web();
+  const auto backends = backends_for(
+      snapshot, {endpoint("web-1", "127.0.1.1", false), endpoint("web-2", "fd00::2", false)});
+  const auto slices = answer_api_for(parse_api_path("/apis/discovery.k8s.io/v1/endpointslices"),
+                                     snapshot, backends, lb::Clock::now());
+  const auto& items = slices.body.at("items").as_array();
+  REQUIRE(items.size() == 2);
+  CHECK(items.at(0).at("metadata").at("name") == "web-http-8080");
+  CHECK(items.at(0).at("addressType") == "IPv4");
+  CHECK(items.at(0).at("endpoints").at(0).at("addresses") == json::array{"127.0.1.1"});
+  CHECK(items.at(1).at("metadata").at("name") == "web-http-8080-ipv6");
+  CHECK(items.at(1).at("addressType") == "IPv6");
+  CHECK(items.at(1).at("endpoints").at(0).at("addresses") == json::array{"fd00::2"});
 }
 
 TEST_CASE("discovery names every resource, in its group, with kubectl's short names") {
