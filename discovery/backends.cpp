@@ -116,7 +116,8 @@ std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
   std::vector<lb::EndpointAddress> addresses;
   if (route == ExternalRoute::EdgeNodes) {
     for (const auto& node : snapshot.proxy.nodes)
-      addresses.push_back({"", node.name, node.address, port.node_port, node.name, std::nullopt});
+      if (!node.address.empty())  // an entry without one only tells a zone
+        addresses.push_back({"", node.name, node.address, port.node_port, node.name, std::nullopt});
     return addresses;
   }
   addresses = select_endpoints(service, port, pods);
