@@ -117,13 +117,16 @@ std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
   if (route == ExternalRoute::EdgeNodes) {
     for (const auto& node : snapshot.proxy.nodes)
       if (!node.address.empty())  // an entry without one only tells a zone
-        addresses.push_back({"", node.name, node.address, port.node_port, node.name, std::nullopt});
+        addresses.push_back(
+            {"", node.name, node.address, port.node_port, node.name, std::nullopt, node.zone});
     return addresses;
   }
   addresses = select_endpoints(service, port, pods);
   if (route == ExternalRoute::NodeLocal)
     std::erase_if(addresses,
                   [&](const auto& a) { return a.node_name != snapshot.proxy.node_name; });
+  for (auto& address : addresses)
+    address.zone = conf::zone_of_node(snapshot.proxy, address.node_name);
   return addresses;
 }
 
@@ -156,6 +159,10 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const PodIndex& pods,
         lb::BackendSettings settings = settings_for(service, port, key, snapshot.proxy);
         // A node is no pod: the edge keeps its own per-port table (Backend makes one).
         settings.affinity = route == ExternalRoute::EdgeNodes ? nullptr : affinity;
+        // kube-proxy applies topology to the Cluster endpoints only: the Local routes
+        // already keep traffic on this node, and the edge's nodes are no pods.
+        if (route == ExternalRoute::Cluster && service.prefer_close)
+          settings.topology_zone = snapshot.proxy.zone;
         backends[key] =
             std::make_shared<const lb::Backend>(std::move(settings), std::move(endpoints));
         built[key] = backends[key];
