@@ -7,17 +7,21 @@
 #include <boost/json.hpp>
 
 #include "cluster/kube_time.hpp"
+#include "conf/model.hpp"
 
 namespace svcproxy::cluster {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using asio::awaitable;
 
-std::string node_object_json(const std::string& node_name, const std::string& address) {
+std::string node_object_json(const std::string& node_name, const std::string& address,
+                             const std::string& zone) {
+  json::object labels{{"kubernetes.io/hostname", node_name}};
+  if (!zone.empty()) labels[conf::kZoneLabel] = zone;
   return json::serialize(json::object{
       {"apiVersion", "v1"},
       {"kind", "Node"},
-      {"metadata", {{"name", node_name}, {"labels", {{"kubernetes.io/hostname", node_name}}}}},
+      {"metadata", {{"name", node_name}, {"labels", std::move(labels)}}},
       {"status",
        json::object{{"addresses",
                      json::array{json::object{{"type", "InternalIP"}, {"address", address}},
@@ -37,13 +41,14 @@ std::string lease_object_json(const std::string& node_name, std::chrono::seconds
 
 NodeRegistration::NodeRegistration(asio::io_context& control, EtcdClient& client,
                                    RegistryLayout layout, std::string node_name,
-                                   std::string address, std::chrono::seconds ttl,
+                                   std::string address, std::string zone, std::chrono::seconds ttl,
                                    ClusterStats& stats, LogFn log)
     : control_(control),
       client_(client),
       layout_(std::move(layout)),
       node_name_(std::move(node_name)),
       address_(std::move(address)),
+      zone_(std::move(zone)),
       ttl_(ttl),
       stats_(stats),
       log_(std::move(log)),
@@ -82,7 +87,7 @@ awaitable<bool> NodeRegistration::register_once() {
   lease_ = grant.value->id;
   Txn txn;
   txn.success.push_back(Operation::put(layout_.object_key(StoredKind::Node, "", node_name_),
-                                       node_object_json(node_name_, address_)));
+                                       node_object_json(node_name_, address_, zone_)));
   txn.success.push_back(
       Operation::put(layout_.object_key(StoredKind::Lease, "kube-node-lease", node_name_),
                      lease_object_json(node_name_, ttl_), lease_));

@@ -1,4 +1,6 @@
-// A node announces itself: a v1 Node object with its address, and a Lease object attached
+// A node announces itself: a v1 Node object with its address (and its zone as the
+// topology.kubernetes.io/zone label, which other nodes route PreferClose traffic by), and a
+// Lease object attached
 // to an etcd lease of leaseTTL, kept alive every TTL/3. The Lease key vanishing (the node
 // died, or drained and revoked it) is how every other instance learns the node is gone:
 // an edge stops sending it traffic, and after nodeGracePeriod its pods are not ready.
@@ -23,8 +25,8 @@ class NodeRegistration {
   using LogFn = std::function<void(bool warning, const std::string& line)>;
 
   NodeRegistration(boost::asio::io_context& control, EtcdClient& client, RegistryLayout layout,
-                   std::string node_name, std::string address, std::chrono::seconds ttl,
-                   ClusterStats& stats, LogFn log);
+                   std::string node_name, std::string address, std::string zone,
+                   std::chrono::seconds ttl, ClusterStats& stats, LogFn log);
   ~NodeRegistration();
 
   void start();
@@ -41,6 +43,7 @@ class NodeRegistration {
   RegistryLayout layout_;
   std::string node_name_;
   std::string address_;
+  std::string zone_;  // empty: no zone label
   std::chrono::seconds ttl_;
   ClusterStats& stats_;
   LogFn log_;
@@ -51,7 +54,8 @@ class NodeRegistration {
 };
 
 // The JSON of the two objects, for tests and the API.
-std::string node_object_json(const std::string& node_name, const std::string& address);
+std::string node_object_json(const std::string& node_name, const std::string& address,
+                             const std::string& zone = {});
 std::string lease_object_json(const std::string& node_name, std::chrono::seconds ttl);
 
 }  // namespace svcproxy::cluster

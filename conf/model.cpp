@@ -1,5 +1,7 @@
 #include "conf/model.hpp"
 
+#include <algorithm>
+
 namespace svcproxy::conf {
 
 const char* to_string(ServiceType type) {
@@ -38,6 +40,20 @@ bool labels_contain(const Labels& labels, const Labels& selector) {
     if (found == labels.end() || found->second != value) return false;
   }
   return true;
+}
+
+const std::string& zone_of_node(const ProxySettings& proxy, std::string_view node_name) {
+  static const std::string kNone;
+  if (node_name.empty()) return kNone;
+  if (node_name == proxy.node_name) return proxy.zone;
+  for (const auto& node : proxy.nodes)
+    if (node.name == node_name) return node.zone;
+  return kNone;
+}
+
+bool forwards_to_nodes(const ProxySettings& proxy) {
+  return std::any_of(proxy.nodes.begin(), proxy.nodes.end(),
+                     [](const NodeRef& node) { return !node.address.empty(); });
 }
 
 const char* to_string(TrafficPolicy policy) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/shared_list.hpp"
@@ -120,6 +121,9 @@ struct Service {
   std::vector<std::string> load_balancer_ips;
   std::optional<LoadBalancing> load_balancing;  // annotation svcproxy.io/load-balancing
   bool publish_not_ready_addresses = false;
+  // trafficDistribution: PreferClose: ClusterIP (and externalTrafficPolicy Cluster) traffic
+  // prefers ready pods in this node's zone, as kube-proxy does with the zone hints.
+  bool prefer_close = false;
   // svcproxy.io/tls-secret: the kubernetes.io/tls Secrets of this namespace its TLS ports
   // serve; the first when the client names no server (SNI) or none of theirs.
   std::vector<std::string> tls_secrets;
@@ -314,10 +318,14 @@ struct AccessLog {
   std::string path;  // empty or "stderr": standard error
 };
 
-// A worker node an edge instance forwards LoadBalancer traffic to (at the NodePort).
+// A worker node an edge instance forwards LoadBalancer traffic to (at the NodePort), and
+// the zone it is in (its topology.kubernetes.io/zone label), which trafficDistribution
+// PreferClose routes by. An entry without an address only tells a node's zone.
 struct NodeRef {
   std::string name;
-  std::string address;
+  std::string address;  // empty: no LoadBalancer traffic goes to it
+  // Empty: the node has no zone. Initialised, so a {name, address} stays warning-free.
+  std::string zone = std::string();
 
   friend bool operator==(const NodeRef&, const NodeRef&) = default;
 };
@@ -348,6 +356,9 @@ struct EtcdSettings {
 // svcproxy.io/v1 ProxyConfig; every field has a default.
 struct ProxySettings {
   std::string node_name;
+  // This node's zone (what kube-proxy reads from its Node's topology.kubernetes.io/zone
+  // label); empty: none, and trafficDistribution PreferClose sends to every zone.
+  std::string zone;
   std::vector<std::string> node_port_addresses = {"0.0.0.0"};
   std::string service_cidr = "127.96.0.0/12";
   PortRange node_port_range;
@@ -412,6 +423,17 @@ const char* to_string(IpFamilyPolicy policy);
 // True when `labels` carry every pair of `selector` (an empty selector is contained in
 // anything; callers decide whether that selects).
 bool labels_contain(const Labels& labels, const Labels& selector);
+
+// The Node label that names a node's zone (v1.LabelTopologyZone).
+inline constexpr std::string_view kZoneLabel = "topology.kubernetes.io/zone";
+
+// The zone of the node named `node_name` (a pod's spec.nodeName): this proxy's own `zone`
+// for its own node, else that of the nodes[] entry of that name; empty when unknown.
+const std::string& zone_of_node(const ProxySettings& proxy, std::string_view node_name);
+
+// Whether LoadBalancer traffic goes to nodes[] (an edge instance): some entry has an
+// address (entries without one only tell zones).
+bool forwards_to_nodes(const ProxySettings& proxy);
 
 // The policy a service actually uses: its annotation, else the proxy-wide default.
 inline LoadBalancing effective_load_balancing(const Service& service, const ProxySettings& proxy) {

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "conf/addresses.hpp"
+#include "conf/names.hpp"
 #include "conf/parsers.hpp"
 
 namespace svcproxy::conf {
@@ -123,14 +124,27 @@ void parse_access_log(YamlReader& reader, const Field& field, AccessLog& out) {
   out.path = reader.string(field.child("path")).value_or(out.path);
 }
 
+// A node's zone, as the value of its topology.kubernetes.io/zone label.
+std::string read_zone(YamlReader& reader, const Field& field) {
+  const std::string zone = reader.string(field).value_or("");
+  const std::vector<std::string> problems = label_value_errors(zone);
+  for (const std::string& problem : problems)
+    reader.error(field, "Invalid value: \"" + zone + "\": " + problem);
+  return problems.empty() ? zone : std::string();
+}
+
 void parse_nodes(YamlReader& reader, const Field& field, std::vector<NodeRef>& nodes) {
   for (const Field& item : reader.items(field)) {
     if (!reader.mapping(item)) continue;
     NodeRef node;
     if (reader.require(item.child("name")))
       node.name = reader.string(item.child("name")).value_or("");
+    node.zone = read_zone(reader, item.child("zone"));
+    // An entry that gives a zone may leave the address out: it only tells where that node
+    // is (trafficDistribution), and receives no LoadBalancer traffic.
     const Field address = item.child("address");
-    if (reader.require(address)) node.address = reader.string(address).value_or("");
+    if (node.zone.empty() ? reader.require(address) : address.present())
+      node.address = reader.string(address).value_or("");
     if (!node.address.empty() && !is_ip(node.address))
       reader.error(address, "\"" + node.address + "\" is not an IP address");
     nodes.push_back(std::move(node));
@@ -257,6 +271,7 @@ ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
   const Field spec = document.child("spec");
   if (!spec.present() || !reader.mapping(spec)) return proxy;  // all defaults
   proxy.node_name = reader.string(spec.child("nodeName")).value_or("");
+  proxy.zone = read_zone(reader, spec.child("zone"));
   parse_network(reader, spec, proxy);
   parse_endpoints(reader, spec, proxy);
   read_int(reader, spec.child("workers"), 0, proxy.workers);

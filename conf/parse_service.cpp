@@ -491,7 +491,6 @@ void warn_unhonoured(YamlReader& reader, const Field& spec) {
       {"externalIPs", "svcproxy listens on no external IP (use a LoadBalancer's loadBalancerIP)"},
       {"loadBalancerSourceRanges", "svcproxy does not filter clients by source address"},
       {"loadBalancerClass", "svcproxy serves every LoadBalancer Service"},
-      {"trafficDistribution", "svcproxy knows no zones; traffic goes to every ready pod"},
       {"externalName", "only type ExternalName uses it"},
   };
   const bool external_name =
@@ -537,10 +536,13 @@ void parse_spec(YamlReader& reader, const Field& spec, Service& service) {
   parse_affinity(reader, spec, service);
   parse_traffic_fields(reader, spec, service);
   parse_ip_families(reader, spec, service);
-  if (auto distribution = reader.string(spec.child("trafficDistribution")))
-    if (*distribution != "PreferClose")
+  if (auto distribution = reader.string(spec.child("trafficDistribution"))) {
+    if (*distribution == "PreferClose")
+      service.prefer_close = true;
+    else
       reader.error(spec.child("trafficDistribution"), "Unsupported value: \"" + *distribution +
                                                           "\": supported values: \"PreferClose\"");
+  }
   warn_unhonoured(reader, spec);
   service.publish_not_ready_addresses =
       reader.boolean(spec.child("publishNotReadyAddresses")).value_or(false);

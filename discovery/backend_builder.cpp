@@ -20,8 +20,8 @@ constexpr std::size_t kMaxChangedPods = 32;
 // The proxy settings a Backend is built from.
 bool same_backend_settings(const conf::ProxySettings& a, const conf::ProxySettings& b) {
   return a.load_balancing == b.load_balancing && a.outlier_detection == b.outlier_detection &&
-         a.nodes == b.nodes && a.node_name == b.node_name && a.timeouts.drain == b.timeouts.drain &&
-         a.node_health_check == b.node_health_check;
+         a.nodes == b.nodes && a.node_name == b.node_name && a.zone == b.zone &&
+         a.timeouts.drain == b.timeouts.drain && a.node_health_check == b.node_health_check;
 }
 
 // Pods that differ between the two lists, compared by position (a pod that moved counts

@@ -135,13 +135,17 @@ std::vector<lb::EndpointAddress> route_addresses(const conf::Service& service,
   if (route == ExternalRoute::EdgeNodes) {
     const auto probe = node_health_probe(service, snapshot.proxy);
     for (const auto& node : snapshot.proxy.nodes)
-      addresses.push_back({"", node.name, node.address, port.node_port, node.name, probe});
+      if (!node.address.empty())  // an entry without one only tells a zone
+        addresses.push_back(
+            {"", node.name, node.address, port.node_port, node.name, probe, node.zone});
     return addresses;
   }
   addresses = select_endpoints(service, port, pods);
   if (route == ExternalRoute::NodeLocal)
     std::erase_if(addresses,
                   [&](const auto& a) { return a.node_name != snapshot.proxy.node_name; });
+  for (auto& address : addresses)
+    address.zone = conf::zone_of_node(snapshot.proxy, address.node_name);
   return addresses;
 }
 
@@ -174,6 +178,10 @@ BackendMap build_backends(const conf::Snapshot& snapshot, const PodIndex& pods,
         lb::BackendSettings settings = settings_for(service, port, key, snapshot.proxy);
         // A node is no pod: the edge keeps its own per-port table (Backend makes one).
         settings.affinity = route == ExternalRoute::EdgeNodes ? nullptr : affinity;
+        // kube-proxy applies topology to the Cluster endpoints only: the Local routes
+        // already keep traffic on this node, and the edge's nodes are no pods.
+        if (route == ExternalRoute::Cluster && service.prefer_close)
+          settings.topology_zone = snapshot.proxy.zone;
         backends[key] =
             std::make_shared<const lb::Backend>(std::move(settings), std::move(endpoints));
         built[key] = backends[key];

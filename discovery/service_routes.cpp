@@ -6,7 +6,7 @@ namespace svcproxy::discovery {
 
 ExternalRoute external_route(const conf::Service& service, const conf::ProxySettings& proxy,
                              bool load_balancer) {
-  if (load_balancer && !proxy.nodes.empty()) return ExternalRoute::EdgeNodes;
+  if (load_balancer && conf::forwards_to_nodes(proxy)) return ExternalRoute::EdgeNodes;
   return service.external_traffic_policy == conf::TrafficPolicy::Local ? ExternalRoute::NodeLocal
                                                                        : ExternalRoute::Cluster;
 }

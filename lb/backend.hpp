@@ -34,6 +34,9 @@ struct BackendSettings {
   // Backend is replaced; null for sessionAffinity None. With ClientIP and no table, the
   // Backend makes its own (per port, not shared).
   std::shared_ptr<AffinityTable> affinity;
+  // trafficDistribution PreferClose on a Cluster route: this node's zone, which new traffic
+  // prefers (see Backend::pick); empty: every zone alike.
+  std::string topology_zone;
 };
 
 struct PickRequest {
@@ -53,8 +56,10 @@ class Backend {
   // An endpoint for a new connection or request, or nullptr when none may take it.
   // Ready, non-ejected, non-terminating endpoints first; when there are none, terminating
   // ones that are still ready serve (Kubernetes' terminating-endpoint rule).
-  // Thread-safe: called from every worker.
-  // With ClientIP affinity the client's remembered pod comes first, while it may serve.
+  // With a topology zone, those of that zone come before the others while kube-proxy
+  // would route by zone (prefers_zone); the others still serve when none of the zone may.
+  // With ClientIP affinity the client's remembered pod comes first, while it may serve
+  // (and is in the zone, when the zone is preferred).
   // Thread-safe: called from every worker.
   EndpointPtr pick(const PickRequest& request) const;
 
@@ -67,6 +72,8 @@ class Backend {
 
  private:
   bool serving(const Endpoint& endpoint, const PickRequest& request) const;
+  bool prefers_zone(const PickRequest& request) const;
+  bool in_zone(const Endpoint& endpoint) const;
   EndpointPtr pick_balanced(const PickRequest& request) const;
   EndpointPtr eligible_endpoint_of_pod(std::string_view pod_key, const PickRequest& request) const;
 
@@ -81,6 +88,11 @@ class Backend {
   BackendSettings settings_;
   std::vector<EndpointPtr> endpoints_;
   std::unique_ptr<Policy> policy_;
+  // With a topology zone: the endpoints in it, with a rotation of their own, and those
+  // with no zone at all (any of them ready turns the preference off, as in kube-proxy).
+  std::vector<EndpointPtr> zone_endpoints_;
+  std::unique_ptr<Policy> zone_policy_;
+  std::vector<const Endpoint*> unzoned_;
   std::shared_ptr<AffinityTable> affinity_;
   // Pod key -> index in endpoints_; built only with affinity.
   std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> index_by_pod_;

@@ -26,6 +26,10 @@ struct EndpointAddress {
   std::string node_name;
   // The pod's readinessProbe with a named port already resolved to a number.
   std::optional<conf::Probe> readiness_probe;
+  // The zone of the pod's node (conf::zone_of_node; EndpointSlice endpoints[].zone); empty:
+  // unknown. An initializer of its own, so the addresses written without it still compile
+  // warning-free.
+  std::string zone = std::string();
 
   std::string key() const { return ip + ":" + std::to_string(port); }
   // "namespace/name"; just the name for a node an edge instance forwards to.
@@ -34,7 +38,7 @@ struct EndpointAddress {
   }
   friend bool operator==(const EndpointAddress& a, const EndpointAddress& b) {
     return a.pod_namespace == b.pod_namespace && a.pod_name == b.pod_name && a.ip == b.ip &&
-           a.port == b.port && a.node_name == b.node_name;
+           a.port == b.port && a.node_name == b.node_name && a.zone == b.zone;
   }
 };
 

@@ -122,13 +122,17 @@ bool in_namespace(const ApiPath& path, const std::string& namespace_name) {
 
 std::vector<conf::NodeRef> known_nodes(const conf::ProxySettings& proxy) {
   std::vector<conf::NodeRef> nodes = proxy.nodes;
-  const bool listed = std::any_of(nodes.begin(), nodes.end(), [&](const conf::NodeRef& node) {
-    return node.name == proxy.node_name;
-  });
+  bool listed = false;
+  for (auto& node : nodes)
+    if (node.name == proxy.node_name) {
+      listed = true;
+      node.zone = proxy.zone;  // this node's own zone is the one it routes by
+    }
   if (!proxy.node_name.empty() && !listed)
-    nodes.push_back({proxy.node_name, proxy.node_port_addresses.empty()
-                                          ? std::string()
-                                          : proxy.node_port_addresses.front()});
+    nodes.push_back(
+        {proxy.node_name,
+         proxy.node_port_addresses.empty() ? std::string() : proxy.node_port_addresses.front(),
+         proxy.zone});
   return nodes;
 }
 

@@ -116,6 +116,7 @@ json::object service_spec(const conf::Service& service, const conf::ProxySetting
     spec["externalTrafficPolicy"] = conf::to_string(service.external_traffic_policy);
   if (service.health_check_node_port != 0)
     spec["healthCheckNodePort"] = service.health_check_node_port;
+  if (service.prefer_close) spec["trafficDistribution"] = "PreferClose";
   return spec;
 }
 
@@ -249,9 +250,11 @@ json::object node_json(const conf::NodeRef& node) {
   if (!node.address.empty())
     status["addresses"] =
         json::array{json::object{{"type", "InternalIP"}, {"address", node.address}}};
+  json::object meta{{"name", node.name}};
+  if (!node.zone.empty()) meta["labels"] = {{conf::kZoneLabel, node.zone}};
   return {{"kind", "Node"},
           {"apiVersion", "v1"},
-          {"metadata", {{"name", node.name}}},
+          {"metadata", std::move(meta)},
           {"status", std::move(status)}};
 }
 
@@ -283,6 +286,11 @@ std::vector<json::object> endpoint_slices_json(const conf::Service& service,
           {"targetRef",
            {{"kind", "Pod"}, {"name", address.pod_name}, {"namespace", address.pod_namespace}}}};
       if (!address.node_name.empty()) item["nodeName"] = address.node_name;
+      if (!address.zone.empty()) item["zone"] = address.zone;
+      // The EndpointSlice controller's PreferClose hints (trafficdist's preferCloseHeuristic):
+      // each ready endpoint with a zone is hinted for its own zone.
+      if (service.prefer_close && status.ready && !address.zone.empty())
+        item["hints"] = {{"forZones", json::array{json::object{{"name", address.zone}}}}};
       const bool v6 = address.ip.find(':') != std::string::npos;
       by_port[{address.port, v6}].push_back(std::move(item));
     }

@@ -27,11 +27,23 @@ void log_line(bool warning, const std::string& line) {
   log(warning ? LogLevel::Warn : LogLevel::Info, line);
 }
 
-std::string internal_ip(std::string_view node_json) {
-  boost::system::error_code error;
-  json::value node = json::parse(node_json, error);
-  if (error || !node.is_object()) return {};
-  const json::value* status = node.as_object().if_contains("status");
+// A stored Node's InternalIP and zone label (empty when absent).
+struct NodeFacts {
+  std::string address;
+  std::string zone;
+};
+
+std::string zone_label(const json::object& node) {
+  const json::value* metadata = node.if_contains("metadata");
+  const json::value* labels =
+      metadata && metadata->is_object() ? metadata->as_object().if_contains("labels") : nullptr;
+  const json::value* zone =
+      labels && labels->is_object() ? labels->as_object().if_contains(conf::kZoneLabel) : nullptr;
+  return zone && zone->is_string() ? std::string(zone->as_string()) : std::string();
+}
+
+std::string internal_ip(const json::object& node) {
+  const json::value* status = node.if_contains("status");
   const json::value* addresses =
       status && status->is_object() ? status->as_object().if_contains("addresses") : nullptr;
   if (!addresses || !addresses->is_array()) return {};
@@ -44,6 +56,13 @@ std::string internal_ip(std::string_view node_json) {
       return std::string(address->as_string());
   }
   return {};
+}
+
+NodeFacts node_facts(std::string_view node_json) {
+  boost::system::error_code error;
+  json::value node = json::parse(node_json, error);
+  if (error || !node.is_object()) return {};
+  return {internal_ip(node.as_object()), zone_label(node.as_object())};
 }
 
 std::chrono::seconds whole_seconds(conf::Duration duration) {
@@ -82,7 +101,7 @@ ClusterNode::ClusterNode(boost::asio::io_context& control,
   if (!settings.edge)
     registration_ = std::make_unique<cluster::NodeRegistration>(
         control, client_, cluster::RegistryLayout(settings.prefix), node_name_,
-        advertise_address(proxy), whole_seconds(settings.lease_ttl), stats_, log_line);
+        advertise_address(proxy), proxy.zone, whole_seconds(settings.lease_ttl), stats_, log_line);
 }
 
 ClusterNode::~ClusterNode() = default;
@@ -159,7 +178,8 @@ void ClusterNode::refresh_nodes(lb::Clock::time_point now) {
       objects, layout.folder(cluster::StoredKind::Node),
       [&](std::string_view node, const cluster::KeyValue& kv) {
         const std::string name(node);
-        NodeState state{internal_ip(kv.value), std::nullopt};
+        NodeFacts facts = node_facts(kv.value);
+        NodeState state{std::move(facts.address), std::nullopt, std::move(facts.zone)};
         if (!alive.contains(name)) {
           auto before = nodes_.find(name);
           state.lease_gone_since = before != nodes_.end() && before->second.lease_gone_since
@@ -181,11 +201,23 @@ void ClusterNode::refresh_nodes(lb::Clock::time_point now) {
 }
 
 void ClusterNode::complete(conf::Snapshot& snapshot, lb::Clock::time_point) {
-  if (!settings_.edge) return;
-  std::vector<conf::NodeRef> live;
-  for (const auto& [name, state] : nodes_)
-    if (!state.lease_gone_since && !state.address.empty()) live.push_back({name, state.address});
-  snapshot.proxy.nodes = std::move(live);
+  auto& nodes = snapshot.proxy.nodes;
+  if (settings_.edge) {
+    std::vector<conf::NodeRef> live;
+    for (const auto& [name, state] : nodes_)
+      if (!state.lease_gone_since && !state.address.empty())
+        live.push_back({name, state.address, state.zone});
+    nodes = std::move(live);
+    return;
+  }
+  // Zones only (no address: no traffic goes to them), as kube-proxy reads them from the
+  // Nodes; a node whose lease is gone is still where it was. The files' entries win.
+  for (const auto& [name, state] : nodes_) {
+    if (state.zone.empty() || name == node_name_) continue;
+    if (std::none_of(nodes.begin(), nodes.end(),
+                     [&](const conf::NodeRef& node) { return node.name == name; }))
+      nodes.push_back({name, "", state.zone});
+  }
 }
 
 ClusterNode::Verdict ClusterNode::verdict(const lb::EndpointAddress& address,

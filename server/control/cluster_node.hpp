@@ -45,7 +45,8 @@ class ClusterNode {
 
   // The stored Services, Pods, Deployments and Secrets as documents for the loader.
   std::vector<conf::InlineDocument> documents() const;
-  // An edge's nodes are the live registered ones.
+  // An edge's nodes are the live registered ones; a worker learns from the registered
+  // nodes the zones of those its files do not list (trafficDistribution PreferClose).
   void complete(conf::Snapshot& snapshot, lb::Clock::time_point now = lb::Clock::now());
 
   // Readiness of a pod of another registered node: its Ready condition, unless that node's
@@ -81,6 +82,7 @@ class ClusterNode {
   struct NodeState {
     std::string address;
     std::optional<lb::Clock::time_point> lease_gone_since;
+    std::string zone;  // its topology.kubernetes.io/zone label
   };
   std::map<std::string, NodeState> nodes_;
   std::map<std::string, bool> reported_;  // pod key -> the verdict last written

@@ -38,6 +38,7 @@ TEST_CASE("without a ProxyConfig every setting has its default") {
 
 TEST_CASE("every ProxyConfig field is read") {
   const ProxySettings proxy = load_ok(proxy_config(R"(  nodeName: node-a
+  zone: zone-a
   nodePortAddresses: [127.0.0.1, '::1']
   serviceCIDR: 10.96.0.0/16
   nodePortRange: 31000-31999
@@ -65,7 +66,7 @@ TEST_CASE("every ProxyConfig field is read") {
           writeTimeout: 5s, watchPollInterval: 250ms, maxWatchDuration: 5m}
   nodes:
     - {name: node-a, address: 10.0.0.1}
-    - {name: node-b, address: 10.0.0.2}
+    - {name: node-b, address: 10.0.0.2, zone: zone-b}
 )"))
                                   .proxy;
   CHECK(proxy.node_name == "node-a");
@@ -114,6 +115,27 @@ TEST_CASE("every ProxyConfig field is read") {
   REQUIRE(proxy.nodes.size() == 2);
   CHECK(proxy.nodes[1].name == "node-b");
   CHECK(proxy.nodes[1].address == "10.0.0.2");
+  CHECK(proxy.zone == "zone-a");
+  CHECK(proxy.nodes[0].zone.empty());
+  CHECK(proxy.nodes[1].zone == "zone-b");
+}
+
+TEST_CASE(
+    "a node's zone: its own, a nodes[] entry's, none; an entry with a zone needs no address") {
+  const ProxySettings proxy = load_ok(proxy_config("  nodeName: node-a\n  zone: zone-a\n  nodes:\n"
+                                                   "    - {name: node-b, zone: zone-b}\n"
+                                                   "    - {name: node-c, address: 10.0.0.3}\n"))
+                                  .proxy;
+  CHECK(zone_of_node(proxy, "node-a") == "zone-a");
+  CHECK(zone_of_node(proxy, "node-b") == "zone-b");
+  CHECK(zone_of_node(proxy, "node-c").empty());
+  CHECK(zone_of_node(proxy, "node-d").empty());
+  CHECK(zone_of_node(proxy, "").empty());  // a pod with no nodeName has no zone
+  CHECK(proxy.nodes[0].address.empty());
+  CHECK(forwards_to_nodes(proxy));  // node-c has an address
+  const ProxySettings zones_only =
+      load_ok(proxy_config("  nodes: [{name: node-b, zone: zone-b}]\n")).proxy;
+  CHECK_FALSE(forwards_to_nodes(zones_only));  // no edge: nothing to forward to
 }
 
 TEST_CASE("invalid ProxyConfig values are errors at their field") {
@@ -200,6 +222,16 @@ TEST_CASE("invalid ProxyConfig values are errors at their field") {
       {"  nodes: [{name: a, address: host-a}]\n",
        "test.yaml:4:30: spec.nodes[0].address: \"host-a\" is not an IP address"},
       {"  nodes: [{name: a}]\n", "test.yaml:4:11: spec.nodes[0].address: Required value"},
+      {"  zone: Zone A\n",
+       "test.yaml:4:9: spec.zone: Invalid value: \"Zone A\": a valid label must be an empty "
+       "string or consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+       "with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used "
+       "for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"},
+      {"  nodes: [{name: a, address: 10.0.0.1, zone: -b}]\n",
+       "test.yaml:4:46: spec.nodes[0].zone: Invalid value: \"-b\": a valid label must be an "
+       "empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and "
+       "end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex "
+       "used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"},
       {"  timeouts: 5s\n", "test.yaml:4:13: spec.timeouts: expected a mapping"},
   };
   for (const Case& c : cases) {

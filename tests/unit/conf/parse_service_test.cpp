@@ -356,13 +356,24 @@ TEST_CASE("fields Kubernetes acts on and svcproxy does not load with one warning
       load(service("  type: LoadBalancer\n  ports: [{port: 80}]\n  loadBalancerSourceRanges: "
                    "[10.0.0.0/8]\n  trafficDistribution: PreferClose\n"));
   REQUIRE(result.ok());
-  REQUIRE(result.warnings.size() == 2);
+  REQUIRE(result.warnings.size() == 1);  // trafficDistribution is honoured
   CHECK(result.warnings[0].to_string() ==
         "test.yaml:7:29: spec.loadBalancerSourceRanges: loadBalancerSourceRanges is not "
         "honoured: svcproxy does not filter clients by source address");
   CHECK(only_error(service("  ports: [{port: 80}]\n  trafficDistribution: Nearest\n")) ==
         "test.yaml:6:24: spec.trafficDistribution: Unsupported value: \"Nearest\": supported "
         "values: \"PreferClose\"");
+}
+
+TEST_CASE("trafficDistribution PreferClose is read; absent, traffic goes to every zone") {
+  const LoadResult close =
+      load(service("  ports: [{port: 80}]\n  trafficDistribution: PreferClose\n"));
+  REQUIRE(close.ok());
+  CHECK(close.warnings.empty());
+  CHECK(close.snapshot->services[0].prefer_close);
+  const LoadResult plain = load(service("  ports: [{port: 80}]\n"));
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain.snapshot->services[0].prefer_close);
 }
 
 TEST_CASE("all errors of one Service are collected") {

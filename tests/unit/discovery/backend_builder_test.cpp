@@ -143,6 +143,17 @@ TEST_CASE("changed proxy settings rebuild every Service") {
   CHECK(find(second, "a") == find(first, "a"));  // new Backends, the same Endpoints
 }
 
+TEST_CASE("a new zone for this node rebuilds every Service, so PreferClose follows it") {
+  BackendBuilder builder;
+  conf::Snapshot snapshot = two_services(80);
+  snapshot.services.mutate(0).prefer_close = true;
+  const BackendMap first = *builder.build(snapshot);
+  snapshot.proxy.zone = "zone-a";
+  const BackendMap second = *builder.build(snapshot);
+  CHECK(second.at("default/web:80") != first.at("default/web:80"));
+  CHECK(second.at("default/web:80")->settings().topology_zone == "zone-a");
+}
+
 TEST_CASE("a Service with a terminating endpoint is rebuilt, so its grace can end") {
   BackendBuilder builder;
   const conf::Snapshot before = two_services(80);

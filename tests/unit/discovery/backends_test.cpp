@@ -132,6 +132,63 @@ TEST_CASE("an edge instance's LoadBalancer backend is the nodes at the nodePort"
   CHECK(backends.at("default/web:80@nodes")->name() == "default/web:80@nodes");
 }
 
+TEST_CASE("an edge forwards to the nodes[] entries with an address, not to zone-only ones") {
+  auto snapshot = web_snapshot();
+  snapshot.services.mutate(0).type = conf::ServiceType::LoadBalancer;
+  snapshot.services.mutate(0).ports[0].node_port = 30080;
+  snapshot.proxy.nodes = {{"node-a", "127.0.7.1", "zone-a"}, {"node-b", "", "zone-b"}};
+  const auto backends = discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {});
+  const auto& nodes = backends.at("default/web:80@nodes")->endpoints();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0]->address().pod_key() == "node-a");
+  snapshot.proxy.nodes = {{"node-b", "", "zone-b"}};  // zones only: no edge at all
+  CHECK_FALSE(discovery::build_backends(snapshot, {pod("web-1", "127.0.1.1")}, {})
+                  .contains("default/web:80@nodes"));
+}
+
+// Pods' zones are their nodes' (as the EndpointSlice controller fills endpoints[].zone from
+// the Node's topology.kubernetes.io/zone label); kube-proxy's CategorizeEndpoints applies
+// topology to the Cluster endpoints only, never to the Local ones.
+TEST_CASE("PreferClose: endpoints carry their node's zone, and the Cluster route the node's") {
+  auto snapshot = web_snapshot();
+  snapshot.services.mutate(0).prefer_close = true;
+  snapshot.services.mutate(0).internal_traffic_policy = conf::TrafficPolicy::Local;
+  snapshot.proxy.node_name = "node-a";
+  snapshot.proxy.zone = "zone-a";
+  snapshot.proxy.nodes = {{"node-b", "", "zone-b"}};
+  auto here = pod("web-1", "127.0.1.1");
+  here.node_name = "node-a";
+  auto there = pod("web-2", "127.0.1.2");
+  there.node_name = "node-b";
+  auto unknown = pod("web-3", "127.0.1.3");
+  unknown.node_name = "node-c";
+  const auto backends = discovery::build_backends(snapshot, {here, there, unknown}, {});
+  const auto& cluster = *backends.at("default/web:80");
+  CHECK(cluster.settings().topology_zone == "zone-a");
+  REQUIRE(cluster.endpoints().size() == 3);
+  CHECK(cluster.endpoints()[0]->address().zone == "zone-a");
+  CHECK(cluster.endpoints()[1]->address().zone == "zone-b");
+  CHECK(cluster.endpoints()[2]->address().zone.empty());
+  CHECK(backends.at("default/web:80@local")->settings().topology_zone.empty());
+  snapshot.services.mutate(0).prefer_close = false;
+  CHECK(discovery::build_backends(snapshot, {here}, {})
+            .at("default/web:80")
+            ->settings()
+            .topology_zone.empty());
+}
+
+TEST_CASE("a pod whose node moved to another zone gets a fresh Endpoint") {
+  auto snapshot = web_snapshot();
+  snapshot.proxy.nodes = {{"node-b", "", "zone-b"}};
+  auto there = pod("web-2", "127.0.1.2");
+  there.node_name = "node-b";
+  const auto first = discovery::build_backends(snapshot, {there}, {});
+  snapshot.proxy.nodes[0].zone = "zone-c";
+  const auto second = discovery::build_backends(snapshot, {there}, first);
+  CHECK(find(second, "web-2") != find(first, "web-2"));
+  CHECK(find(second, "web-2")->address().zone == "zone-c");
+}
+
 TEST_CASE("kept Backends are taken as they are, and their endpoints do not terminate") {
   auto snapshot = web_snapshot();
   conf::Service api = snapshot.services[0];

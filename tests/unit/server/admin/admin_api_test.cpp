@@ -347,6 +347,53 @@ TEST_CASE("EndpointSlices hold one address family each") {
   CHECK(items.at(1).at("endpoints").at(0).at("addresses") == json::array{"fd00::2"});
 }
 
+// As the EndpointSlice controller writes them: endpoints[].zone from the pod's Node, and
+// for trafficDistribution PreferClose hints.forZones = [its own zone] on each ready endpoint
+// (trafficdist.go, preferCloseHeuristic.update).
+TEST_CASE("PreferClose: slices carry zones and hints, the Service its trafficDistribution") {
+  conf::Snapshot snapshot = snapshot_with_web();
+  snapshot.services.mutate(0).prefer_close = true;
+  snapshot.proxy.node_name = "node-a";
+  snapshot.proxy.zone = "zone-a";
+  snapshot.proxy.nodes = {{"node-b", "", "zone-b"}};
+  auto zoned = [](const std::string& pod, const std::string& ip, const std::string& zone,
+                  bool probed) {
+    lb::EndpointAddress address{"shop", pod, ip, 8080, "node-x", std::nullopt, zone};
+    if (probed) address.readiness_probe = conf::Probe{};
+    return std::make_shared<lb::Endpoint>(address);
+  };
+  const auto backends =
+      backends_for(snapshot, {zoned("web-1", "127.0.1.1", "zone-a", false),
+                              zoned("web-2", "127.0.1.2", "zone-b", true),  // not ready yet
+                              zoned("web-3", "127.0.1.3", "", false)});
+  const auto slices = answer_api_for(parse_api_path("/apis/discovery.k8s.io/v1/endpointslices"),
+                                     snapshot, backends, lb::Clock::now());
+  const auto& endpoints = slices.body.at("items").at(0).at("endpoints");
+  CHECK(endpoints.at(0).at("zone") == "zone-a");
+  CHECK(json::serialize(endpoints.at(0).at("hints")) == R"({"forZones":[{"name":"zone-a"}]})");
+  CHECK(endpoints.at(1).at("zone") == "zone-b");
+  CHECK_FALSE(endpoints.at(1).as_object().contains("hints"));  // only ready ones are hinted
+  CHECK_FALSE(endpoints.at(2).as_object().contains("zone"));
+  CHECK_FALSE(endpoints.at(2).as_object().contains("hints"));
+  const auto services =
+      answer_api_for(parse_api_path("/api/v1/services"), snapshot, backends, lb::Clock::now());
+  CHECK(services.body.at("items").at(0).at("spec").at("trafficDistribution") == "PreferClose");
+  const auto nodes =
+      answer_api_for(parse_api_path("/api/v1/nodes"), snapshot, backends, lb::Clock::now());
+  const auto& items = nodes.body.at("items");
+  REQUIRE(items.as_array().size() == 2);
+  CHECK(items.at(0).at("metadata").at("labels").at("topology.kubernetes.io/zone") == "zone-b");
+  CHECK(items.at(1).at("metadata").at("name") == "node-a");
+  CHECK(items.at(1).at("metadata").at("labels").at("topology.kubernetes.io/zone") == "zone-a");
+
+  snapshot.services.mutate(0).prefer_close = false;  // zones stay, hints go
+  const auto plain = answer_api_for(parse_api_path("/apis/discovery.k8s.io/v1/endpointslices"),
+                                    snapshot, backends, lb::Clock::now());
+  const auto& first = plain.body.at("items").at(0).at("endpoints").at(0);
+  CHECK(first.at("zone") == "zone-a");
+  CHECK_FALSE(first.as_object().contains("hints"));
+}
+
 TEST_CASE("discovery names every resource, in its group, with kubectl's short names") {
   const auto version = answer_discovery("/version", "127.0.0.1:10249");
   REQUIRE(version);
