@@ -12,13 +12,6 @@ namespace {
 
 constexpr std::string_view kReverseZone = "in-addr.arpa";
 
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The labels of `name` below `zone`, nearest the zone first: "_http._tcp.web.dev.svc" of
 // cluster.local gives svc, dev, web, _tcp, _http. False when `name` is not in `zone`.
 bool labels_below(std::string_view name, std::string_view zone, std::vector<std::string>& out) {
@@ -51,7 +44,7 @@ std::string dashed(std::string ip) {
 }
 
 std::string endpoint_hostname(const ZoneEndpoint& endpoint) {
-  return endpoint.hostname.empty() ? dashed(endpoint.ip) : lowered(endpoint.hostname);
+  return endpoint.hostname.empty() ? dashed(endpoint.ip) : lower_case(endpoint.hostname);
 }
 
 // Every port of the model is TCP; the name is the SRV label (_tcp) of the protocol.
@@ -70,7 +63,7 @@ class ZoneAnswerer {
   }
 
   Response answer() {
-    const std::string name = lowered(question_.name);
+    const std::string name = lower_case(question_.name);
     if (question_.klass != kClassIn && question_.klass != static_cast<std::uint16_t>(255))
       return refused();
     std::vector<std::string> labels;
@@ -105,7 +98,7 @@ class ZoneAnswerer {
   }
 
   std::string service_name(const conf::Service& service) const {
-    return lowered(service.name) + "." + lowered(service.namespace_name) + ".svc." +
+    return lower_case(service.name) + "." + lower_case(service.namespace_name) + ".svc." +
            settings_.domain;
   }
 
@@ -126,7 +119,7 @@ class ZoneAnswerer {
 
   bool namespace_exists(const std::string& name) const {
     const auto& snapshot = source_.snapshot;
-    const auto same = [&](const std::string& other) { return lowered(other) == name; };
+    const auto same = [&](const std::string& other) { return lower_case(other) == name; };
     if (name == "default") return true;
     return std::any_of(snapshot.namespaces.begin(), snapshot.namespaces.end(), same) ||
            std::any_of(snapshot.services.begin(), snapshot.services.end(),
@@ -140,7 +133,7 @@ class ZoneAnswerer {
   const conf::Service* find_service(const std::string& namespace_name,
                                     const std::string& name) const {
     for (const auto& service : source_.snapshot.services)
-      if (lowered(service.name) == name && lowered(service.namespace_name) == namespace_name)
+      if (lower_case(service.name) == name && lower_case(service.namespace_name) == namespace_name)
         return &service;
     return nullptr;
   }
@@ -183,7 +176,7 @@ class ZoneAnswerer {
     if (service.type == conf::ServiceType::ExternalName) {
       // A CNAME answers every type at its name (RFC 1034 3.6.2).
       response_.answers.push_back(name_record(question_.name, RecordType::CNAME, settings_.ttl,
-                                              lowered(service.external_name)));
+                                              lower_case(service.external_name)));
       return std::move(response_);
     }
     if (!service.headless) {
@@ -250,7 +243,7 @@ class ZoneAnswerer {
     if (service.type == conf::ServiceType::ExternalName || !port_label.starts_with('_'))
       return nxdomain();
     const auto port = std::find_if(service.ports.begin(), service.ports.end(), [&](const auto& p) {
-      return !p.name.empty() && "_" + lowered(p.name) == port_label &&
+      return !p.name.empty() && "_" + lower_case(p.name) == port_label &&
              protocol == protocol_label(p);
     });
     if (port == service.ports.end()) return nxdomain();

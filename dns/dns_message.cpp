@@ -144,6 +144,13 @@ ParsedQuery parse_query(Bytes message) {
   return query;
 }
 
+std::string lower_case(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::size_t udp_response_limit(const ParsedQuery& query, std::uint16_t our_udp_size) {
   if (!query.edns) return kClassicUdpSize;
   return std::max<std::size_t>(kClassicUdpSize, std::min(query.edns->udp_size, our_udp_size));
@@ -253,7 +260,7 @@ class Writer {
 
   void name(std::string_view dotted) {
     while (!dotted.empty()) {
-      const std::string key = lowered(dotted);
+      const std::string key = lower_case(dotted);
       const auto known = std::find_if(suffixes_.begin(), suffixes_.end(),
                                       [&](const auto& entry) { return entry.first == key; });
       if (known != suffixes_.end()) {
@@ -295,13 +302,6 @@ class Writer {
   }
 
  private:
-  static std::string lowered(std::string_view text) {
-    std::string out(text);
-    for (char& c : out)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  }
-
   std::vector<std::uint8_t> out_;
   std::vector<std::pair<std::string, std::size_t>> suffixes_;
 };

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace svcproxy::dns {
@@ -118,6 +119,9 @@ struct Response {
 // `our_udp_size` is added when the query had one. RA is never set: no recursion.
 std::vector<std::uint8_t> encode_response(const ParsedQuery& query, const Response& response,
                                           std::size_t max_size, std::uint16_t our_udp_size);
+
+// ASCII lower case: DNS names compare case-insensitively (RFC 4343).
+std::string lower_case(std::string_view text);
 
 // How large a response to `query` may be over UDP: the client's EDNS size (at least 512),
 // capped by ours; 512 without EDNS.

@@ -13,18 +13,11 @@
 
 #include "dns/cluster_zone.hpp"
 #include "dns/dns_message.hpp"
+#include "fuzz/fuzz_check.hpp"
 
 namespace {
 
 using namespace svcproxy;
-
-#define FUZZ_CHECK(condition)                                                                \
-  do {                                                                                       \
-    if (!(condition)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                          \
-    }                                                                                        \
-  } while (false)
 
 conf::ServicePort port(const char* name, int number) {
   conf::ServicePort out;
