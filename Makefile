@@ -73,7 +73,7 @@ release: deps
 # libFuzzer + ASan/UBSan (fuzz/): each fuzzer for FUZZ_SECONDS on a scratch copy of its
 # seed corpus (fuzz/corpus/ stays as committed). A crash, leak, timeout or OOM fails the
 # target and leaves the input in fuzz/crashes/ (not committed).
-FUZZERS = request_head yaml_loader
+FUZZERS = request_head yaml_loader dns_message
 fuzz: deps
 	CXX=$(FUZZ_CXX) cmake -S . -G Ninja -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug \
 	  -DSVCPROXY_FUZZ=ON -DSVCPROXY_TESTS=OFF -DSVCPROXY_WERROR=ON

@@ -353,6 +353,20 @@ struct EtcdSettings {
   friend bool operator==(const EtcdSettings&, const EtcdSettings&) = default;
 };
 
+// ProxyConfig `dns`: the cluster DNS server (UDP and TCP on one address) answering the
+// Kubernetes DNS specification's names of `domain` from the snapshot. Absent: no server.
+struct ClusterDns {
+  bool enabled = false;
+  std::string address = "127.0.0.53:53";
+  std::string domain = "cluster.local";  // lower case, no trailing dot
+  Duration ttl = std::chrono::seconds(5);
+  int udp_payload_size = 1232;  // what the EDNS0 OPT offers (the DNS flag day's size)
+  int max_tcp_connections = 128;
+  Duration tcp_idle_timeout = std::chrono::seconds(10);  // between two queries on one connection
+
+  friend bool operator==(const ClusterDns&, const ClusterDns&) = default;
+};
+
 // svcproxy.io/v1 ProxyConfig; every field has a default.
 struct ProxySettings {
   std::string node_name;
@@ -381,6 +395,7 @@ struct ProxySettings {
   std::vector<NodeRef> nodes;
   EtcdSettings etcd;
   TlsSettings tls;
+  ClusterDns dns;
   SourceLocation location;
 };
 

@@ -1,5 +1,7 @@
 // svcproxy.io/v1 ProxyConfig: the proxy's own settings. Keys mirror the model in camelCase;
 // an invalid value is reported and the default kept.
+#include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "conf/addresses.hpp"
@@ -263,6 +265,47 @@ void parse_etcd(YamlReader& reader, const Field& field, EtcdSettings& etcd) {
   if (auto edge = reader.boolean(field.child("edge"))) etcd.edge = *edge;
 }
 
+// A DNS name of dotted RFC 1123 labels, at most 253 octets, as a cluster domain is.
+bool is_domain(const std::string& text) {
+  if (text.empty() || text.size() > 253) return false;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto dot = std::min(text.find('.', start), text.size());
+    if (!is_dns1123_label(std::string_view(text).substr(start, dot - start))) return false;
+    start = dot + 1;
+  }
+  return true;
+}
+
+void parse_cluster_dns(YamlReader& reader, const Field& field, ClusterDns& dns) {
+  if (!field.present() || !reader.mapping(field)) return;
+  dns.enabled = true;
+  const Field address = field.child("address");
+  read_address(reader, address, dns.address);
+  if (auto parsed = parse_host_port(dns.address, /*port_optional=*/false);
+      !parsed || !is_ip(parsed->host))
+    reader.error(address, "\"" + dns.address + "\" is not ip:port");
+  const Field domain = field.child("domain");
+  if (auto text = reader.string(domain)) {
+    std::string lowered = *text;
+    for (char& c : lowered)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!lowered.empty() && lowered.back() == '.')
+      lowered.pop_back();
+    if (is_domain(lowered))
+      dns.domain = lowered;
+    else
+      reader.error(domain, "\"" + *text + "\" is not a DNS domain like cluster.local");
+  }
+  read_duration(reader, field.child("ttl"), dns.ttl, true);
+  if (dns.ttl > std::chrono::hours(24 * 7))
+    reader.error(field.child("ttl"), "must be at most 168h");
+  if (auto size = reader.integer_in(field.child("udpPayloadSize"), 512, 65535))
+    dns.udp_payload_size = *size;
+  read_int(reader, field.child("maxTcpConnections"), 1, dns.max_tcp_connections);
+  read_duration(reader, field.child("tcpIdleTimeout"), dns.tcp_idle_timeout, false);
+}
+
 }  // namespace
 
 ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
@@ -287,6 +330,7 @@ ProxySettings parse_proxy_config(YamlReader& reader, const Field& document) {
   parse_access_log(reader, spec.child("accessLog"), proxy.access_log);
   parse_nodes(reader, spec.child("nodes"), proxy.nodes);
   parse_etcd(reader, spec.child("etcd"), proxy.etcd);
+  parse_cluster_dns(reader, spec.child("dns"), proxy.dns);
   return proxy;
 }
 

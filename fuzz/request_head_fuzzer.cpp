@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "conf/model.hpp"
+#include "fuzz/fuzz_check.hpp"
 #include "server/http/field_arena.hpp"
 #include "server/http_message/chunked_decoder.hpp"
 #include "server/http_message/http_errors.hpp"
@@ -36,14 +37,6 @@ using namespace svcproxy;
 // server/http/http_connection.hpp's RequestParser, spelled out here: that header brings Asio,
 // lb/ and the worker with it.
 using RequestParser = http::request_parser<http::buffer_body, server::FieldAllocator>;
-
-#define FUZZ_CHECK(condition)                                                                \
-  do {                                                                                       \
-    if (!(condition)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                          \
-    }                                                                                        \
-  } while (false)
 
 // Split positions from the input's own bytes (FNV-1a seeds a splitmix64 stream).
 class Splits {

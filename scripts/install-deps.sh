@@ -13,6 +13,7 @@ PACKAGES=(
   libc-ares-dev
   clang-14 libclang-rt-14-dev  # make fuzz: clang++-14 and libFuzzer (libclang_rt.fuzzer)
   nginx-light curl wrk python3 python3-yaml iproute2 docker-compose dnsmasq-base
+  dnsutils  # test_cluster_dns asks the cluster DNS server with dig
   prometheus  # promtool: test_admin_metrics checks a real /metrics scrape with it
   etcd-server etcd-client  # cluster mode: the test_cluster_* tests run real etcd members
   testssl.sh sslscan  # test_tls_scan: no weak protocol, cipher or vulnerability on TLS ports

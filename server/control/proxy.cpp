@@ -87,6 +87,7 @@ int Proxy::run() {
   if (!apply(std::move(snapshot_))) return 1;
   record_config_load_success(control_stats_);
   start_admin();
+  start_cluster_dns();
   for (auto& worker : workers_)
     worker->start();
   start_cluster();
@@ -395,6 +396,11 @@ void Proxy::reload() {
       loaded.snapshot->proxy.api_address != snapshot_.proxy.api_address)
     log(LogLevel::Warn,
         "a change of adminAddress, apiAddress or healthzAddress takes effect at the next start");
+  if (loaded.snapshot->proxy.dns.enabled != snapshot_.proxy.dns.enabled ||
+      loaded.snapshot->proxy.dns.address != snapshot_.proxy.dns.address)
+    log(LogLevel::Warn,
+        "turning dns on or off or moving dns.address takes effect at the next start; its other "
+        "settings apply now");
   const bool applied = apply(std::move(*loaded.snapshot));
   if (applied) read_api_token();
   record_config_reload(control_stats_, applied);
@@ -492,6 +498,21 @@ void Proxy::start_admin() {
     log(LogLevel::Error, error, "; continuing without the apiAddress listener");
 }
 
+// Like the admin listener: names matter less than traffic, so a DNS address that cannot
+// be bound (port 53 without CAP_NET_BIND_SERVICE, or taken) is an error line, not an exit.
+void Proxy::start_cluster_dns() {
+  const conf::ClusterDns& dns = snapshot_.proxy.dns;
+  if (!dns.enabled) return;
+  cluster_dns_ =
+      std::make_unique<ClusterDnsServer>(control_, snapshot_, backend_builder_.current());
+  std::string error;
+  if (cluster_dns_->start(error))
+    log(LogLevel::Info, "cluster DNS for ", dns.domain, " listening on ", dns.address,
+        " (UDP and TCP)");
+  else
+    log(LogLevel::Error, error, "; continuing without cluster DNS");
+}
+
 void Proxy::wait_for_signals() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -550,6 +571,7 @@ void Proxy::finish() {
   if (api_) api_->stop();
   if (healthz_) healthz_->stop();
   service_health_.stop();
+  if (cluster_dns_) cluster_dns_->stop();
   signals_.cancel();
   drain_deadline_.cancel();
   termination_sweep_.cancel();

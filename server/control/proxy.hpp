@@ -23,6 +23,7 @@
 #include "server/control/control_stats.hpp"
 #include "server/control/listen_plan.hpp"
 #include "server/control/readiness_prober.hpp"
+#include "server/dns/cluster_dns_server.hpp"
 #include "server/log/log.hpp"
 #include "server/metrics/metrics.hpp"
 #include "server/metrics/metrics_collector.hpp"
@@ -67,6 +68,8 @@ class Proxy {
   void wait_for_signals();
   void on_worker_drained();
   void start_admin();
+  // The cluster DNS server, when ProxyConfig has `dns`; a bind failure is logged.
+  void start_cluster_dns();
   // What the admin listener (and apiAddress) answer from; writes only in cluster mode.
   AdminSources admin_sources();
   boost::asio::awaitable<ApiAnswer> write_api(ApiWriteRequest request);
@@ -112,6 +115,7 @@ class Proxy {
   std::unique_ptr<AdminServer> api_;      // apiAddress, when set
   std::unique_ptr<AdminServer> healthz_;  // healthzAddress, when set
   ServiceHealthServer service_health_{control_, snapshot_, backend_builder_.current()};
+  std::unique_ptr<ClusterDnsServer> cluster_dns_;  // ProxyConfig dns, when set
   std::optional<std::string> api_token_;
   bool draining_ = false;
   std::size_t workers_draining_ = 0;
