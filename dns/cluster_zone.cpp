@@ -47,9 +47,9 @@ std::string endpoint_hostname(const ZoneEndpoint& endpoint) {
   return endpoint.hostname.empty() ? dashed(endpoint.ip) : lower_case(endpoint.hostname);
 }
 
-// Every port of the model is TCP; the name is the SRV label (_tcp) of the protocol.
-const char* protocol_label(const conf::ServicePort&) {
-  return "_tcp";
+// The SRV label of a port's protocol (spec 2.3.1: _<port>._<proto>).
+const char* protocol_label(const conf::ServicePort& port) {
+  return port.transport == conf::Transport::Udp ? "_udp" : "_tcp";
 }
 
 class ZoneAnswerer {

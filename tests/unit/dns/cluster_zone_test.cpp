@@ -161,6 +161,22 @@ TEST_CASE("2.3.2: _<port>._<proto>.<svc> SRV targets the Service, its A addition
   }
 }
 
+// kube-dns itself: one port number over UDP and TCP, named apart.
+TEST_CASE("2.3.2: a UDP port's SRV is _<port>._udp, a TCP one's _<port>._tcp") {
+  Fixture zone;
+  conf::Service dns = service("kube-dns", "dev", "10.96.0.53");
+  conf::ServicePort udp = port("dns", 53);
+  udp.transport = conf::Transport::Udp;
+  dns.ports = {udp, port("dns-tcp", 53)};
+  zone.snapshot.services.push_back(dns);
+  const Response response = zone.ask("_dns._udp.kube-dns.dev.svc.cluster.local", RecordType::SRV);
+  REQUIRE(response.answers.size() == 1);
+  CHECK(srv_port(response.answers[0]) == 53);
+  check_nxdomain(zone.ask("_dns._tcp.kube-dns.dev.svc.cluster.local", RecordType::SRV));
+  CHECK(zone.ask("_dns-tcp._tcp.kube-dns.dev.svc.cluster.local", RecordType::SRV).answers.size() ==
+        1);
+}
+
 TEST_CASE("2.3.3: PTR of a ClusterIP names the Service") {
   Fixture zone;
   const Response response = zone.ask("10.0.96.10.in-addr.arpa", RecordType::PTR);
