@@ -243,7 +243,9 @@ class ZoneAnswerer {
     if (service.type == conf::ServiceType::ExternalName || !port_label.starts_with('_'))
       return nxdomain();
     const auto port = std::find_if(service.ports.begin(), service.ports.end(), [&](const auto& p) {
-      return !p.name.empty() && "_" + lower_case(p.name) == port_label &&
+      // Compared in pieces, not as `"_" + name`: GCC 12 -O3 warns falsely on that.
+      return !p.name.empty() && port_label.size() == p.name.size() + 1 &&
+             std::string_view(port_label).substr(1) == lower_case(p.name) &&
              protocol == protocol_label(p);
     });
     if (port == service.ports.end()) return nxdomain();
