@@ -19,6 +19,7 @@
 #include "server/admin/api_watch.hpp"
 #include "server/admin/kube_proxy_health.hpp"
 #include "server/log/log.hpp"
+#include "server/net/open_acceptor.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -105,14 +106,9 @@ bool AdminServer::start(const std::string& address, std::string& error) {
     return false;
   }
   boost::system::error_code failure;
-  acceptor_.open(endpoint.protocol(), failure);
-  if (!failure) acceptor_.set_option(tcp::acceptor::reuse_address(true), failure);
-  if (!failure) acceptor_.bind(endpoint, failure);
-  if (!failure) acceptor_.listen(asio::socket_base::max_listen_connections, failure);
+  open_acceptor(acceptor_, endpoint, failure);
   if (failure) {
     error = "admin listener on " + address + ": " + failure.message();
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
     return false;
   }
   bound_ = address;

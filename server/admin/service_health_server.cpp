@@ -13,6 +13,7 @@
 
 #include "discovery/service_routes.hpp"
 #include "server/log/log.hpp"
+#include "server/net/open_acceptor.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -63,14 +64,9 @@ class ServiceHealthServer::Listener : public std::enable_shared_from_this<Listen
     boost::system::error_code failure;
     const auto ip = asio::ip::make_address(address.ip, failure);
     const tcp::endpoint endpoint{ip, static_cast<unsigned short>(address.port)};
-    if (!failure) acceptor_.open(endpoint.protocol(), failure);
-    if (!failure) acceptor_.set_option(tcp::acceptor::reuse_address(true), failure);
-    if (!failure) acceptor_.bind(endpoint, failure);
-    if (!failure) acceptor_.listen(asio::socket_base::max_listen_connections, failure);
+    open_acceptor(acceptor_, endpoint, failure);
     if (failure) {
       error = failure.message();
-      boost::system::error_code ignored;
-      acceptor_.close(ignored);
       return false;
     }
     asio::co_spawn(control_, accept_loop(shared_from_this()), asio::detached);

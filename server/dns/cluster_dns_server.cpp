@@ -14,6 +14,7 @@
 #include "dns/cluster_zone.hpp"
 #include "server/dns/zone_endpoints.hpp"
 #include "server/log/log.hpp"
+#include "server/net/open_acceptor.hpp"
 
 namespace svcproxy::server {
 namespace asio = boost::asio;
@@ -68,10 +69,7 @@ bool ClusterDnsServer::start(std::string& error) {
   udp_.open(udp_endpoint.protocol(), failure);
   if (!failure) udp_.bind(udp_endpoint, failure);
   const tcp::endpoint tcp_endpoint{*ip, port};
-  if (!failure) acceptor_.open(tcp_endpoint.protocol(), failure);
-  if (!failure) acceptor_.set_option(tcp::acceptor::reuse_address(true), failure);
-  if (!failure) acceptor_.bind(tcp_endpoint, failure);
-  if (!failure) acceptor_.listen(asio::socket_base::max_listen_connections, failure);
+  open_acceptor(acceptor_, tcp_endpoint, failure);
   if (failure) {
     error = "cluster DNS on " + address + ": " + failure.message();
     boost::system::error_code ignored;
